@@ -1,0 +1,58 @@
+# Two commands for a newcomer: `make run` starts everything, `make test` runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MODEL_DIR ?= models/tiny-random-gpt2
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: help install model redis redis-server-installed worker api run test lint clean
+
+help:
+	@echo "make run     Redis (unless one answers at REDIS_URL), one worker and the api on :8000"
+	@echo "make test    lint, type-check and the whole test suite (starts its own Redis)"
+	@echo "make redis | make worker | make api    one part each, for separate terminals"
+	@echo "make model   build the offline tiny model into $(MODEL_DIR)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[api,worker,dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+.env:
+	cp .env.example .env
+	@echo "created .env from .env.example (edit it to change keys, model or ports)"
+
+$(MODEL_DIR)/config.json: | $(STAMP)
+	$(BIN)/python -m workers.model_builder --out $(MODEL_DIR)
+
+model: $(MODEL_DIR)/config.json
+
+redis-server-installed:
+	@scripts/ensure_redis.sh
+
+redis: install redis-server-installed .env
+	$(BIN)/python scripts/dev.py redis
+
+worker: install model .env
+	$(BIN)/python -m workers
+
+api: install .env
+	$(BIN)/gunicorn -c api/gunicorn_conf.py api.wsgi:app
+
+run: install redis-server-installed model .env
+	$(BIN)/python scripts/dev.py run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+test: install redis-server-installed lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) models .redis-data logs .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -1,0 +1,25 @@
+"""The Flask app factory. Gunicorn imports the one app built in `api.wsgi`; tests build their own."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from workers.core.logging_setup import configure_logging
+from workers.core.settings import ConfigurationError, Settings, load_settings
+
+from . import errors, rate_limit, routes, services
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or load_settings()
+    if not settings.api_key_list:
+        raise ConfigurationError("Invalid configuration:\n  API_KEYS: set at least one key (comma-separated)")
+    configure_logging(settings.log_dir, settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    services.init_app(app, settings)
+    errors.init_app(app)
+    rate_limit.init_app(app, settings)
+    routes.init_app(app)
+    return app

@@ -1,0 +1,46 @@
+"""API keys: the X-API-Key header, compared in constant time; views see only the key's id."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import g, request
+
+from .errors import ApiError
+from .services import services
+
+API_KEY_HEADER = "X-API-Key"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def key_id(api_key: str) -> str:
+    """A short hash that names a key in records and logs without revealing it."""
+    return hashlib.sha256(api_key.encode()).hexdigest()[:16]
+
+
+def matching_key(candidate: str, keys: list[str]) -> str | None:
+    """Compares against every key, always, so timing reveals neither the key nor its position."""
+    found = None
+    for key in keys:
+        if hmac.compare_digest(candidate.encode(), key.encode()):
+            found = key
+    return found
+
+
+def require_api_key(view: F) -> F:
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        candidate = request.headers.get(API_KEY_HEADER)
+        if not candidate:
+            raise ApiError(401, f"Missing API key: send it in the {API_KEY_HEADER} header")
+        key = matching_key(candidate, services().settings.api_key_list)
+        if key is None:
+            raise ApiError(401, "Invalid API key")
+        g.key_id = key_id(key)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapper)

@@ -1,0 +1,59 @@
+"""Every error leaves as JSON: {"error": ..., "status_code": ...} plus details where they help."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import redis
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+logger = logging.getLogger(__name__)
+REDIS_RETRY_AFTER_SECONDS = 5
+
+
+class ApiError(Exception):
+    def __init__(self, status_code: int, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.message = message
+        self.details = details
+
+
+def error_response(status_code: int, message: str, **details: Any) -> Response:
+    response = jsonify({"error": message, "status_code": status_code, **details})
+    response.status_code = status_code
+    return response
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return error_response(error.status_code, error.message, **error.details)
+
+    @app.errorhandler(429)
+    def rate_limited(error: HTTPException) -> Response:
+        # The body the API document promises, exactly; flask-limiter adds Retry-After.
+        return error_response(429, "Rate limit exceeded")
+
+    @app.errorhandler(413)
+    def too_large(error: HTTPException) -> Response:
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        return error_response(413, f"Request body too large: the limit is {limit} bytes", field="body")
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        return error_response(error.code or 500, error.name)
+
+    @app.errorhandler(redis.RedisError)
+    def redis_down(error: redis.RedisError) -> Response:
+        logger.error("redis unavailable: %s", error)
+        response = error_response(503, "Service unavailable: the queue (Redis) cannot be reached; retry later")
+        response.headers["Retry-After"] = str(REDIS_RETRY_AFTER_SECONDS)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, "Internal server error")

@@ -1,0 +1,102 @@
+"""POST /generate, GET /status/{id}, GET /result/{id}: submit, then read your own tasks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from pydantic import ValidationError
+
+from workers.core import heartbeats
+from workers.core.contracts import TaskStatus
+from workers.core.task_store import TaskRecord
+
+from ..auth import require_api_key
+from ..errors import ApiError
+from ..rate_limit import current_limits, limiter
+from ..schemas import GenerateRequest, field_errors
+from ..services import services
+from ..submission import submit
+
+bp = Blueprint("tasks", __name__)
+
+QUEUED_MESSAGE = "Your request is being processed. Use the task_id to check status."
+STATUS_MESSAGES = {
+    TaskStatus.QUEUED: "Task is waiting in the queue",
+    TaskStatus.PROCESSING: "Task is currently being processed",
+    TaskStatus.COMPLETED: "Task completed successfully",
+    TaskStatus.FAILED: "Task failed",
+}
+MAX_TASK_ID_LENGTH = 64
+
+
+@bp.post("/generate")
+@require_api_key
+@limiter.limit(current_limits)
+def generate() -> Any:
+    body = _json_object()
+    try:
+        parsed = GenerateRequest.model_validate(
+            body, context={"max_tokens_limit": services().settings.max_tokens_limit}
+        )
+    except ValidationError as error:
+        errors = field_errors(error.errors())
+        field, why = errors[0]["field"], errors[0]["message"]
+        raise ApiError(400, f"Invalid {field}: {why}", field=field, errors=errors) from None
+    task_id = submit(services(), owner=g.key_id, request=parsed, model=_model(parsed.model))
+    return jsonify(status=TaskStatus.QUEUED.value, task_id=task_id, message=QUEUED_MESSAGE), 202
+
+
+@bp.get("/status/<task_id>")
+@require_api_key
+def status(task_id: str) -> Any:
+    record = _owned_task(task_id)
+    message = STATUS_MESSAGES[record.status]
+    if record.status is TaskStatus.FAILED:
+        message = f"{message}: {record.error_type}: {record.error_message}"
+    return jsonify(status=record.status.value, task_id=task_id, message=message)
+
+
+@bp.get("/result/<task_id>")
+@require_api_key
+def result(task_id: str) -> Any:
+    record = _owned_task(task_id)
+    if record.status is TaskStatus.COMPLETED:
+        return jsonify(status="completed", task_id=task_id, result=record.result, metrics=record.metrics)
+    if record.status is TaskStatus.FAILED:
+        return jsonify(
+            status="error", task_id=task_id, error_message=record.error_message, error_type=record.error_type
+        )
+    return jsonify(status=record.status.value, task_id=task_id, message=STATUS_MESSAGES[record.status])
+
+
+def _json_object() -> dict[str, Any]:
+    try:
+        body = json.loads(request.get_data())
+    except ValueError as error:  # includes bytes that are not UTF-8
+        raise ApiError(400, f"Invalid JSON body: {error}", field="body") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid body: expected a JSON object", field="body")
+    return body
+
+
+def _model(requested: str | None) -> str:
+    """The default model, or one that a live worker serves."""
+    svc = services()
+    default = svc.settings.model_id
+    if requested is None or requested == default:
+        return default
+    available = heartbeats.loaded_models(heartbeats.live(svc.redis))
+    if requested not in available:
+        choices = sorted({default, *available})
+        raise ApiError(400, f"Invalid model: unknown model {requested!r}; available: {choices}", field="model")
+    return requested
+
+
+def _owned_task(task_id: str) -> TaskRecord:
+    """Another key's task is reported exactly like a missing one."""
+    record = services().store.get(task_id) if len(task_id) <= MAX_TASK_ID_LENGTH else None
+    if record is None or record.owner != g.key_id:
+        raise ApiError(404, "Task not found")
+    return record

@@ -1,0 +1,35 @@
+"""What the views need, built once per app and reached through `services()`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from flask import Flask, current_app
+
+from workers.core.redis_client import make_broker, make_redis
+from workers.core.settings import Settings
+from workers.core.task_store import TaskStore
+
+EXTENSION_KEY = "llm_services"
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    redis: redis.Redis
+    store: TaskStore
+    broker: RedisBroker
+
+
+def init_app(app: Flask, settings: Settings) -> Services:
+    client = make_redis(settings)
+    found = Services(settings, client, TaskStore(client, settings.result_ttl), make_broker(settings))
+    app.extensions[EXTENSION_KEY] = found
+    return found
+
+
+def services() -> Services:
+    found: Services = current_app.extensions[EXTENSION_KEY]
+    return found

@@ -1,0 +1,42 @@
+"""Accepting a request: write its task record, then put its message on the model's queue."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+import redis
+from dramatiq import Message
+
+from workers.core.contracts import ACTOR_NAME, queue_name
+
+from .schemas import GenerateRequest
+from .services import Services
+
+logger = logging.getLogger(__name__)
+
+
+def submit(svc: Services, *, owner: str, request: GenerateRequest, model: str) -> str:
+    settings = svc.settings
+    task_id = str(uuid.uuid4())
+    params = {
+        "prompt": request.prompt,
+        "max_tokens": request.max_tokens if request.max_tokens is not None else settings.max_new_tokens,
+        "temperature": request.temperature if request.temperature is not None else settings.temperature,
+        "top_p": request.top_p if request.top_p is not None else settings.top_p,
+    }
+    svc.store.create(task_id, owner=owner, model=model, params=params, user_id=request.user_id)
+    message: Message[None] = Message(
+        queue_name=queue_name(model), actor_name=ACTOR_NAME, args=(task_id,), kwargs={}, options={}
+    )
+    try:
+        svc.broker.enqueue(message)
+    except Exception:
+        # The client hears 503 and will retry: leave no orphan record that no message will ever finish.
+        try:
+            svc.store.delete(task_id)
+        except redis.RedisError:
+            logger.warning("task %s: enqueue failed and its record could not be removed", task_id)
+        raise
+    logger.info("task %s queued for %s (key %s)", task_id, model, owner)
+    return task_id

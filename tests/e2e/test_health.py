@@ -1,0 +1,78 @@
+"""/health tells the truth: from live worker heartbeats, and 503 while Redis is down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from ..stack import API_KEY, Api, RedisServer, start_api, start_worker, wait_until
+
+
+def health(api: Api) -> tuple[int, dict[str, Any]]:
+    response = requests.get(api.url("/health"), timeout=5)
+    return response.status_code, response.json()
+
+
+def test_health_with_a_live_worker(api: Api) -> None:
+    status, body = health(api)
+    assert status == 200
+    assert body == {
+        "status": "healthy",
+        "redis_connected": True,
+        "model_loaded": True,
+        "version": "1.0.0",
+        "backend": "transformers",
+        "model": "tiny",
+        "available_models": body["available_models"],
+    }
+    assert "tiny" in body["available_models"]
+
+
+def test_model_loaded_follows_workers_coming_and_going(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+) -> None:
+    # Given an api on a Redis database where no worker has ever run
+    url = redis_server.url(db=3)
+    api = start_api(workdir, url, api_keys=API_KEY, **model_settings)
+    try:
+        status, body = health(api)
+        assert status == 200
+        assert (body["status"], body["model_loaded"], body["available_models"]) == ("degraded", False, [])
+        # When a worker starts, then stops
+        worker = start_worker(workdir, url, **model_settings)
+        status, body = health(api)
+        assert (body["status"], body["model_loaded"], body["available_models"]) == ("healthy", True, ["tiny"])
+        worker.stop()
+        # Then the api says so, without waiting for anything to be reconfigured
+        assert wait_until(lambda: health(api)[1]["model_loaded"] is False, 10, "model_loaded to turn false")
+    finally:
+        api.stop()
+
+
+def test_redis_down_is_503_and_every_route_recovers_by_itself(workdir: Path, model_settings: dict[str, object]) -> None:
+    # Given an api on its own Redis
+    server = RedisServer(workdir).start()
+    api = start_api(workdir, server.url(), api_keys=API_KEY, **model_settings)
+    headers = {"X-API-Key": API_KEY}
+    try:
+        assert health(api)[0] == 200
+        # When Redis stops
+        server.stop()
+        # Then health is 503 unhealthy, and the queue routes answer 503 JSON with Retry-After, never 500
+        status, body = health(api)
+        assert status == 503 and body["status"] == "unhealthy" and body["redis_connected"] is False
+        submitted = requests.post(api.url("/generate"), headers=headers, json={"prompt": "x"}, timeout=15)
+        assert submitted.status_code == 503, submitted.text
+        assert submitted.json()["status_code"] == 503 and "Redis" in submitted.json()["error"]
+        assert int(submitted.headers["Retry-After"]) > 0
+        assert requests.get(api.url("/status/some-id"), headers=headers, timeout=15).status_code == 503
+        # When Redis returns on the same port, everything works again without a restart
+        server.start()
+        assert wait_until(lambda: health(api)[0] == 200, 15, "health to recover")
+        again = requests.post(api.url("/generate"), headers=headers, json={"prompt": "x"}, timeout=5)
+        assert again.status_code == 202
+    finally:
+        api.stop()
+        server.stop()

@@ -1,0 +1,43 @@
+"""The documented limit, with the default settings: bursts of 10 per key, the 11th is 429."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from ..stack import Api, RedisServer, start_api
+
+KEY_A, KEY_B = "rate-key-a", "rate-key-b"
+
+
+@pytest.fixture(scope="module")
+def default_limits_api(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[Api]:
+    api = start_api(workdir, redis_server.url(), api_keys=f"{KEY_A},{KEY_B}", **model_settings)
+    yield api
+    api.stop()
+
+
+def post(api: Api, key: str) -> requests.Response:
+    return requests.post(api.url("/generate"), headers={"X-API-Key": key}, json={"prompt": "x", "max_tokens": 1})
+
+
+def test_eleventh_request_in_a_burst_is_429_and_other_keys_are_unaffected(default_limits_api: Api) -> None:
+    # Given ten requests back to back with one key
+    statuses = [post(default_limits_api, KEY_A).status_code for _ in range(10)]
+    assert statuses == [202] * 10
+    # When the eleventh arrives
+    limited = post(default_limits_api, KEY_A)
+    # Then it is 429 with the documented body and a Retry-After, and another key still passes
+    assert limited.status_code == 429
+    assert limited.json() == {"error": "Rate limit exceeded", "status_code": 429}
+    assert int(limited.headers["Retry-After"]) >= 1
+    assert post(default_limits_api, KEY_B).status_code == 202
+
+
+def test_unauthenticated_requests_do_not_spend_a_keys_budget(default_limits_api: Api) -> None:
+    for _ in range(12):
+        assert requests.post(default_limits_api.url("/generate"), json={"prompt": "x"}).status_code == 401
+    assert post(default_limits_api, KEY_B).status_code == 202

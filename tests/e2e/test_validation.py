@@ -1,0 +1,94 @@
+"""Bad input gets 400 (413 for size) naming the field and the rule, and nothing is enqueued."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import redis
+import requests
+
+from workers.core.contracts import TASK_KEY_PATTERN
+
+from ..stack import API_KEY, Api
+
+HEADERS = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
+
+CASES: list[tuple[str, Any, str, str]] = [
+    # id, body (a str or bytes is sent raw), field named, words the message must contain
+    ("not json", "{", "body", "Invalid JSON"),
+    ("json array", "[1, 2]", "body", "JSON object"),
+    ("invalid utf-8", b'{"prompt": "\xff\xfe"}', "body", "Invalid JSON"),
+    ("missing prompt", {"max_tokens": 5}, "prompt", "required"),
+    ("empty prompt", {"prompt": ""}, "prompt", "at least 1 character"),
+    ("blank prompt", {"prompt": "  \n "}, "prompt", "whitespace"),
+    ("prompt not a string", {"prompt": 42}, "prompt", "valid string"),
+    ("max_tokens zero", {"prompt": "x", "max_tokens": 0}, "max_tokens", "greater than or equal to 1"),
+    ("max_tokens negative", {"prompt": "x", "max_tokens": -3}, "max_tokens", "greater than or equal to 1"),
+    ("max_tokens over limit", {"prompt": "x", "max_tokens": 2049}, "max_tokens", "at most 2048"),
+    ("max_tokens float", {"prompt": "x", "max_tokens": 1.5}, "max_tokens", "valid integer"),
+    ("max_tokens string", {"prompt": "x", "max_tokens": "10"}, "max_tokens", "valid integer"),
+    ("max_tokens bool", {"prompt": "x", "max_tokens": True}, "max_tokens", "valid integer"),
+    ("temperature low", {"prompt": "x", "temperature": -0.1}, "temperature", "greater than or equal to 0"),
+    ("temperature high", {"prompt": "x", "temperature": 2.5}, "temperature", "less than or equal to 2"),
+    ("temperature string", {"prompt": "x", "temperature": "hot"}, "temperature", "valid number"),
+    ("top_p bool", {"prompt": "x", "top_p": True}, "top_p", "valid number"),
+    ("temperature NaN", '{"prompt": "x", "temperature": NaN}', "temperature", "finite"),
+    ("top_p zero", {"prompt": "x", "top_p": 0}, "top_p", "greater than 0"),
+    ("top_p high", {"prompt": "x", "top_p": 1.01}, "top_p", "less than or equal to 1"),
+    ("top_p infinite", '{"prompt": "x", "top_p": Infinity}', "top_p", "finite"),
+    ("unknown field", {"prompt": "x", "stream": True}, "stream", "not permitted"),
+    ("unknown model", {"prompt": "x", "model": "no-such-model"}, "model", "unknown model"),
+    ("user_id too long", {"prompt": "x", "user_id": "u" * 129}, "user_id", "at most 128"),
+]
+
+
+def task_count(client: redis.Redis) -> int:
+    return sum(1 for _ in client.scan_iter(match=TASK_KEY_PATTERN, count=1000))
+
+
+def send(api: Api, body: Any) -> requests.Response:
+    data = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else json.dumps(body).encode()
+    return requests.post(api.url("/generate"), headers=HEADERS, data=data, timeout=5)
+
+
+@pytest.mark.parametrize(("body", "field", "words"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
+def test_bad_input_is_400_naming_the_field_and_enqueues_nothing(
+    api: Api, redis_client: redis.Redis, body: Any, field: str, words: str
+) -> None:
+    # Given the number of task records before
+    before = task_count(redis_client)
+    # When a bad body is sent
+    response = send(api, body)
+    # Then it is refused with the field and the rule, and no task was created
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["status_code"] == 400 and error["field"] == field
+    assert field in error["error"] and words.lower() in error["error"].lower(), error
+    assert task_count(redis_client) == before
+
+
+def test_every_bad_field_is_listed(api: Api) -> None:
+    response = send(api, {"prompt": "", "max_tokens": 0, "surprise": 1})
+    assert response.status_code == 400
+    assert {error["field"] for error in response.json()["errors"]} == {"prompt", "max_tokens", "surprise"}
+
+
+def test_body_over_the_size_limit_is_413(api: Api, redis_client: redis.Redis) -> None:
+    before = task_count(redis_client)
+    response = send(api, {"prompt": "x" * 70_000})  # the test api allows 65,536 bytes
+    assert response.status_code == 413
+    assert response.json()["field"] == "body" and "65536" in response.json()["error"]
+    assert task_count(redis_client) == before
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"prompt": "x", "temperature": 0, "top_p": 1, "max_tokens": 1},
+        {"prompt": "x", "temperature": 2.0, "top_p": 0.01, "max_tokens": 1, "user_id": "u", "model": "tiny"},
+    ],
+)
+def test_values_on_the_bounds_are_accepted(api: Api, body: dict[str, Any]) -> None:
+    assert send(api, body).status_code == 202

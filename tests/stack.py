@@ -1,0 +1,175 @@
+"""Real parts for tests: a redis-server on a free port, Dramatiq workers and Gunicorn, each a process
+stopped by its own pid. Nothing here fakes a component; every process runs the production entry point.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import redis
+import requests
+
+from workers.core import heartbeats
+
+ROOT = Path(__file__).resolve().parent.parent
+API_KEY = "test-key-123"
+OTHER_KEY = "demo-key-456"
+SETTING_NAMES = {
+    "API_KEYS", "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_BURST", "MAX_REQUEST_BYTES", "REDIS_URL", "LOG_DIR",
+    "LOG_LEVEL", "RESULT_TTL", "MODEL_BACKEND", "MODEL_NAME", "SERVED_MODEL_NAME", "MAX_NEW_TOKENS",
+    "MAX_TOKENS_LIMIT", "TEMPERATURE", "TOP_P", "TASK_TIME_LIMIT", "API_HOST", "API_PORT", "API_WORKERS",
+    "WORKER_THREADS", "HEARTBEAT_INTERVAL",
+}  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Process:
+    """A child process whose output goes to a file, stopped by SIGTERM to its own pid."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], workdir: Path) -> None:
+        self.name = name
+        self.output_path = workdir / f"{name}.out"
+        self.output = self.output_path.open("wb")
+        self.popen = subprocess.Popen(command, env=env, cwd=workdir, stdout=self.output, stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.output_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self, timeout: float = 30) -> None:
+        if self.alive():
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.pid, signal.SIGKILL)
+                self.popen.wait()
+        self.output.close()
+
+
+class RedisServer:
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = workdir
+        self.port = port or free_port()
+        self.process: Process | None = None
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def start(self) -> RedisServer:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed: run scripts/ensure_redis.sh"
+        command = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        self.process = Process(f"redis-{self.port}", command, dict(os.environ), self.workdir)
+        client = redis.Redis(port=self.port)
+        wait_until(lambda: _pings(client), 10, f"redis-server on {self.port}")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def service_env(**settings: Any) -> dict[str, str]:
+    """The parent's environment without any of our settings, plus the given ones (as strings)."""
+    env = {name: value for name, value in os.environ.items() if name.upper() not in SETTING_NAMES}
+    env.update({name.upper(): str(value) for name, value in settings.items()})
+    return env
+
+
+def start_worker(workdir: Path, redis_url: str, **settings: Any) -> Process:
+    env = service_env(REDIS_URL=redis_url, HEARTBEAT_INTERVAL=0.5, **settings)
+    model = settings.get("served_model_name") or settings["model_name"]
+    worker = Process(f"worker-{model}-{free_port()}", [sys.executable, "-m", "workers"], env, workdir)
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+
+    def ready() -> bool:
+        assert worker.alive(), f"worker exited:\n{worker.tail()}"
+        return model in heartbeats.loaded_models(heartbeats.live(client))
+
+    wait_until(ready, 90, f"a worker heartbeat for {model}", interval=0.2)
+    return worker
+
+
+class Api:
+    def __init__(self, process: Process, base_url: str) -> None:
+        self.process = process
+        self.base_url = base_url
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_api(workdir: Path, redis_url: str, **settings: Any) -> Api:
+    port = free_port()
+    env = service_env(REDIS_URL=redis_url, API_HOST="127.0.0.1", API_PORT=port, API_WORKERS=2, **settings)
+    command = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "api" / "gunicorn_conf.py"), "api.wsgi:app"]
+    process = Process(f"api-{port}", command, env, workdir)
+    api = Api(process, f"http://127.0.0.1:{port}")
+
+    def answers() -> bool:
+        assert process.alive(), f"api exited:\n{process.tail()}"
+        try:
+            return requests.get(api.url("/health"), timeout=2).status_code in (200, 503)
+        except requests.ConnectionError:
+            return False
+
+    wait_until(answers, 60, "the api to answer /health", interval=0.1)
+    return api
+
+
+def wait_for_final(api: Api, task_id: str, key: str = API_KEY, timeout: float = 60) -> dict[str, Any]:
+    """Poll /result until the task completes or fails; returns the result body."""
+
+    def final() -> dict[str, Any] | None:
+        body: dict[str, Any] = requests.get(api.url(f"/result/{task_id}"), headers={"X-API-Key": key}, timeout=5).json()
+        return body if body["status"] in ("completed", "error") else None
+
+    result: dict[str, Any] = wait_until(final, timeout, f"task {task_id} to finish", interval=0.1)
+    return result
+
+
+def read_json_lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

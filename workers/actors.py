@@ -1,0 +1,73 @@
+"""The generate actor: read the task, run the backend, write the result or the reason it failed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from dramatiq.middleware import TimeLimitExceeded
+
+from .backends import Backend, GenerationRequest, GenerationResult
+from .core.logging_setup import log_finished_task
+from .core.task_store import TaskRecord, TaskStore
+
+logger = logging.getLogger(__name__)
+
+
+def task_metrics(record: TaskRecord, output: GenerationResult, finished_at: float) -> dict[str, Any]:
+    started_at = record.started_at or finished_at
+    processing = max(finished_at - started_at, 1e-9)
+    return {
+        "queue_wait_time": round(started_at - record.created_at, 4),
+        "processing_time": round(processing, 4),
+        "total_time": round(finished_at - record.created_at, 4),
+        "prompt_tokens": output.prompt_tokens,
+        "completion_tokens": output.completion_tokens,
+        "tokens_per_second": round(output.completion_tokens / processing, 2),
+    }
+
+
+def make_generate_actor_fn(store: TaskStore, backend: Backend, time_limit: float) -> Callable[[str], None]:
+    """The actor's body; the message carries only the task id, the parameters live in the task record."""
+
+    def generate_text(task_id: str) -> None:
+        record = store.mark_processing(task_id)
+        if record is None or record.is_final:
+            logger.warning("task %s is %s; skipping", task_id, "gone" if record is None else record.status)
+            return
+        request = GenerationRequest(
+            prompt=record.params["prompt"],
+            max_tokens=record.params["max_tokens"],
+            temperature=record.params["temperature"],
+            top_p=record.params["top_p"],
+            deadline=time.monotonic() + time_limit,
+        )
+        try:
+            output = backend.generate(request)
+        except TimeLimitExceeded:
+            # Dramatiq's own limit is a backstop a little past ours; report both the same way.
+            finish_failed(store, task_id, "TimeoutError", "generation exceeded the task time limit")
+        except Exception as error:  # any failure of one generation fails that task, not the worker
+            logger.exception("task %s failed", task_id)
+            finish_failed(store, task_id, type(error).__name__, str(error) or type(error).__name__)
+        else:
+            finished_at = time.time()
+            store.complete(
+                task_id, result=output.text, metrics=task_metrics(record, output, finished_at), finished_at=finished_at
+            )
+            log_record(store, task_id)
+
+    return generate_text
+
+
+def finish_failed(store: TaskStore, task_id: str, error_type: str, message: str) -> None:
+    store.fail(task_id, error_type=error_type, error_message=message)
+    log_record(store, task_id)
+
+
+def log_record(store: TaskStore, task_id: str) -> None:
+    record = store.get(task_id)
+    if record is not None:
+        log_finished_task(record)

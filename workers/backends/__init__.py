@@ -1,0 +1,17 @@
+"""Model backends: each turns a GenerationRequest into a GenerationResult. Pick one with create_backend."""
+
+from __future__ import annotations
+
+from ..core.settings import Settings
+from .base import Backend, GenerationRequest, GenerationResult
+
+__all__ = ["Backend", "GenerationRequest", "GenerationResult", "create_backend"]
+
+
+def create_backend(settings: Settings) -> Backend:
+    # Imported here so that choosing a backend pulls in only its own heavy dependencies.
+    if settings.model_backend == "transformers":
+        from .transformers_backend import TransformersBackend
+
+        return TransformersBackend(settings.model_name)
+    raise ValueError(f"MODEL_BACKEND {settings.model_backend!r} is not supported")

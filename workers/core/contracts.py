@@ -1,0 +1,49 @@
+"""The one source of truth for names both sides of the queue agree on."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+KEY_PREFIX = "llm"
+DRAMATIQ_NAMESPACE = "dramatiq"
+ACTOR_NAME = "generate_text"
+QUEUE_PREFIX = "llm-"
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED})
+
+
+def model_slug(model_id: str) -> str:
+    """A stable, queue-safe slug: lower case, runs of other characters folded to one dash."""
+    slug = re.sub(r"[^a-z0-9]+", "-", model_id.lower()).strip("-")
+    if not slug:
+        raise ValueError(f"model id {model_id!r} has no letters or digits to name a queue after")
+    return slug
+
+
+def queue_name(model_id: str) -> str:
+    """The Dramatiq queue that carries one model's requests."""
+    return QUEUE_PREFIX + model_slug(model_id)
+
+
+def task_key(task_id: str) -> str:
+    return f"{KEY_PREFIX}:task:{task_id}"
+
+
+TASK_KEY_PATTERN = f"{KEY_PREFIX}:task:*"
+
+
+def heartbeat_key(worker_id: str) -> str:
+    return f"{KEY_PREFIX}:worker:{worker_id}"
+
+
+HEARTBEAT_KEY_PATTERN = f"{KEY_PREFIX}:worker:*"
+RATE_LIMIT_KEY_PREFIX = f"{KEY_PREFIX}:ratelimit"

@@ -1,0 +1,71 @@
+"""The three log files every process writes (app, errors, one JSON line per finished task) and stdout."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from logging.handlers import WatchedFileHandler
+from pathlib import Path
+from typing import Any
+
+from .task_store import TaskRecord
+
+APP_LOG = "app.log"
+ERROR_LOG = "errors.log"
+REQUEST_LOG = "llm_requests.log"
+REQUEST_LOGGER = "llm_requests"
+FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+
+
+def configure_logging(log_dir: Path, level: str, *, to_stdout: bool = True) -> None:
+    """Idempotent: safe to call again in a forked process or a test."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    formatter = logging.Formatter(FORMAT)
+    root = logging.getLogger()
+    root.setLevel(level)
+    for handler in [h for h in root.handlers if getattr(h, "_llm_owned", False)]:
+        root.removeHandler(handler)
+    handlers: list[logging.Handler] = [
+        WatchedFileHandler(log_dir / APP_LOG),
+        WatchedFileHandler(log_dir / ERROR_LOG),
+    ]
+    handlers[1].setLevel(logging.ERROR)
+    if to_stdout:
+        handlers.append(logging.StreamHandler(sys.stdout))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+        handler._llm_owned = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    _configure_request_log(log_dir)
+
+
+def _configure_request_log(log_dir: Path) -> None:
+    logger = logging.getLogger(REQUEST_LOGGER)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    for handler in list(logger.handlers):
+        logger.removeHandler(handler)
+    handler = WatchedFileHandler(log_dir / REQUEST_LOG)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+
+
+def log_finished_task(record: TaskRecord) -> None:
+    """One JSON line per finished task: ids, model, tokens, timings, status; never the prompt or the key."""
+    entry: dict[str, Any] = {
+        "task_id": record.task_id,
+        "key_id": record.owner,
+        "user_id": record.user_id,
+        "model": record.model,
+        "status": record.status.value,
+        "created_at": record.created_at,
+        "finished_at": record.finished_at,
+        "max_tokens": record.params.get("max_tokens"),
+        "temperature": record.params.get("temperature"),
+        "top_p": record.params.get("top_p"),
+        **record.metrics,
+    }
+    if record.error_type:
+        entry["error_type"] = record.error_type
+    logging.getLogger(REQUEST_LOGGER).info(json.dumps(entry, sort_keys=True))

@@ -1,0 +1,26 @@
+"""Redis connections and the Dramatiq broker, built the same way for the api and the workers."""
+
+from __future__ import annotations
+
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from .contracts import DRAMATIQ_NAMESPACE
+from .settings import Settings
+
+
+def make_redis(settings: Settings) -> redis.Redis:
+    # Short timeouts so a dead Redis turns into a clear 503 quickly instead of a hung request.
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=2,
+        socket_timeout=5,
+        health_check_interval=15,
+        decode_responses=True,
+    )
+
+
+def make_broker(settings: Settings) -> RedisBroker:
+    """A broker with Dramatiq's default middleware, on its own pool (it needs bytes, the store wants str)."""
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=10)
+    return RedisBroker(client=client, namespace=DRAMATIQ_NAMESPACE)

@@ -1,0 +1,98 @@
+"""One typed settings object for every process, read from the environment, then `.env`, then defaults.
+
+`.env.example` lists every field below with its default; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL_DIR = "models/tiny-random-gpt2"
+
+
+class ConfigurationError(SystemExit):
+    """Bad configuration: stops the process at start with a message that names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
+
+    # Access
+    api_keys: str = Field("", description="comma-separated API keys the api accepts")
+    rate_limit_per_minute: int = Field(60, ge=1)
+    rate_limit_burst: int = Field(10, ge=1)
+    max_request_bytes: int = Field(1_048_576, ge=1024)
+
+    # Where things live
+    redis_url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
+    log_dir: Path = Path("logs")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    result_ttl: int = Field(86_400, ge=60, description="seconds a task record is kept")
+
+    # The model this process serves (worker) or treats as the default (api)
+    model_backend: Literal["transformers"] = "transformers"
+    model_name: str = Field(DEFAULT_MODEL_DIR, min_length=1, description="hub id or local folder")
+    served_model_name: str | None = Field(None, min_length=1, description="public name; derived if unset")
+
+    # Generation
+    max_new_tokens: int = Field(512, ge=1, description="max_tokens when a request gives none")
+    max_tokens_limit: int = Field(2048, ge=1, description="largest max_tokens a request may ask for")
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+    task_time_limit: float = Field(120.0, gt=0.0, description="seconds one task may generate for")
+
+    # Processes
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_workers: int = Field(2, ge=1)
+    worker_threads: int = Field(1, ge=1)
+    heartbeat_interval: float = Field(5.0, gt=0.0)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Settings:
+        if self.max_new_tokens > self.max_tokens_limit:
+            raise ValueError("MAX_NEW_TOKENS must not exceed MAX_TOKENS_LIMIT")
+        if not math.isfinite(self.task_time_limit):
+            raise ValueError("TASK_TIME_LIMIT must be a finite number of seconds")
+        return self
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+    @property
+    def model_id(self) -> str:
+        """The name clients use for the model, and the queue's name: SERVED_MODEL_NAME, else MODEL_NAME.
+
+        It never depends on the file system, so an api without the model folder agrees with the worker.
+        """
+        return self.served_model_name or self.model_name
+
+    @property
+    def heartbeat_ttl(self) -> int:
+        return max(2, math.ceil(self.heartbeat_interval * 3))
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        variable = "_".join(str(part) for part in item["loc"]).upper()
+        # Whole-object errors carry every setting, keys included, as their input: never echo those.
+        shown = f" (got {item['input']!r})" if variable and variable != "API_KEYS" else ""
+        lines.append(f"  {variable or 'settings'}: {item['msg']}{shown}")
+    return "Invalid configuration:\n" + "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    """Read and validate once per process; exit with a message naming the bad variable."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise ConfigurationError(_describe(error)) from None

@@ -1,0 +1,125 @@
+"""Task records: one Redis hash per task, written by the api and the worker, read by the api."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from .contracts import FINAL_STATUSES, TaskStatus, task_key
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    task_id: str
+    status: TaskStatus
+    owner: str
+    model: str
+    params: dict[str, Any]
+    created_at: float
+    user_id: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: str | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @classmethod
+    def from_hash(cls, task_id: str, data: dict[str, str]) -> TaskRecord:
+        def number(name: str) -> float | None:
+            return float(data[name]) if data.get(name) else None
+
+        return cls(
+            task_id=task_id,
+            status=TaskStatus(data["status"]),
+            owner=data["owner"],
+            model=data["model"],
+            params=json.loads(data.get("params") or "{}"),
+            created_at=float(data["created_at"]),
+            user_id=data.get("user_id") or None,
+            started_at=number("started_at"),
+            finished_at=number("finished_at"),
+            result=data.get("result"),
+            error_type=data.get("error_type") or None,
+            error_message=data.get("error_message") or None,
+            metrics=json.loads(data.get("metrics") or "{}"),
+        )
+
+
+class TaskStore:
+    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+        self.client = client
+        self.ttl = ttl_seconds
+
+    def create(
+        self, task_id: str, *, owner: str, model: str, params: dict[str, Any], user_id: str | None
+    ) -> TaskRecord:
+        record = TaskRecord(task_id, TaskStatus.QUEUED, owner, model, params, time.time(), user_id)
+        self._write(
+            task_id,
+            {
+                "status": record.status.value,
+                "owner": owner,
+                "model": model,
+                "params": json.dumps(params),
+                "created_at": repr(record.created_at),
+                "user_id": user_id or "",
+            },
+        )
+        return record
+
+    def get(self, task_id: str) -> TaskRecord | None:
+        data: dict[str, str] = self.client.hgetall(task_key(task_id))  # type: ignore[assignment]
+        return TaskRecord.from_hash(task_id, data) if data else None
+
+    def delete(self, task_id: str) -> None:
+        self.client.delete(task_key(task_id))
+
+    def mark_processing(self, task_id: str) -> TaskRecord | None:
+        """Claim a task for generation; returns None when the record is gone and the record as is when final."""
+        record = self.get(task_id)
+        if record is None or record.is_final:
+            return record
+        started_at = time.time()
+        self._write(task_id, {"status": TaskStatus.PROCESSING.value, "started_at": repr(started_at)})
+        return self.get(task_id)
+
+    def complete(self, task_id: str, *, result: str, metrics: dict[str, Any], finished_at: float) -> None:
+        self._write(
+            task_id,
+            {
+                "status": TaskStatus.COMPLETED.value,
+                "result": result,
+                "metrics": json.dumps(metrics),
+                "finished_at": repr(finished_at),
+            },
+        )
+
+    def fail(self, task_id: str, *, error_type: str, error_message: str) -> None:
+        if not self.client.exists(task_key(task_id)):
+            return
+        self._write(
+            task_id,
+            {
+                "status": TaskStatus.FAILED.value,
+                "error_type": error_type,
+                "error_message": error_message,
+                "finished_at": repr(time.time()),
+            },
+        )
+
+    def _write(self, task_id: str, fields: Mapping[Any, str]) -> None:
+        # HSET and EXPIRE together: a record never lingers without its retention.
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(task_key(task_id), mapping=fields)
+            pipe.expire(task_key(task_id), self.ttl)
+            pipe.execute()

@@ -1,0 +1,86 @@
+"""Dramatiq middleware: worker heartbeats, and a final word for tasks whose message ran out of retries."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+import redis
+from dramatiq import Broker, Middleware, Worker
+from dramatiq.broker import MessageProxy
+
+from .core import heartbeats
+from .core.task_store import TaskStore
+
+logger = logging.getLogger(__name__)
+
+
+class Heartbeats(Middleware):
+    """Publishes this worker's model, backend and capacity every interval while the worker runs."""
+
+    def __init__(
+        self, client: redis.Redis, *, model: str, backend: str, capacity: int, interval: float, ttl: int
+    ) -> None:
+        self.client = client
+        self.interval = interval
+        self.ttl = ttl
+        self.beat = heartbeats.Heartbeat(
+            worker_id=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+            model=model,
+            backend=backend,
+            loaded=True,
+            capacity=capacity,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            updated_at=time.time(),
+        )
+        self.stopped = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
+        self.thread = threading.Thread(target=self._run, name="heartbeats", daemon=True)
+        self.thread.start()
+
+    def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
+        self.stopped.set()
+        if self.thread is not None:
+            self.thread.join(timeout=self.interval + 1)
+        try:
+            heartbeats.withdraw(self.client, self.beat.worker_id)
+        except redis.RedisError:
+            logger.warning("could not withdraw heartbeat; it expires in %ss", self.ttl)
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                beat = heartbeats.Heartbeat(**{**self.beat.__dict__, "updated_at": time.time()})
+                heartbeats.publish(self.client, beat, self.ttl)
+            except redis.RedisError as error:
+                logger.warning("heartbeat not published: %s", error)
+            self.stopped.wait(self.interval)
+
+
+class FailExhaustedTasks(Middleware):
+    """When Dramatiq gives up on a message, the task it carried ends `failed` instead of staying queued.
+
+    Add it before Retries: after-hooks run in reverse order, so it then sees the message already failed.
+    """
+
+    def __init__(self, store: TaskStore) -> None:
+        self.store = store
+
+    def after_process_message(
+        self, broker: Broker, message: MessageProxy, *, result: Any = None, exception: BaseException | None = None
+    ) -> None:
+        if exception is None or not message.failed or not message.args:
+            return
+        record = self.store.get(message.args[0])
+        if record is None or record.is_final:
+            return
+        reason = f"gave up after retries: {type(exception).__name__}: {exception}"
+        self.store.fail(message.args[0], error_type="WorkerError", error_message=reason)

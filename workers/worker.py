@@ -1,0 +1,63 @@
+"""The worker process: the module Dramatiq's CLI loads (`python -m workers` runs it with the settings).
+
+Importing it loads the model once for this process, then declares the generate actor on the model's
+queue. A model that cannot load stops the process with the reason, so requests wait in Redis for a
+healthy worker instead of failing one by one.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Retries
+
+from .actors import make_generate_actor_fn
+from .backends import create_backend
+from .core.contracts import ACTOR_NAME, queue_name
+from .core.logging_setup import configure_logging
+from .core.redis_client import make_broker, make_redis
+from .core.settings import Settings, load_settings
+from .core.task_store import TaskStore
+from .middleware import FailExhaustedTasks, Heartbeats
+
+logger = logging.getLogger(__name__)
+# Retries cover infrastructure faults (Redis hiccups); a generation error fails its task at once.
+MAX_RETRIES = 3
+# Dramatiq's hard limit sits past ours, so our clean TimeoutError normally wins.
+TIME_LIMIT_GRACE_SECONDS = 5
+
+
+def build_worker_broker(settings: Settings) -> RedisBroker:
+    # Dramatiq's parent process already echoes worker output to its stderr; files only here.
+    configure_logging(settings.log_dir, settings.log_level, to_stdout=False)
+    backend = create_backend(settings)
+    backend.load()
+    client = make_redis(settings)
+    store = TaskStore(client, settings.result_ttl)
+    broker = make_broker(settings)
+    broker.add_middleware(FailExhaustedTasks(store), before=Retries)
+    broker.add_middleware(
+        Heartbeats(
+            client,
+            model=settings.model_id,
+            backend=backend.name,
+            capacity=settings.worker_threads,
+            interval=settings.heartbeat_interval,
+            ttl=settings.heartbeat_ttl,
+        )
+    )
+    dramatiq.set_broker(broker)
+    dramatiq.actor(
+        actor_name=ACTOR_NAME,
+        queue_name=queue_name(settings.model_id),
+        broker=broker,
+        max_retries=MAX_RETRIES,
+        time_limit=int((settings.task_time_limit + TIME_LIMIT_GRACE_SECONDS) * 1000),
+    )(make_generate_actor_fn(store, backend, settings.task_time_limit))
+    logger.info("serving %s on queue %s", settings.model_id, queue_name(settings.model_id))
+    return broker
+
+
+broker = build_worker_broker(load_settings())
