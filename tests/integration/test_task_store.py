@@ -1,0 +1,47 @@
+"""Task records and heartbeats on a real Redis."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import redis
+
+from workers.core import heartbeats
+from workers.core.contracts import TaskStatus, task_key
+from workers.core.task_store import TaskStore
+
+
+def new_id() -> str:
+    return f"store-{uuid.uuid4()}"
+
+
+def test_record_lifecycle_and_retention(redis_client: redis.Redis) -> None:
+    store = TaskStore(redis_client, ttl_seconds=3600)
+    task_id = new_id()
+    created = store.create(task_id, owner="k1", model="m", params={"prompt": "p", "max_tokens": 2}, user_id=None)
+    assert store.get(task_id) == created and created.status is TaskStatus.QUEUED
+    assert 0 < redis_client.ttl(task_key(task_id)) <= 3600
+    processing = store.mark_processing(task_id)
+    assert processing is not None and processing.status is TaskStatus.PROCESSING and processing.started_at
+    store.complete(task_id, result="text", metrics={"completion_tokens": 2}, finished_at=time.time())
+    done = store.get(task_id)
+    assert done is not None and done.is_final and (done.result, done.metrics) == ("text", {"completion_tokens": 2})
+    # A redelivered message finds the task final and leaves it alone
+    again = store.mark_processing(task_id)
+    assert again is not None and again.status is TaskStatus.COMPLETED
+
+
+def test_failing_an_expired_task_does_not_resurrect_it(redis_client: redis.Redis) -> None:
+    store = TaskStore(redis_client, ttl_seconds=3600)
+    task_id = new_id()
+    store.fail(task_id, error_type="X", error_message="gone")
+    assert store.get(task_id) is None and store.mark_processing(task_id) is None
+
+
+def test_heartbeats_expire(redis_client: redis.Redis) -> None:
+    beat = heartbeats.Heartbeat("hb-test", "hb-model", "transformers", True, 1, "host", 1, time.time())
+    heartbeats.publish(redis_client, beat, ttl_seconds=1)
+    assert beat in heartbeats.live(redis_client) and "hb-model" in heartbeats.loaded_models([beat])
+    time.sleep(1.5)
+    assert beat not in heartbeats.live(redis_client)
