@@ -32,7 +32,7 @@ def redis_command(url: str) -> list[str]:
     host, port = parts.hostname or "127.0.0.1", parts.port or 6379
     if host not in LOCAL_HOSTS:
         sys.exit(f"Redis at REDIS_URL ({host}:{port}) does not answer, and it is not local: start it or fix REDIS_URL")
-    data = ROOT / ".redis-data"
+    data = Path.cwd() / ".redis-data"
     data.mkdir(exist_ok=True)
     # Append-only file on, so queued requests survive a restart of this Redis.
     return ["redis-server", "--bind", host, "--port", str(port), "--dir", str(data), "--appendonly", "yes"]
@@ -62,7 +62,7 @@ def service_commands() -> list[list[str]]:
 def spawn(command: list[str]) -> subprocess.Popen[bytes]:
     # A session of its own: a terminal's Ctrl-C reaches only this supervisor, which then sends each
     # child exactly one SIGTERM (a second signal would make Dramatiq kill instead of drain).
-    return subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    return subprocess.Popen(command, start_new_session=True)
 
 
 def supervise(processes: list[subprocess.Popen[bytes]]) -> int:

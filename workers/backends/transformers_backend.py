@@ -14,6 +14,10 @@ from .base import GenerationRequest, GenerationResult
 logger = logging.getLogger(__name__)
 
 
+class ModelLoadError(RuntimeError):
+    pass
+
+
 class DeadlineReached(StoppingCriteria):
     """Stops generation at a token boundary once the task's time is up, and remembers that it did."""
 
@@ -39,8 +43,14 @@ class TransformersBackend:
         on_gpu = torch.cuda.is_available()
         dtype = torch.bfloat16 if on_gpu else torch.float32
         logger.info("loading %s (%s, %s)", self.model_name, "cuda" if on_gpu else "cpu", dtype)
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
-        self.model = AutoModelForCausalLM.from_pretrained(self.model_name, device_map="auto", dtype=dtype)
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
+            self.model = AutoModelForCausalLM.from_pretrained(self.model_name, device_map="auto", dtype=dtype)
+        except (OSError, ValueError) as error:
+            raise ModelLoadError(
+                f"could not load MODEL_NAME={self.model_name!r} (a hub id, or a local folder such as the one "
+                f"`make model` builds): {error}"
+            ) from error
         self.model.eval()
 
     def generate(self, request: GenerationRequest) -> GenerationResult:

@@ -89,12 +89,11 @@ class TaskStore:
         record = self.get(task_id)
         if record is None or record.is_final:
             return record
-        started_at = time.time()
-        self._write(task_id, {"status": TaskStatus.PROCESSING.value, "started_at": repr(started_at)})
+        self._update(task_id, {"status": TaskStatus.PROCESSING.value, "started_at": repr(time.time())})
         return self.get(task_id)
 
     def complete(self, task_id: str, *, result: str, metrics: dict[str, Any], finished_at: float) -> None:
-        self._write(
+        self._update(
             task_id,
             {
                 "status": TaskStatus.COMPLETED.value,
@@ -105,9 +104,7 @@ class TaskStore:
         )
 
     def fail(self, task_id: str, *, error_type: str, error_message: str) -> None:
-        if not self.client.exists(task_key(task_id)):
-            return
-        self._write(
+        self._update(
             task_id,
             {
                 "status": TaskStatus.FAILED.value,
@@ -116,6 +113,11 @@ class TaskStore:
                 "finished_at": repr(time.time()),
             },
         )
+
+    def _update(self, task_id: str, fields: Mapping[Any, str]) -> None:
+        # A record that expired stays gone: writing to it would leave a partial record without an owner.
+        if self.client.exists(task_key(task_id)):
+            self._write(task_id, fields)
 
     def _write(self, task_id: str, fields: Mapping[Any, str]) -> None:
         # HSET and EXPIRE together: a record never lingers without its retention.
