@@ -39,3 +39,11 @@ def test_a_model_id_without_letters_or_digits_is_refused() -> None:
 )
 def test_burst_window_refills_at_the_per_minute_rate(per_minute: int, burst: int, expected: str) -> None:
     assert limit_string(per_minute, burst) == expected
+
+
+def test_the_api_never_imports_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, api.app, api.routes, workers.core.task_store; sys.exit('torch' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
