@@ -160,6 +160,14 @@ def start_api(workdir: Path, redis_url: str, **settings: Any) -> Api:
     return api
 
 
+def submit(api: Api, key: str = API_KEY, **body: Any) -> str:
+    """POST /generate, expect 202, return the task id."""
+    response = requests.post(api.url("/generate"), headers={"X-API-Key": key}, json=body, timeout=10)
+    assert response.status_code == 202, response.text
+    task_id: str = response.json()["task_id"]
+    return task_id
+
+
 def wait_for_final(api: Api, task_id: str, key: str = API_KEY, timeout: float = 60) -> dict[str, Any]:
     """Poll /result until the task completes or fails; returns the result body."""
 

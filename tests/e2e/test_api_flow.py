@@ -8,18 +8,11 @@ from pathlib import Path
 
 import requests
 
-from ..stack import API_KEY, Api, Process, RedisServer, start_api, start_worker, wait_for_final, wait_until
+from ..stack import API_KEY, Api, Process, RedisServer, start_api, start_worker, submit, wait_for_final, wait_until
 
 HEADERS = {"X-API-Key": API_KEY}
 METRIC_NAMES = {"queue_wait_time", "processing_time", "total_time", "prompt_tokens", "completion_tokens",
                 "tokens_per_second"}  # fmt: skip
-
-
-def submit(api: Api, **body: object) -> str:
-    response = requests.post(api.url("/generate"), headers=HEADERS, json=body, timeout=10)
-    assert response.status_code == 202, response.text
-    task_id: str = response.json()["task_id"]
-    return task_id
 
 
 def test_curl_flow_from_the_document(api: Api) -> None:

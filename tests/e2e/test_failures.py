@@ -8,16 +8,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from ..stack import API_KEY, Api, Process, RedisServer, start_worker, wait_for_final
+from ..stack import API_KEY, Api, Process, RedisServer, start_worker, submit, wait_for_final
 
 HEADERS = {"X-API-Key": API_KEY}
-
-
-def submit(api: Api, **body: object) -> str:
-    response = requests.post(api.url("/generate"), headers=HEADERS, json=body, timeout=5)
-    assert response.status_code == 202, response.text
-    task_id: str = response.json()["task_id"]
-    return task_id
 
 
 @pytest.fixture(scope="module")
