@@ -20,16 +20,12 @@ import redis
 import requests
 
 from workers.core import heartbeats
+from workers.core.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "test-key-123"
 OTHER_KEY = "demo-key-456"
-SETTING_NAMES = {
-    "API_KEYS", "RATE_LIMIT_PER_MINUTE", "RATE_LIMIT_BURST", "MAX_REQUEST_BYTES", "REDIS_URL", "LOG_DIR",
-    "LOG_LEVEL", "RESULT_TTL", "MODEL_BACKEND", "MODEL_NAME", "SERVED_MODEL_NAME", "MAX_NEW_TOKENS",
-    "MAX_TOKENS_LIMIT", "TEMPERATURE", "TOP_P", "TASK_TIME_LIMIT", "API_HOST", "API_PORT", "API_WORKERS",
-    "WORKER_THREADS", "HEARTBEAT_INTERVAL",
-}  # fmt: skip
+SETTING_NAMES = {name.upper() for name in Settings.model_fields}
 
 
 def free_port() -> int:

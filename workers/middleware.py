@@ -65,6 +65,20 @@ class Heartbeats(Middleware):
             self.stopped.wait(self.interval)
 
 
+class QueuePolling(Middleware):
+    """Bounds how long an idle worker waits between looks at its queue.
+
+    Dramatiq's Redis consumer backs off up to its worker timeout (1 s by default) while the queue is
+    empty, so a request arriving at an idle worker waited up to a second before it started.
+    """
+
+    def __init__(self, interval_seconds: float) -> None:
+        self.interval_ms = max(1, round(interval_seconds * 1000))
+
+    def before_worker_boot(self, broker: Broker, worker: Worker) -> None:
+        worker.worker_timeout = self.interval_ms
+
+
 class FailExhaustedTasks(Middleware):
     """When Dramatiq gives up on a message, the task it carried ends `failed` instead of staying queued.
 

@@ -20,7 +20,7 @@ from .core.logging_setup import configure_logging
 from .core.redis_client import make_broker, make_redis
 from .core.settings import Settings, load_settings
 from .core.task_store import TaskStore
-from .middleware import FailExhaustedTasks, Heartbeats
+from .middleware import FailExhaustedTasks, Heartbeats, QueuePolling
 
 logger = logging.getLogger(__name__)
 # Retries cover infrastructure faults (Redis hiccups); a generation error fails its task at once.
@@ -38,6 +38,7 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
     store = TaskStore(client, settings.result_ttl)
     broker = make_broker(settings)
     broker.add_middleware(FailExhaustedTasks(store), before=Retries)
+    broker.add_middleware(QueuePolling(settings.queue_poll_interval))
     broker.add_middleware(
         Heartbeats(
             client,

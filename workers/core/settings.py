@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     api_workers: int = Field(2, ge=1)
     worker_threads: int = Field(1, ge=1)
     heartbeat_interval: float = Field(5.0, gt=0.0)
+    queue_poll_interval: float = Field(0.1, ge=0.001, le=10.0, description="idle worker's longest queue poll gap")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
