@@ -1,4 +1,4 @@
-"""A message Dramatiq gives up on still ends its task `failed`, with the reason (real Redis, real Worker)."""
+"""Our Dramatiq middleware on a real Redis with a real Dramatiq Worker."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dramatiq.middleware import Retries
 
 from workers.core.contracts import TaskStatus
 from workers.core.task_store import TaskStore
-from workers.middleware import FailExhaustedTasks
+from workers.middleware import FailExhaustedTasks, QueuePolling
 
 from ..stack import RedisServer, wait_until
 
@@ -45,6 +45,22 @@ def test_task_whose_message_exhausts_its_retries_ends_failed(
         record = store.get(task_id)
         assert record is not None and record.error_type == "WorkerError"
         assert record.error_message is not None and "ConnectionError" in record.error_message
+    finally:
+        worker.stop()
+        broker.close()
+
+
+def test_queue_polling_caps_an_idle_consumers_backoff(redis_server: RedisServer) -> None:
+    # Dramatiq backs off up to the worker timeout (1 s) on an empty queue; the middleware lowers the cap
+    broker = RedisBroker(url=redis_server.url(), namespace=f"poll-{uuid.uuid4().hex[:8]}")
+    broker.add_middleware(QueuePolling(0.05))
+    dramatiq.actor(broker=broker, queue_name="poll")(lambda: None)
+    worker = dramatiq.Worker(broker, worker_threads=1)
+    assert worker.worker_timeout == 1000
+    worker.start()
+    try:
+        assert worker.worker_timeout == 50
+        assert worker.consumers and all(consumer.worker_timeout == 50 for consumer in worker.consumers.values())
     finally:
         worker.stop()
         broker.close()
