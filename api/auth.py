@@ -14,6 +14,7 @@ from .errors import ApiError
 from .services import services
 
 API_KEY_HEADER = "X-API-Key"
+API_KEY_QUERY = "api_key"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -31,16 +32,24 @@ def matching_key(candidate: str, keys: list[str]) -> str | None:
     return found
 
 
-def require_api_key(view: F) -> F:
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        candidate = request.headers.get(API_KEY_HEADER)
-        if not candidate:
-            raise ApiError(401, f"Missing API key: send it in the {API_KEY_HEADER} header")
-        key = matching_key(candidate, services().settings.api_key_list)
-        if key is None:
-            raise ApiError(401, "Invalid API key")
-        g.key_id = key_id(key)
-        return view(*args, **kwargs)
+def require_api_key(view: F | None = None, *, allow_query: bool = False) -> Any:
+    """Views see g.key_id. `allow_query` also takes ?api_key=, for browsers' EventSource (SSE only)."""
 
-    return cast(F, wrapper)
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            candidate = request.headers.get(API_KEY_HEADER)
+            if not candidate and allow_query:
+                candidate = request.args.get(API_KEY_QUERY)
+            if not candidate:
+                where = f"the {API_KEY_HEADER} header" + (f" or ?{API_KEY_QUERY}=" if allow_query else "")
+                raise ApiError(401, f"Missing API key: send it in {where}")
+            key = matching_key(candidate, services().settings.api_key_list)
+            if key is None:
+                raise ApiError(401, "Invalid API key")
+            g.key_id = key_id(key)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorate(view) if view is not None else decorate

@@ -177,3 +177,26 @@ def wait_for_final(api: Api, task_id: str, key: str = API_KEY, timeout: float = 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def sse_events(api: Api, task_id: str, key: str = API_KEY, last_event_id: str | None = None) -> list[dict[str, Any]]:
+    """Reads /stream to its end; returns [{"id": ..., "data": {...}}] in order (comments dropped)."""
+    headers = {"X-API-Key": key, **({"Last-Event-ID": last_event_id} if last_event_id else {})}
+    with requests.get(api.url(f"/stream/{task_id}"), headers=headers, stream=True, timeout=60) as response:
+        assert response.status_code == 200, response.text
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        return parse_sse(response.iter_lines(decode_unicode=True))
+
+
+def parse_sse(lines: Any) -> list[dict[str, Any]]:
+    found, current = [], {}
+    for line in lines:
+        if line == "":
+            if "data" in current:
+                found.append(current)
+            current = {}
+        elif line.startswith("id: "):
+            current["id"] = line[4:]
+        elif line.startswith("data: "):
+            current["data"] = json.loads(line[6:])
+    return found

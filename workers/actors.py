@@ -45,7 +45,7 @@ def make_generate_actor_fn(store: TaskStore, backend: Backend, time_limit: float
             deadline=time.monotonic() + time_limit,
         )
         try:
-            output = backend.generate(request)
+            output = backend.generate(request, on_text=lambda text: store.append_delta(task_id, text))
         except TimeLimitExceeded:
             # Dramatiq's own limit is a backstop a little past ours; report both the same way.
             finish_failed(store, task_id, "TimeoutError", "generation exceeded the task time limit")

@@ -2,9 +2,10 @@
 
 from flask import Flask
 
-from . import health, tasks
+from . import health, stream, tasks
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(tasks.bp)
+    app.register_blueprint(stream.bp)

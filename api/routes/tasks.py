@@ -9,7 +9,7 @@ from flask import Blueprint, g, jsonify, request
 from pydantic import ValidationError
 
 from workers.core import heartbeats
-from workers.core.contracts import TaskStatus
+from workers.core.contracts import STATUS_MESSAGES, TaskStatus
 from workers.core.task_store import TaskRecord
 
 from ..auth import require_api_key
@@ -22,12 +22,6 @@ from ..submission import submit
 bp = Blueprint("tasks", __name__)
 
 QUEUED_MESSAGE = "Your request is being processed. Use the task_id to check status."
-STATUS_MESSAGES = {
-    TaskStatus.QUEUED: "Task is waiting in the queue",
-    TaskStatus.PROCESSING: "Task is currently being processed",
-    TaskStatus.COMPLETED: "Task completed successfully",
-    TaskStatus.FAILED: "Task failed",
-}
 MAX_TASK_ID_LENGTH = 64
 
 
@@ -51,7 +45,7 @@ def generate() -> Any:
 @bp.get("/status/<task_id>")
 @require_api_key
 def status(task_id: str) -> Any:
-    record = _owned_task(task_id)
+    record = owned_task(task_id)
     message = STATUS_MESSAGES[record.status]
     if record.status is TaskStatus.FAILED:
         message = f"{message}: {record.error_type}: {record.error_message}"
@@ -61,7 +55,7 @@ def status(task_id: str) -> Any:
 @bp.get("/result/<task_id>")
 @require_api_key
 def result(task_id: str) -> Any:
-    record = _owned_task(task_id)
+    record = owned_task(task_id)
     if record.status is TaskStatus.COMPLETED:
         return jsonify(status="completed", task_id=task_id, result=record.result, metrics=record.metrics)
     if record.status is TaskStatus.FAILED:
@@ -94,7 +88,7 @@ def _model(requested: str | None) -> str:
     return requested
 
 
-def _owned_task(task_id: str) -> TaskRecord:
+def owned_task(task_id: str) -> TaskRecord:
     """Another key's task is reported exactly like a missing one."""
     record = services().store.get(task_id) if len(task_id) <= MAX_TASK_ID_LENGTH else None
     if record is None or record.owner != g.key_id:

@@ -31,8 +31,15 @@ def test_loads_on_cpu_in_float32_without_a_gpu(backend: TransformersBackend) -> 
 
 def test_greedy_is_deterministic_and_honours_max_tokens(backend: TransformersBackend) -> None:
     first, second = backend.generate(request(max_tokens=20)), backend.generate(request(max_tokens=20))
-    assert first == second
-    assert (first.prompt_tokens, first.completion_tokens) == (5, 20)
+    assert first.text == second.text
+    assert (first.prompt_tokens, first.completion_tokens) == (second.prompt_tokens, second.completion_tokens) == (5, 20)
+
+
+def test_text_arrives_in_deltas_that_join_to_the_result(backend: TransformersBackend) -> None:
+    deltas: list[str] = []
+    result = backend.generate(request(prompt="世界", max_tokens=80, temperature=1.0), on_text=deltas.append)
+    assert len(deltas) > 1 and "".join(deltas) == result.text
+    assert result.time_to_first_token is not None and result.time_to_first_token > 0
 
 
 def test_sampling_varies_and_a_tiny_top_p_is_greedy(backend: TransformersBackend) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
+
+TextSink = Callable[[str], None]
+"""Receives generated text as it comes; the pieces joined equal the final text."""
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,8 @@ class GenerationResult:
     text: str
     prompt_tokens: int
     completion_tokens: int
+    time_to_first_token: float | None = None
+    """seconds from the start of generation to the first generated token"""
 
 
 class Backend(Protocol):
@@ -28,4 +34,4 @@ class Backend(Protocol):
 
     def load(self) -> None: ...
 
-    def generate(self, request: GenerationRequest) -> GenerationResult: ...
+    def generate(self, request: GenerationRequest, on_text: TextSink | None = None) -> GenerationResult: ...

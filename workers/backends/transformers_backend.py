@@ -9,7 +9,8 @@ from typing import Any, cast
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
 
-from .base import GenerationRequest, GenerationResult
+from .base import GenerationRequest, GenerationResult, TextSink
+from .streaming import DeltaStreamer
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class TransformersBackend:
             ) from error
         self.model.eval()
 
-    def generate(self, request: GenerationRequest) -> GenerationResult:
+    def generate(self, request: GenerationRequest, on_text: TextSink | None = None) -> GenerationResult:
         if self.model is None:
             raise RuntimeError("model is not loaded")
         if time.monotonic() >= request.deadline:
@@ -61,12 +62,14 @@ class TransformersBackend:
         inputs = self.tokenizer(request.prompt, return_tensors="pt").to(self.model.device)
         prompt_tokens = int(inputs["input_ids"].shape[1])
         deadline = DeadlineReached(request.deadline)
+        streamer = DeltaStreamer(self.tokenizer, on_text or (lambda _: None))
         with torch.inference_mode():
             output = self.model.generate(
                 **inputs,
                 **self._sampling(request),
                 max_new_tokens=request.max_tokens,
                 stopping_criteria=StoppingCriteriaList([deadline]),
+                streamer=streamer,
                 pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
             )
         if deadline.reached:
@@ -76,6 +79,7 @@ class TransformersBackend:
             text=self.tokenizer.decode(new_tokens, skip_special_tokens=True),
             prompt_tokens=prompt_tokens,
             completion_tokens=int(new_tokens.shape[0]),
+            time_to_first_token=streamer.time_to_first_token,
         )
 
     @staticmethod

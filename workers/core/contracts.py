@@ -19,6 +19,12 @@ class TaskStatus(StrEnum):
 
 
 FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED})
+STATUS_MESSAGES = {
+    TaskStatus.QUEUED: "Task is waiting in the queue",
+    TaskStatus.PROCESSING: "Task is currently being processed",
+    TaskStatus.COMPLETED: "Task completed successfully",
+    TaskStatus.FAILED: "Task failed",
+}
 
 
 def model_slug(model_id: str) -> str:
@@ -39,6 +45,11 @@ def task_key(task_id: str) -> str:
 
 
 TASK_KEY_PATTERN = f"{KEY_PREFIX}:task:*"
+
+
+def events_key(task_id: str) -> str:
+    """The Redis stream of one task's events: status changes, text deltas, the final result or error."""
+    return f"{KEY_PREFIX}:events:{task_id}"
 
 
 def heartbeat_key(worker_id: str) -> str:

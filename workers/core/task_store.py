@@ -10,7 +10,8 @@ from typing import Any
 
 import redis
 
-from .contracts import FINAL_STATUSES, TaskStatus, task_key
+from . import events
+from .contracts import FINAL_STATUSES, TaskStatus, events_key, task_key
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ class TaskStore:
                 "created_at": repr(record.created_at),
                 "user_id": user_id or "",
             },
+            events.status_event(TaskStatus.QUEUED),
         )
         return record
 
@@ -82,15 +84,25 @@ class TaskStore:
         return TaskRecord.from_hash(task_id, data) if data else None
 
     def delete(self, task_id: str) -> None:
-        self.client.delete(task_key(task_id))
+        self.client.delete(task_key(task_id), events_key(task_id))
 
     def mark_processing(self, task_id: str) -> TaskRecord | None:
         """Claim a task for generation; returns None when the record is gone and the record as is when final."""
         record = self.get(task_id)
         if record is None or record.is_final:
             return record
-        self._update(task_id, {"status": TaskStatus.PROCESSING.value, "started_at": repr(time.time())})
+        self._update(
+            task_id,
+            {"status": TaskStatus.PROCESSING.value, "started_at": repr(time.time())},
+            events.status_event(TaskStatus.PROCESSING),
+        )
         return self.get(task_id)
+
+    def append_delta(self, task_id: str, text: str) -> None:
+        """New generated text, for /stream; the record itself gets the whole text at completion."""
+        with self.client.pipeline(transaction=False) as pipe:
+            events.append(pipe, task_id, events.delta_event(text), self.ttl)
+            pipe.execute()
 
     def complete(self, task_id: str, *, result: str, metrics: dict[str, Any], finished_at: float) -> None:
         self._update(
@@ -101,6 +113,7 @@ class TaskStore:
                 "metrics": json.dumps(metrics),
                 "finished_at": repr(finished_at),
             },
+            events.status_event(TaskStatus.COMPLETED, result=result, metrics=metrics),
         )
 
     def fail(self, task_id: str, *, error_type: str, error_message: str) -> None:
@@ -112,16 +125,18 @@ class TaskStore:
                 "error_message": error_message,
                 "finished_at": repr(time.time()),
             },
+            events.status_event(TaskStatus.FAILED, error_type=error_type, error_message=error_message),
         )
 
-    def _update(self, task_id: str, fields: Mapping[Any, str]) -> None:
+    def _update(self, task_id: str, fields: Mapping[Any, str], event: dict[str, Any]) -> None:
         # A record that expired stays gone: writing to it would leave a partial record without an owner.
         if self.client.exists(task_key(task_id)):
-            self._write(task_id, fields)
+            self._write(task_id, fields, event)
 
-    def _write(self, task_id: str, fields: Mapping[Any, str]) -> None:
-        # HSET and EXPIRE together: a record never lingers without its retention.
+    def _write(self, task_id: str, fields: Mapping[Any, str], event: dict[str, Any]) -> None:
+        # Record, retention and event in one transaction: a reader never sees one without the others.
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(task_key(task_id), mapping=fields)
             pipe.expire(task_key(task_id), self.ttl)
+            events.append(pipe, task_id, event, self.ttl)
             pipe.execute()
