@@ -7,7 +7,7 @@ from flask import Flask
 from workers.core.logging_setup import configure_logging
 from workers.core.settings import ConfigurationError, Settings, load_settings
 
-from . import errors, rate_limit, routes, services
+from . import errors, metrics, rate_limit, routes, services
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -18,8 +18,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    services.init_app(app, settings)
+    svc = services.init_app(app, settings)
     errors.init_app(app)
+    metrics.init_app(app, svc)
     rate_limit.init_app(app, settings)
     routes.init_app(app)
     return app

@@ -6,8 +6,10 @@ import logging
 from typing import Any
 
 import redis
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from .metrics import RATE_LIMIT_REJECTIONS
 
 logger = logging.getLogger(__name__)
 REDIS_RETRY_AFTER_SECONDS = 5
@@ -35,6 +37,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(429)
     def rate_limited(error: HTTPException) -> Response:
         # The body the API document promises, exactly; flask-limiter adds Retry-After.
+        RATE_LIMIT_REJECTIONS.labels(request.url_rule.rule if request.url_rule else "unknown").inc()
         return error_response(429, "Rate limit exceeded")
 
     @app.errorhandler(413)

@@ -1,8 +1,18 @@
 """Gunicorn settings, taken from the same validated settings as everything else."""
 
+import os
+import shutil
+import tempfile
+from typing import Any
+
 from workers.core.settings import load_settings
 
 _settings = load_settings()
+# /metrics adds up every Gunicorn worker's numbers from files here (prometheus_client multiprocess mode).
+# It must be set before a worker imports prometheus_client, so here in the master, before the fork.
+_own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+if _own_metrics_dir:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="llm-api-metrics-")
 
 bind = f"{_settings.api_host}:{_settings.api_port}"
 workers = _settings.api_workers
@@ -13,3 +23,14 @@ graceful_timeout = 10
 accesslog = "-"
 # %(U)s is the path without its query string, so nothing passed as a query parameter reaches the log.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

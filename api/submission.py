@@ -10,6 +10,7 @@ from dramatiq import Message
 
 from workers.core.contracts import ACTOR_NAME, queue_name
 
+from .metrics import TASKS_SUBMITTED
 from .schemas import GenerateRequest
 from .services import Services
 
@@ -38,5 +39,6 @@ def submit(svc: Services, *, owner: str, request: GenerateRequest, model: str) -
         except redis.RedisError:
             logger.warning("task %s: enqueue failed and its record could not be removed", task_id)
         raise
+    TASKS_SUBMITTED.labels(model).inc()
     logger.info("task %s queued for %s (key %s)", task_id, model, owner)
     return task_id

@@ -49,6 +49,7 @@ class Process:
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], workdir: Path) -> None:
         self.name = name
+        self.metrics_url = ""  # a worker's Prometheus endpoint
         self.output_path = workdir / f"{name}.out"
         self.output = self.output_path.open("wb")
         self.popen = subprocess.Popen(command, env=env, cwd=workdir, stdout=self.output, stderr=subprocess.STDOUT)
@@ -113,6 +114,7 @@ def service_env(**settings: Any) -> dict[str, str]:
 
 
 def start_worker(workdir: Path, redis_url: str, **settings: Any) -> Process:
+    settings.setdefault("worker_metrics_port", free_port())
     env = service_env(REDIS_URL=redis_url, HEARTBEAT_INTERVAL=0.5, **settings)
     model = settings.get("served_model_name") or settings["model_name"]
     worker = Process(f"worker-{model}-{free_port()}", [sys.executable, "-m", "workers"], env, workdir)
@@ -123,6 +125,7 @@ def start_worker(workdir: Path, redis_url: str, **settings: Any) -> Process:
         return model in heartbeats.loaded_models(heartbeats.live(client))
 
     wait_until(ready, 90, f"a worker heartbeat for {model}", interval=0.2)
+    worker.metrics_url = f"http://127.0.0.1:{settings['worker_metrics_port']}/metrics"
     return worker
 
 
@@ -200,3 +203,21 @@ def parse_sse(lines: Any) -> list[dict[str, Any]]:
         elif line.startswith("data: "):
             current["data"] = json.loads(line[6:])
     return found
+
+
+def scrape(url: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """Every sample of a Prometheus endpoint, keyed by (name, labels)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(url, timeout=10).text
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def sample(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: str, **labels: str) -> float:
+    """The sum of the samples of that name whose labels include the given ones (0 when none)."""
+    wanted = set(labels.items())
+    return sum(value for (found, found_labels), value in samples.items() if found == name and wanted <= found_labels)

@@ -12,6 +12,7 @@ from dramatiq.middleware import TimeLimitExceeded
 from .backends import Backend, GenerationRequest, GenerationResult
 from .core.logging_setup import log_finished_task
 from .core.task_store import TaskRecord, TaskStore
+from .metrics import WorkerMetrics
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +30,9 @@ def task_metrics(record: TaskRecord, output: GenerationResult, finished_at: floa
     }
 
 
-def make_generate_actor_fn(store: TaskStore, backend: Backend, time_limit: float) -> Callable[[str], None]:
+def make_generate_actor_fn(
+    store: TaskStore, backend: Backend, time_limit: float, metrics: WorkerMetrics
+) -> Callable[[str], None]:
     """The actor's body; the message carries only the task id, the parameters live in the task record."""
 
     def generate_text(task_id: str) -> None:
@@ -37,6 +40,11 @@ def make_generate_actor_fn(store: TaskStore, backend: Backend, time_limit: float
         if record is None or record.is_final:
             logger.warning("task %s is %s; skipping", task_id, "gone" if record is None else record.status)
             return
+        with metrics.running.labels(metrics.model).track_inprogress():
+            run(record)
+
+    def run(record: TaskRecord) -> None:
+        task_id = record.task_id
         request = GenerationRequest(
             prompt=record.params["prompt"],
             max_tokens=record.params["max_tokens"],
@@ -49,15 +57,21 @@ def make_generate_actor_fn(store: TaskStore, backend: Backend, time_limit: float
         except TimeLimitExceeded:
             # Dramatiq's own limit is a backstop a little past ours; report both the same way.
             finish_failed(store, task_id, "TimeoutError", "generation exceeded the task time limit")
+            metrics.observe_failure("TimeoutError")
         except Exception as error:  # any failure of one generation fails that task, not the worker
             logger.exception("task %s failed", task_id)
             finish_failed(store, task_id, type(error).__name__, str(error) or type(error).__name__)
+            metrics.observe_failure(type(error).__name__)
         else:
             finished_at = time.time()
-            store.complete(
-                task_id, result=output.text, metrics=task_metrics(record, output, finished_at), finished_at=finished_at
-            )
+            summary = task_metrics(record, output, finished_at)
+            store.complete(task_id, result=output.text, metrics=summary, finished_at=finished_at)
             log_record(store, task_id)
+            metrics.observe_success(
+                queue_time=summary["queue_wait_time"], e2e=summary["total_time"], ttft=output.time_to_first_token,
+                decode_time=summary["processing_time"] - (output.time_to_first_token or 0.0),
+                prompt=output.prompt_tokens, generated=output.completion_tokens, finished_reason=output.finish_reason,
+            )  # fmt: skip
 
     return generate_text
 

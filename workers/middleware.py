@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import redis
@@ -24,9 +25,18 @@ class Heartbeats(Middleware):
     """Publishes this worker's model, backend and capacity every interval while the worker runs."""
 
     def __init__(
-        self, client: redis.Redis, *, model: str, backend: str, capacity: int, interval: float, ttl: int
+        self,
+        client: redis.Redis,
+        *,
+        model: str,
+        backend: str,
+        capacity: int,
+        interval: float,
+        ttl: int,
+        on_beat: Callable[[], None] = lambda: None,
     ) -> None:
         self.client = client
+        self.on_beat = on_beat
         self.interval = interval
         self.ttl = ttl
         self.beat = heartbeats.Heartbeat(
@@ -60,6 +70,7 @@ class Heartbeats(Middleware):
             try:
                 beat = heartbeats.Heartbeat(**{**self.beat.__dict__, "updated_at": time.time()})
                 heartbeats.publish(self.client, beat, self.ttl)
+                self.on_beat()
             except redis.RedisError as error:
                 logger.warning("heartbeat not published: %s", error)
             self.stopped.wait(self.interval)

@@ -12,14 +12,17 @@ import logging
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
+from dramatiq.middleware.prometheus import Prometheus
 
 from .actors import make_generate_actor_fn
 from .backends import create_backend
 from .core.contracts import ACTOR_NAME, queue_name
 from .core.logging_setup import configure_logging
+from .core.queue_depth import queue_depth
 from .core.redis_client import make_broker, make_redis
 from .core.settings import Settings, load_settings
 from .core.task_store import TaskStore
+from .metrics import WorkerMetrics
 from .middleware import FailExhaustedTasks, Heartbeats, QueuePolling
 
 logger = logging.getLogger(__name__)
@@ -36,7 +39,9 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
     backend.load()
     client = make_redis(settings)
     store = TaskStore(client, settings.result_ttl)
+    metrics = WorkerMetrics(settings.model_id)
     broker = make_broker(settings)
+    broker.add_middleware(Prometheus())
     broker.add_middleware(FailExhaustedTasks(store), before=Retries)
     broker.add_middleware(QueuePolling(settings.queue_poll_interval))
     broker.add_middleware(
@@ -47,6 +52,9 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
             capacity=settings.worker_threads,
             interval=settings.heartbeat_interval,
             ttl=settings.heartbeat_ttl,
+            on_beat=lambda: metrics.waiting.labels(settings.model_id).set(
+                queue_depth(client, settings.model_id).waiting
+            ),
         )
     )
     dramatiq.set_broker(broker)
@@ -56,7 +64,7 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
         broker=broker,
         max_retries=MAX_RETRIES,
         time_limit=int((settings.task_time_limit + TIME_LIMIT_GRACE_SECONDS) * 1000),
-    )(make_generate_actor_fn(store, backend, settings.task_time_limit))
+    )(make_generate_actor_fn(store, backend, settings.task_time_limit, metrics))
     logger.info("serving %s on queue %s", settings.model_id, queue_name(settings.model_id))
     return broker
 

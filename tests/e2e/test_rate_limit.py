@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ..stack import Api, RedisServer, start_api
+from ..stack import Api, RedisServer, sample, scrape, start_api
 
 KEY_A, KEY_B = "rate-key-a", "rate-key-b"
 
@@ -35,6 +35,9 @@ def test_eleventh_request_in_a_burst_is_429_and_other_keys_are_unaffected(defaul
     assert limited.json() == {"error": "Rate limit exceeded", "status_code": 429}
     assert int(limited.headers["Retry-After"]) >= 1
     assert post(default_limits_api, KEY_B).status_code == 202
+    # And the rejection is counted on /metrics
+    rejections = sample(scrape(default_limits_api.url("/metrics")), "llm_service:rate_limit_rejections_total")
+    assert rejections == 1
 
 
 def test_unauthenticated_requests_do_not_spend_a_keys_budget(default_limits_api: Api) -> None:

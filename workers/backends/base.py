@@ -27,6 +27,8 @@ class GenerationResult:
     completion_tokens: int
     time_to_first_token: float | None = None
     """seconds from the start of generation to the first generated token"""
+    finish_reason: str = "length"
+    """"stop" when the model ended with its end-of-sequence token, "length" when max_tokens ended it"""
 
 
 class Backend(Protocol):

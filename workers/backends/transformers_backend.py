@@ -75,12 +75,18 @@ class TransformersBackend:
         if deadline.reached:
             raise TimeoutError("generation exceeded the task time limit (TASK_TIME_LIMIT)")
         new_tokens = output[0, prompt_tokens:]
+        ended_by_model = len(new_tokens) > 0 and int(new_tokens[-1]) in self._eos_ids()
         return GenerationResult(
             text=self.tokenizer.decode(new_tokens, skip_special_tokens=True),
             prompt_tokens=prompt_tokens,
             completion_tokens=int(new_tokens.shape[0]),
             time_to_first_token=streamer.time_to_first_token,
+            finish_reason="stop" if ended_by_model else "length",
         )
+
+    def _eos_ids(self) -> set[int]:
+        eos = self.model.generation_config.eos_token_id
+        return set(eos) if isinstance(eos, list) else {eos} if eos is not None else set()
 
     @staticmethod
     def _sampling(request: GenerationRequest) -> dict[str, Any]:

@@ -58,3 +58,7 @@ def heartbeat_key(worker_id: str) -> str:
 
 HEARTBEAT_KEY_PATTERN = f"{KEY_PREFIX}:worker:*"
 RATE_LIMIT_KEY_PREFIX = f"{KEY_PREFIX}:ratelimit"
+# Hash of finished-task counts, field "<model>\t<status>": survives workers scaling to zero.
+TASKS_FINISHED_KEY = f"{KEY_PREFIX}:stats:tasks_finished"
+# Prefix of every Prometheus metric this project defines (vLLM's naming, our namespace).
+METRIC_PREFIX = "llm_service:"

@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     api_threads: int = Field(32, ge=1, description="threads per Gunicorn worker; each open stream holds one")
     sse_keepalive_seconds: float = Field(15.0, gt=0.0)
     worker_threads: int = Field(1, ge=1)
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(9191, ge=1, le=65535)
     heartbeat_interval: float = Field(5.0, gt=0.0)
     queue_poll_interval: float = Field(0.1, ge=0.001, le=10.0, description="idle worker's longest queue poll gap")
 

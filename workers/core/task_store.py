@@ -11,7 +11,7 @@ from typing import Any
 import redis
 
 from . import events
-from .contracts import FINAL_STATUSES, TaskStatus, events_key, task_key
+from .contracts import FINAL_STATUSES, TASKS_FINISHED_KEY, TaskStatus, events_key, task_key
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ class TaskStore:
                 "user_id": user_id or "",
             },
             events.status_event(TaskStatus.QUEUED),
+            model,
         )
         return record
 
@@ -128,15 +129,23 @@ class TaskStore:
             events.status_event(TaskStatus.FAILED, error_type=error_type, error_message=error_message),
         )
 
+    def finished_counts(self) -> dict[tuple[str, str], int]:
+        """Tasks finished since Redis began, by (model, final status)."""
+        counts: dict[str, str] = self.client.hgetall(TASKS_FINISHED_KEY)  # type: ignore[assignment]
+        return {tuple(field.split("\t", 1)): int(value) for field, value in counts.items()}  # type: ignore[misc]
+
     def _update(self, task_id: str, fields: Mapping[Any, str], event: dict[str, Any]) -> None:
         # A record that expired stays gone: writing to it would leave a partial record without an owner.
-        if self.client.exists(task_key(task_id)):
-            self._write(task_id, fields, event)
+        model: str | None = self.client.hget(task_key(task_id), "model")  # type: ignore[assignment]
+        if model is not None:
+            self._write(task_id, fields, event, model)
 
-    def _write(self, task_id: str, fields: Mapping[Any, str], event: dict[str, Any]) -> None:
-        # Record, retention and event in one transaction: a reader never sees one without the others.
+    def _write(self, task_id: str, fields: Mapping[Any, str], event: dict[str, Any], model: str) -> None:
+        # Record, retention, event and counts in one transaction: readers never see one without the others.
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(task_key(task_id), mapping=fields)
             pipe.expire(task_key(task_id), self.ttl)
             events.append(pipe, task_id, event, self.ttl)
+            if event["status"] in FINAL_STATUSES:
+                pipe.hincrby(TASKS_FINISHED_KEY, f"{model}\t{event['status']}", 1)
             pipe.execute()

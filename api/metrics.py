@@ -1,0 +1,73 @@
+"""GET /metrics: request counts and latency by route (prometheus-flask-exporter, multiprocess under
+Gunicorn), rate-limit rejections, submissions, and, read from Redis at scrape time, tasks by final status
+and queue depth per model, so the numbers cover every worker, even after workers scaled to zero."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import redis
+from flask import Flask, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_flask_exporter import PrometheusMetrics
+
+from workers.core import heartbeats
+from workers.core.contracts import METRIC_PREFIX as P
+from workers.core.queue_depth import queue_depth
+
+from .services import Services
+
+RATE_LIMIT_REJECTIONS = Counter(f"{P}rate_limit_rejections", "Requests refused with 429, by route.", ["route"])
+TASKS_SUBMITTED = Counter(f"{P}tasks_submitted", "Tasks accepted with 202.", ["model_name"])
+
+
+class RedisStatsCollector:
+    """Cluster-wide numbers kept in Redis, read when Prometheus scrapes."""
+
+    def __init__(self, svc: Services) -> None:
+        self.svc = svc
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            finished = self.svc.store.finished_counts()
+            models = {self.svc.settings.model_id, *heartbeats.loaded_models(heartbeats.live(self.svc.redis))}
+            depths = {model: queue_depth(self.svc.redis, model) for model in sorted(models)}
+        except redis.RedisError:
+            return  # /health reports Redis; a scrape still returns the request metrics
+        tasks = CounterMetricFamily(
+            f"{P}tasks_finished", "Tasks finished, by final status.", labels=["model_name", "status"]
+        )
+        for (model, status), count in sorted(finished.items()):
+            tasks.add_metric([model, status], count)
+        depth = GaugeMetricFamily(
+            f"{P}queue_depth",
+            "Requests in Redis per model: waiting, or taken by a worker.",
+            labels=["model_name", "state"],
+        )
+        for model, found in depths.items():
+            depth.add_metric([model, "waiting"], found.waiting)
+            depth.add_metric([model, "in_flight"], found.in_flight)
+        yield tasks
+        yield depth
+
+
+def init_app(app: Flask, svc: Services) -> None:
+    # Label by route template (/status/<task_id>), never by path: task ids would explode the series.
+    exporter = PrometheusMetrics(app, path=None, group_by="url_rule", registry=CollectorRegistry())
+    redis_stats = CollectorRegistry()
+    redis_stats.register(RedisStatsCollector(svc))  # type: ignore[arg-type]
+
+    @app.get("/metrics")
+    @exporter.do_not_track()
+    def metrics() -> Response:
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            # Under Gunicorn: every worker process's numbers, from prometheus_client's files.
+            every_process = CollectorRegistry()
+            MultiProcessCollector(every_process)
+            registries = [every_process, redis_stats]
+        else:  # a single process, e.g. an app built in a test
+            registries = [REGISTRY, exporter.registry, redis_stats]
+        return Response(b"".join(generate_latest(r) for r in registries), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,28 @@
+"""How many requests a model has in Redis: waiting in its Dramatiq queue, and taken by workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis
+
+from .contracts import DRAMATIQ_NAMESPACE, queue_name
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    waiting: int
+    in_flight: int
+
+    @property
+    def total(self) -> int:
+        return self.waiting + self.in_flight
+
+
+def queue_depth(client: redis.Redis, model_id: str) -> QueueDepth:
+    queue = queue_name(model_id)
+    waiting = int(client.llen(f"{DRAMATIQ_NAMESPACE}:{queue}"))  # type: ignore[arg-type]
+    # Each worker keeps the messages it took but has not acknowledged in a set of its own.
+    ack_sets = list(client.scan_iter(match=f"{DRAMATIQ_NAMESPACE}:__acks__.*.{queue}", count=500))
+    in_flight = sum(int(client.scard(key)) for key in ack_sets)  # type: ignore[arg-type]
+    return QueueDepth(waiting, in_flight)
