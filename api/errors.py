@@ -6,10 +6,12 @@ import logging
 from typing import Any
 
 import redis
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from .metrics import RATE_LIMIT_REJECTIONS
+from .responses import respond
+from .schemas import ErrorBody
 
 logger = logging.getLogger(__name__)
 REDIS_RETRY_AFTER_SECONDS = 5
@@ -24,7 +26,7 @@ class ApiError(Exception):
 
 
 def error_response(status_code: int, message: str, **details: Any) -> Response:
-    response = jsonify({"error": message, "status_code": status_code, **details})
+    response = respond(ErrorBody(error=message, status_code=status_code, **details))
     response.status_code = status_code
     return response
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationInfo, field_validator
 
@@ -43,3 +43,81 @@ def field_errors(errors: list[Any]) -> list[dict[str, str]]:
     return [
         {"field": ".".join(str(part) for part in error["loc"]) or "body", "message": error["msg"]} for error in errors
     ]
+
+
+# Responses: the views build their bodies from these, and /openapi.json documents the same models.
+
+
+class QueuedResponse(BaseModel):
+    status: Literal["queued"] = "queued"
+    task_id: str
+    message: str
+
+
+class StatusResponse(BaseModel):
+    status: Literal["queued", "processing", "completed", "failed"]
+    task_id: str
+    message: str
+
+
+class TaskMetrics(BaseModel):
+    queue_wait_time: float = Field(description="seconds waiting in Redis before generation started")
+    processing_time: float = Field(description="seconds of generation")
+    total_time: float = Field(description="seconds from submission to the result")
+    prompt_tokens: int
+    completion_tokens: int = Field(description="generated tokens, counting an end-of-sequence token")
+    tokens_per_second: float = Field(description="completion_tokens / processing_time")
+
+
+class CompletedResult(BaseModel):
+    status: Literal["completed"] = "completed"
+    task_id: str
+    result: str
+    metrics: TaskMetrics
+
+
+class PendingResult(BaseModel):
+    status: Literal["queued", "processing"]
+    task_id: str
+    message: str
+
+
+class ErrorResult(BaseModel):
+    status: Literal["error"] = "error"
+    task_id: str
+    error_message: str
+    error_type: str
+
+
+class HealthResponse(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    redis_connected: bool
+    model_loaded: bool = Field(description="a live worker serves the default model")
+    version: str
+    backend: str
+    model: str = Field(description="the default model")
+    available_models: list[str] = Field(description="models that live workers serve")
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    status_code: int
+    field: str | None = Field(None, description="the field at fault, on 400 and 413")
+    errors: list[FieldError] | None = Field(None, description="every field at fault, on 400")
+
+
+class StreamEvent(BaseModel):
+    """The JSON in each Server-Sent Event's data line."""
+
+    status: Literal["queued", "processing", "completed", "failed"]
+    message: str
+    delta: str | None = Field(None, description="newly generated text, while processing")
+    result: str | None = Field(None, description="the whole text, on the completed event")
+    metrics: TaskMetrics | None = Field(None, description="on the completed event")
+    error_type: str | None = Field(None, description="on the failed event")
+    error_message: str | None = Field(None, description="on the failed event")

@@ -2,10 +2,11 @@
 
 from flask import Flask
 
-from . import health, stream, tasks
+from . import docs, health, stream, tasks
 
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(tasks.bp)
     app.register_blueprint(stream.bp)
+    app.register_blueprint(docs.bp)

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import redis
-from flask import Blueprint, jsonify
+from flask import Blueprint
 
 from workers.core import heartbeats
 
+from ..responses import respond
+from ..schemas import HealthResponse
 from ..services import services
 from ..version import VERSION
 
@@ -18,25 +20,18 @@ bp = Blueprint("health", __name__)
 @bp.get("/health")
 def health() -> Any:
     svc = services()
-    body: dict[str, Any] = {
-        "status": "healthy",
-        "redis_connected": True,
-        "model_loaded": False,
-        "version": VERSION,
-        "backend": svc.settings.model_backend,
-        "model": svc.settings.model_id,
-        "available_models": [],
-    }
+    common = {"version": VERSION, "backend": svc.settings.model_backend, "model": svc.settings.model_id}
     try:
         svc.redis.ping()
         models = heartbeats.loaded_models(heartbeats.live(svc.redis))
     except redis.RedisError:
-        body.update(status="unhealthy", redis_connected=False)
-        return jsonify(body), 503
+        down = HealthResponse(
+            status="unhealthy", redis_connected=False, model_loaded=False, available_models=[], **common
+        )
+        return respond(down), 503
     # No worker for the default model is not a failure of the api (requests wait in Redis), but say so.
-    body.update(
-        model_loaded=svc.settings.model_id in models,
-        available_models=models,
-        status="healthy" if svc.settings.model_id in models else "degraded",
+    loaded = svc.settings.model_id in models
+    status = "healthy" if loaded else "degraded"
+    return respond(
+        HealthResponse(status=status, redis_connected=True, model_loaded=loaded, available_models=models, **common)
     )
-    return jsonify(body), 200

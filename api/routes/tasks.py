@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, request
 from pydantic import ValidationError
 
 from workers.core import heartbeats
@@ -15,7 +15,16 @@ from workers.core.task_store import TaskRecord
 from ..auth import require_api_key
 from ..errors import ApiError
 from ..rate_limit import current_limits, limiter
-from ..schemas import GenerateRequest, field_errors
+from ..responses import respond
+from ..schemas import (
+    CompletedResult,
+    ErrorResult,
+    GenerateRequest,
+    PendingResult,
+    QueuedResponse,
+    StatusResponse,
+    field_errors,
+)
 from ..services import services
 from ..submission import submit
 
@@ -39,7 +48,7 @@ def generate() -> Any:
         field, why = errors[0]["field"], errors[0]["message"]
         raise ApiError(400, f"Invalid {field}: {why}", field=field, errors=errors) from None
     task_id = submit(services(), owner=g.key_id, request=parsed, model=_model(parsed.model))
-    return jsonify(status=TaskStatus.QUEUED.value, task_id=task_id, message=QUEUED_MESSAGE), 202
+    return respond(QueuedResponse(task_id=task_id, message=QUEUED_MESSAGE)), 202
 
 
 @bp.get("/status/<task_id>")
@@ -49,7 +58,7 @@ def status(task_id: str) -> Any:
     message = STATUS_MESSAGES[record.status]
     if record.status is TaskStatus.FAILED:
         message = f"{message}: {record.error_type}: {record.error_message}"
-    return jsonify(status=record.status.value, task_id=task_id, message=message)
+    return respond(StatusResponse(status=record.status.value, task_id=task_id, message=message))
 
 
 @bp.get("/result/<task_id>")
@@ -57,12 +66,12 @@ def status(task_id: str) -> Any:
 def result(task_id: str) -> Any:
     record = owned_task(task_id)
     if record.status is TaskStatus.COMPLETED:
-        return jsonify(status="completed", task_id=task_id, result=record.result, metrics=record.metrics)
+        return respond(CompletedResult(task_id=task_id, result=record.result or "", metrics=record.metrics))  # type: ignore[arg-type]
     if record.status is TaskStatus.FAILED:
-        return jsonify(
-            status="error", task_id=task_id, error_message=record.error_message, error_type=record.error_type
+        return respond(
+            ErrorResult(task_id=task_id, error_message=record.error_message or "", error_type=record.error_type or "")
         )
-    return jsonify(status=record.status.value, task_id=task_id, message=STATUS_MESSAGES[record.status])
+    return respond(PendingResult(status=record.status.value, task_id=task_id, message=STATUS_MESSAGES[record.status]))
 
 
 def _json_object() -> dict[str, Any]:

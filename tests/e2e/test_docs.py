@@ -1,0 +1,77 @@
+"""/openapi.json, /docs and /redoc: a valid spec that matches the routes and the real responses, and pages
+whose scripts and styles all come from the api itself."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import requests
+from openapi_spec_validator import validate
+
+from api import create_app
+from workers.core.settings import Settings
+
+from ..stack import API_KEY, Api, sse_events, submit, wait_for_final
+
+HEADERS = {"X-API-Key": API_KEY}
+
+
+@pytest.fixture(scope="module")
+def spec(api: Api) -> dict[str, Any]:
+    found: dict[str, Any] = requests.get(api.url("/openapi.json"), timeout=5).json()
+    return found
+
+
+def conforms(spec: dict[str, Any], model: str, body: Any) -> None:
+    """Validate a body against one of the spec's component schemas, references resolved within the spec."""
+    schema = {"$ref": f"#/components/schemas/{model}", "components": spec["components"]}
+    jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
+
+
+def test_the_spec_is_valid_openapi_and_shows_this_servers_limits(spec: dict[str, Any]) -> None:
+    validate(spec)
+    fields = spec["components"]["schemas"]["GenerateRequest"]["properties"]
+    assert fields["max_tokens"]["anyOf"][0]["maximum"] == 2048 and fields["max_tokens"]["default"] == 512
+    assert fields["model"]["default"] == "tiny"
+
+
+def test_the_spec_documents_exactly_the_apis_routes(spec: dict[str, Any], tmp_path: Path) -> None:
+    app = create_app(Settings(api_keys="k", log_dir=tmp_path, _env_file=None))  # type: ignore[call-arg]
+    served = {
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static" and rule.endpoint.split(".")[0] != "docs"
+    }
+    assert served == set(spec["paths"])
+
+
+def test_real_responses_conform_to_the_documented_models(api: Api, spec: dict[str, Any]) -> None:
+    conforms(spec, "HealthResponse", requests.get(api.url("/health"), timeout=5).json())
+    submitted = requests.post(api.url("/generate"), headers=HEADERS, json={"prompt": "doc", "max_tokens": 3}, timeout=5)
+    conforms(spec, "QueuedResponse", submitted.json())
+    task_id = submitted.json()["task_id"]
+    conforms(spec, "CompletedResult", wait_for_final(api, task_id))
+    conforms(spec, "StatusResponse", requests.get(api.url(f"/status/{task_id}"), headers=HEADERS, timeout=5).json())
+    for event in sse_events(api, task_id):
+        conforms(spec, "StreamEvent", event["data"])
+    conforms(spec, "ErrorResult", wait_for_final(api, submit(api, prompt="d" * 1100, max_tokens=1)))
+    bad = requests.post(api.url("/generate"), headers=HEADERS, json={"prompt": ""}, timeout=5).json()
+    conforms(spec, "ErrorBody", bad)
+    conforms(spec, "ErrorBody", requests.get(api.url("/status/x"), timeout=5).json())
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_pages_load_every_asset_from_the_api_itself(api: Api, page: str) -> None:
+    html = requests.get(api.url(page), timeout=5)
+    assert html.status_code == 200 and html.headers["Content-Type"].startswith("text/html")
+    assert "http://" not in html.text and "https://" not in html.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+    assert assets and all(asset.startswith("/docs/") for asset in assets)
+    for asset in assets:
+        loaded = requests.get(api.url(asset), timeout=5)
+        assert loaded.status_code == 200 and len(loaded.content) > 10_000, asset
+    assert "/openapi.json" in html.text
