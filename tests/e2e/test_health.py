@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from ..stack import API_KEY, Api, RedisServer, start_api, start_worker, wait_until
@@ -76,3 +77,17 @@ def test_redis_down_is_503_and_every_route_recovers_by_itself(workdir: Path, mod
     finally:
         api.stop()
         server.stop()
+
+
+def test_the_client_maps_503_with_its_retry_delay(workdir: Path, model_settings: dict[str, object]) -> None:
+    from client_example import LLMClient, ServiceUnavailableError
+
+    server = RedisServer(workdir).start()
+    api = start_api(workdir, server.url(), api_keys=API_KEY, **model_settings)
+    try:
+        server.stop()
+        with pytest.raises(ServiceUnavailableError) as unavailable:
+            LLMClient(base_url=api.base_url, api_key=API_KEY).generate(prompt="x", wait=False)
+        assert unavailable.value.status_code == 503 and unavailable.value.retry_after > 0
+    finally:
+        api.stop()

@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 import requests
 
+from client_example import LLMClient, RateLimitError
+
 from ..stack import Api, RedisServer, sample, scrape, start_api
 
-KEY_A, KEY_B = "rate-key-a", "rate-key-b"
+KEY_A, KEY_B, KEY_C = "rate-key-a", "rate-key-b", "rate-key-c"
 
 
 @pytest.fixture(scope="module")
 def default_limits_api(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[Api]:
-    api = start_api(workdir, redis_server.url(), api_keys=f"{KEY_A},{KEY_B}", **model_settings)
+    api = start_api(workdir, redis_server.url(), api_keys=f"{KEY_A},{KEY_B},{KEY_C}", **model_settings)
     yield api
     api.stop()
 
@@ -38,6 +40,15 @@ def test_eleventh_request_in_a_burst_is_429_and_other_keys_are_unaffected(defaul
     # And the rejection is counted on /metrics
     rejections = sample(scrape(default_limits_api.url("/metrics")), "llm_service:rate_limit_rejections_total")
     assert rejections == 1
+
+
+def test_the_client_raises_rate_limit_error_with_the_retry_delay(default_limits_api: Api) -> None:
+    client = LLMClient(base_url=default_limits_api.base_url, api_key=KEY_C)
+    for _ in range(10):
+        client.generate(prompt="x", max_tokens=1, wait=False)
+    with pytest.raises(RateLimitError) as limited:
+        client.generate(prompt="x", max_tokens=1, wait=False)
+    assert limited.value.status_code == 429 and limited.value.retry_after >= 1
 
 
 def test_unauthenticated_requests_do_not_spend_a_keys_budget(default_limits_api: Api) -> None:
