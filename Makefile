@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= models/tiny-random-gpt2
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install model redis redis-server-installed worker api run test lint clean
+.PHONY: help install model redis redis-server-installed test-tools worker api run test lint clean
 
 help:
 	@echo "make run     Redis (unless one answers at REDIS_URL), one worker and the api on :8000"
@@ -34,6 +34,9 @@ model: $(MODEL_DIR)/config.json
 redis-server-installed:
 	@scripts/ensure_redis.sh
 
+test-tools:
+	@scripts/ensure_test_tools.sh
+
 redis: install redis-server-installed .env
 	$(BIN)/python scripts/dev.py redis
 
@@ -51,8 +54,8 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install redis-server-installed lint
+test: install redis-server-installed test-tools lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) models .redis-data logs .pytest_cache .mypy_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) models .redis-data logs .pytest_cache .mypy_cache .ruff_cache *.egg-info tests/js/node_modules
