@@ -19,6 +19,10 @@ workers = _settings.api_workers
 worker_class = "gthread"
 threads = _settings.api_threads
 timeout = 30
+# Longer than clients' own idle timeouts (Node's agent keeps sockets 5 s, load balancers often 60 s), so the
+# client closes an idle connection first; with Gunicorn's 2 s default, a client polling every 2 s (as the
+# API document's examples do) could reuse a socket just as the server closed it: "socket hang up".
+keepalive = 75
 graceful_timeout = 10
 accesslog = "-"
 # %(U)s is the path without its query string, so nothing passed as a query parameter reaches the log.

@@ -40,12 +40,13 @@ def make_generate_actor_fn(
         if record is None or record.is_final:
             logger.warning("task %s is %s; skipping", task_id, "gone" if record is None else record.status)
             return
-        with metrics.running.labels(metrics.model).track_inprogress():
+        with metrics.running.labels(record.model).track_inprogress():
             run(record)
 
     def run(record: TaskRecord) -> None:
         task_id = record.task_id
         request = GenerationRequest(
+            model=record.model,
             prompt=record.params["prompt"],
             max_tokens=record.params["max_tokens"],
             temperature=record.params["temperature"],
@@ -57,17 +58,18 @@ def make_generate_actor_fn(
         except TimeLimitExceeded:
             # Dramatiq's own limit is a backstop a little past ours; report both the same way.
             finish_failed(store, task_id, "TimeoutError", "generation exceeded the task time limit")
-            metrics.observe_failure("TimeoutError")
+            metrics.observe_failure(record.model, "TimeoutError")
         except Exception as error:  # any failure of one generation fails that task, not the worker
             logger.exception("task %s failed", task_id)
             finish_failed(store, task_id, type(error).__name__, str(error) or type(error).__name__)
-            metrics.observe_failure(type(error).__name__)
+            metrics.observe_failure(record.model, type(error).__name__)
         else:
             finished_at = time.time()
             summary = task_metrics(record, output, finished_at)
             store.complete(task_id, result=output.text, metrics=summary, finished_at=finished_at)
             log_record(store, task_id)
             metrics.observe_success(
+                record.model,
                 queue_time=summary["queue_wait_time"], e2e=summary["total_time"], ttft=output.time_to_first_token,
                 decode_time=summary["processing_time"] - (output.time_to_first_token or 0.0),
                 prompt=output.prompt_tokens, generated=output.completion_tokens, finished_reason=output.finish_reason,

@@ -16,10 +16,9 @@ LABELS = ["model_name"]
 
 
 class WorkerMetrics:
-    """One set per worker process; every series carries the served model's name."""
+    """One set per worker process; every series carries the name of the model a request asked for."""
 
-    def __init__(self, model_name: str) -> None:
-        self.model = model_name
+    def __init__(self) -> None:
         self.time_to_first_token = Histogram(
             f"{P}time_to_first_token_seconds", "Time to first generated token.", LABELS, buckets=LATENCY_BUCKETS
         )
@@ -49,18 +48,18 @@ class WorkerMetrics:
         self.failure = Counter(f"{P}request_failure", "Failed requests by error type.", [*LABELS, "error_type"])
 
     def observe_success(
-        self, *, queue_time: float, e2e: float, ttft: float | None, decode_time: float, prompt: int, generated: int,
-        finished_reason: str,
+        self, model: str, *, queue_time: float, e2e: float, ttft: float | None, decode_time: float, prompt: int,
+        generated: int, finished_reason: str,
     ) -> None:  # fmt: skip
-        self.queue_time.labels(self.model).observe(queue_time)
-        self.e2e_latency.labels(self.model).observe(e2e)
+        self.queue_time.labels(model).observe(queue_time)
+        self.e2e_latency.labels(model).observe(e2e)
         if ttft is not None:
-            self.time_to_first_token.labels(self.model).observe(ttft)
+            self.time_to_first_token.labels(model).observe(ttft)
         if generated > 1:
-            self.time_per_output_token.labels(self.model).observe(decode_time / (generated - 1))
-        self.prompt_tokens.labels(self.model).inc(prompt)
-        self.generation_tokens.labels(self.model).inc(generated)
-        self.success.labels(self.model, finished_reason).inc()
+            self.time_per_output_token.labels(model).observe(decode_time / (generated - 1))
+        self.prompt_tokens.labels(model).inc(prompt)
+        self.generation_tokens.labels(model).inc(generated)
+        self.success.labels(model, finished_reason).inc()
 
-    def observe_failure(self, error_type: str) -> None:
-        self.failure.labels(self.model, error_type).inc()
+    def observe_failure(self, model: str, error_type: str) -> None:
+        self.failure.labels(model, error_type).inc()

@@ -28,7 +28,7 @@ class Heartbeats(Middleware):
         self,
         client: redis.Redis,
         *,
-        model: str,
+        models: list[str],
         backend: str,
         capacity: int,
         interval: float,
@@ -41,7 +41,7 @@ class Heartbeats(Middleware):
         self.ttl = ttl
         self.beat = heartbeats.Heartbeat(
             worker_id=f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
-            model=model,
+            models=models,
             backend=backend,
             loaded=True,
             capacity=capacity,

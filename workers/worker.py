@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 from dramatiq.middleware.prometheus import Prometheus
@@ -39,7 +40,7 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
     backend.load()
     client = make_redis(settings)
     store = TaskStore(client, settings.result_ttl)
-    metrics = WorkerMetrics(settings.model_id)
+    metrics = WorkerMetrics()
     broker = make_broker(settings)
     broker.add_middleware(Prometheus())
     broker.add_middleware(FailExhaustedTasks(store), before=Retries)
@@ -47,14 +48,12 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
     broker.add_middleware(
         Heartbeats(
             client,
-            model=settings.model_id,
+            models=backend.models,
             backend=backend.name,
             capacity=settings.worker_threads,
             interval=settings.heartbeat_interval,
             ttl=settings.heartbeat_ttl,
-            on_beat=lambda: metrics.waiting.labels(settings.model_id).set(
-                queue_depth(client, settings.model_id).waiting
-            ),
+            on_beat=lambda: publish_waiting(client, metrics, backend.models),
         )
     )
     dramatiq.set_broker(broker)
@@ -65,8 +64,17 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
         max_retries=MAX_RETRIES,
         time_limit=int((settings.task_time_limit + TIME_LIMIT_GRACE_SECONDS) * 1000),
     )(make_generate_actor_fn(store, backend, settings.task_time_limit, metrics))
-    logger.info("serving %s on queue %s", settings.model_id, queue_name(settings.model_id))
+    # One actor, on the configured model's queue; the queues of any other model the backend serves are
+    # declared beside it, and the actor reads each task's model from its record.
+    for model in backend.models[1:]:
+        broker.declare_queue(queue_name(model))
+    logger.info("serving %s", ", ".join(f"{model} (queue {queue_name(model)})" for model in backend.models))
     return broker
+
+
+def publish_waiting(client: redis.Redis, metrics: WorkerMetrics, models: list[str]) -> None:
+    for model in models:
+        metrics.waiting.labels(model).set(queue_depth(client, model).waiting)
 
 
 broker = build_worker_broker(load_settings())

@@ -40,7 +40,7 @@ def test_failing_an_expired_task_does_not_resurrect_it(redis_client: redis.Redis
 
 
 def test_heartbeats_expire(redis_client: redis.Redis) -> None:
-    beat = heartbeats.Heartbeat("hb-test", "hb-model", "transformers", True, 1, "host", 1, time.time())
+    beat = heartbeats.Heartbeat("hb-test", ["hb-model"], "transformers", True, 1, "host", 1, time.time())
     heartbeats.publish(redis_client, beat, ttl_seconds=1)
     assert beat in heartbeats.live(redis_client) and "hb-model" in heartbeats.loaded_models([beat])
     time.sleep(1.5)

@@ -14,7 +14,7 @@ from workers.backends.transformers_backend import TransformersBackend
 
 
 def request(prompt: str = "hello", max_tokens: int = 12, temperature: float = 0.0, **kw: float) -> GenerationRequest:
-    return GenerationRequest(prompt, max_tokens, temperature, kw.get("top_p", 1.0), time.monotonic() + 60)
+    return GenerationRequest("tiny", prompt, max_tokens, temperature, kw.get("top_p", 1.0), time.monotonic() + 60)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +71,8 @@ def test_generation_stops_at_the_models_end_of_sequence_token(
 
 
 def test_deadline_stops_generation_with_timeout_error(backend: TransformersBackend) -> None:
-    late = GenerationRequest("x", 900, 0.0, 1.0, time.monotonic() + 0.05)
+    late = GenerationRequest("tiny", "x", 900, 0.0, 1.0, time.monotonic() + 0.05)
     with pytest.raises(TimeoutError, match="time limit"):
         backend.generate(late)
     with pytest.raises(TimeoutError):
-        backend.generate(GenerationRequest("x", 5, 0.0, 1.0, time.monotonic() - 1))
+        backend.generate(GenerationRequest("tiny", "x", 5, 0.0, 1.0, time.monotonic() - 1))

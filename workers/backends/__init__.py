@@ -13,5 +13,9 @@ def create_backend(settings: Settings) -> Backend:
     if settings.model_backend == "transformers":
         from .transformers_backend import TransformersBackend
 
-        return TransformersBackend(settings.model_name)
+        return TransformersBackend(settings.model_name, settings.model_id)
+    if settings.model_backend == "ollama":
+        from .ollama_backend import OllamaBackend
+
+        return OllamaBackend(settings.ollama_host, settings.model_id)
     raise ValueError(f"MODEL_BACKEND {settings.model_backend!r} is not supported")

@@ -12,6 +12,8 @@ TextSink = Callable[[str], None]
 
 @dataclass(frozen=True)
 class GenerationRequest:
+    model: str
+    """the served model name the task asked for (one backend may serve several)"""
     prompt: str
     max_tokens: int
     temperature: float
@@ -33,6 +35,8 @@ class GenerationResult:
 
 class Backend(Protocol):
     name: str
+    models: list[str]
+    """the served model names, known once loaded; the first is the configured one"""
 
     def load(self) -> None: ...
 

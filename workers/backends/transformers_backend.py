@@ -35,8 +35,9 @@ class DeadlineReached(StoppingCriteria):
 class TransformersBackend:
     name = "transformers"
 
-    def __init__(self, model_name: str) -> None:
+    def __init__(self, model_name: str, served_name: str | None = None) -> None:
         self.model_name = model_name
+        self.models = [served_name or model_name]
         self.model: Any = None
         self.tokenizer: Any = None
 

@@ -13,7 +13,8 @@ from .contracts import HEARTBEAT_KEY_PATTERN, heartbeat_key
 @dataclass(frozen=True)
 class Heartbeat:
     worker_id: str
-    model: str
+    models: list[str]
+    """the models this worker serves (consumes the queues of); the first is its configured one"""
     backend: str
     loaded: bool
     capacity: int
@@ -40,4 +41,4 @@ def live(client: redis.Redis) -> list[Heartbeat]:
 
 
 def loaded_models(beats: list[Heartbeat]) -> list[str]:
-    return sorted({beat.model for beat in beats if beat.loaded})
+    return sorted({model for beat in beats if beat.loaded for model in beat.models})

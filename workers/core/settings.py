@@ -36,9 +36,11 @@ class Settings(BaseSettings):
     result_ttl: int = Field(86_400, ge=60, description="seconds a task record is kept")
 
     # The model this process serves (worker) or treats as the default (api)
-    model_backend: Literal["transformers"] = "transformers"
+    model_backend: Literal["transformers", "ollama"] = "transformers"
     model_name: str = Field(DEFAULT_MODEL_DIR, min_length=1, description="hub id or local folder")
     served_model_name: str | None = Field(None, min_length=1, description="public name; derived if unset")
+    ollama_host: str = Field("http://127.0.0.1:11434", pattern=r"^https?://")
+    ollama_model: str = Field("llama2", min_length=1)
 
     # Generation
     max_new_tokens: int = Field(512, ge=1, description="max_tokens when a request gives none")
@@ -73,11 +75,14 @@ class Settings(BaseSettings):
 
     @property
     def model_id(self) -> str:
-        """The name clients use for the model, and the queue's name: SERVED_MODEL_NAME, else MODEL_NAME.
+        """The name clients use for the model, and the queue's name: SERVED_MODEL_NAME, else MODEL_NAME
+        (OLLAMA_MODEL with the ollama backend).
 
         It never depends on the file system, so an api without the model folder agrees with the worker.
         """
-        return self.served_model_name or self.model_name
+        if self.served_model_name:
+            return self.served_model_name
+        return self.ollama_model if self.model_backend == "ollama" else self.model_name
 
     @property
     def heartbeat_ttl(self) -> int:

@@ -1,0 +1,123 @@
+"""Ollama backend: streams from an Ollama server's /api/generate (https://github.com/ollama/ollama/blob/main/docs/api.md).
+
+One worker serves every model the Ollama server has pulled; the configured one (OLLAMA_MODEL) must be
+among them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import requests
+
+from .base import GenerationRequest, GenerationResult, TextSink
+
+logger = logging.getLogger(__name__)
+CONNECT_TIMEOUT = 5
+# Between two streamed lines; a model that Ollama is still loading can take a while to start.
+READ_TIMEOUT = 300
+
+
+class OllamaModelLoadError(RuntimeError):
+    pass
+
+
+class OllamaUnavailable(RuntimeError):
+    """The Ollama server cannot be reached."""
+
+
+class OllamaModelNotFound(RuntimeError):
+    """The model is not pulled on the Ollama server."""
+
+
+class OllamaError(RuntimeError):
+    """Ollama answered with an error."""
+
+
+class OllamaBackend:
+    name = "ollama"
+
+    def __init__(self, host: str, model: str) -> None:
+        self.host = host.rstrip("/")
+        self.models = [model]
+        self.session = requests.Session()
+
+    def load(self) -> None:
+        try:
+            response = self.session.get(f"{self.host}/api/tags", timeout=CONNECT_TIMEOUT)
+            response.raise_for_status()
+        except requests.RequestException as error:
+            raise OllamaModelLoadError(f"cannot reach Ollama at OLLAMA_HOST={self.host}: {error}") from error
+        pulled = [entry["name"] for entry in response.json().get("models", [])]
+        configured = self.models[0]
+        if not any(_same_model(configured, name) for name in pulled):
+            raise OllamaModelLoadError(
+                f"OLLAMA_MODEL={configured!r} is not pulled on {self.host} (it has {pulled}); "
+                f"run `ollama pull {configured}`"
+            )
+        self.models = [configured, *(name for name in pulled if not _same_model(configured, name))]
+        logger.info("Ollama at %s serves %s", self.host, self.models)
+
+    def generate(self, request: GenerationRequest, on_text: TextSink | None = None) -> GenerationResult:
+        body = {
+            "model": request.model,
+            "prompt": request.prompt,
+            "stream": True,
+            "options": {"temperature": request.temperature, "top_p": request.top_p, "num_predict": request.max_tokens},
+        }
+        started = time.monotonic()
+        try:
+            with self.session.post(
+                f"{self.host}/api/generate", json=body, stream=True, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT)
+            ) as response:
+                self._raise_for(response, request.model)
+                return self._read(response, request, on_text or (lambda _: None), started)
+        except requests.ConnectionError as error:
+            raise OllamaUnavailable(f"cannot reach Ollama at {self.host}: {error}") from error
+
+    def _read(
+        self, response: requests.Response, request: GenerationRequest, on_text: TextSink, started: float
+    ) -> GenerationResult:
+        pieces: list[str] = []
+        first_token_at: float | None = None
+        for line in response.iter_lines():
+            if time.monotonic() >= request.deadline:
+                raise TimeoutError("generation exceeded the task time limit (TASK_TIME_LIMIT)")
+            if not line:
+                continue
+            chunk: dict[str, Any] = json.loads(line)
+            if "error" in chunk:
+                raise OllamaError(f"Ollama: {chunk['error']}")
+            if chunk.get("response"):
+                first_token_at = first_token_at or time.monotonic()
+                pieces.append(chunk["response"])
+                on_text(chunk["response"])
+            if chunk.get("done"):
+                return GenerationResult(
+                    text="".join(pieces),
+                    prompt_tokens=int(chunk.get("prompt_eval_count", 0)),
+                    completion_tokens=int(chunk.get("eval_count", len(pieces))),
+                    time_to_first_token=None if first_token_at is None else first_token_at - started,
+                    finish_reason="length" if chunk.get("done_reason") == "length" else "stop",
+                )
+        raise OllamaError("Ollama closed the stream before it was done")
+
+    @staticmethod
+    def _raise_for(response: requests.Response, model: str) -> None:
+        if response.ok:
+            return
+        try:
+            message = response.json().get("error", response.text)
+        except ValueError:
+            message = response.text
+        if response.status_code == 404:
+            raise OllamaModelNotFound(f"model {model!r} is not pulled on the Ollama server: {message}")
+        raise OllamaError(f"Ollama answered {response.status_code}: {message}")
+
+
+def _same_model(configured: str, pulled: str) -> bool:
+    """Ollama names a model without a tag as name:latest."""
+    return pulled in (configured, f"{configured}:latest")
