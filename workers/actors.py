@@ -57,12 +57,10 @@ def make_generate_actor_fn(
             output = backend.generate(request, on_text=lambda text: store.append_delta(task_id, text))
         except TimeLimitExceeded:
             # Dramatiq's own limit is a backstop a little past ours; report both the same way.
-            finish_failed(store, task_id, "TimeoutError", "generation exceeded the task time limit")
-            metrics.observe_failure(record.model, "TimeoutError")
+            fail(record, "TimeoutError", "generation exceeded the task time limit")
         except Exception as error:  # any failure of one generation fails that task, not the worker
             logger.exception("task %s failed", task_id)
-            finish_failed(store, task_id, type(error).__name__, str(error) or type(error).__name__)
-            metrics.observe_failure(record.model, type(error).__name__)
+            fail(record, type(error).__name__, str(error) or type(error).__name__)
         else:
             finished_at = time.time()
             summary = task_metrics(record, output, finished_at)
@@ -75,12 +73,12 @@ def make_generate_actor_fn(
                 prompt=output.prompt_tokens, generated=output.completion_tokens, finished_reason=output.finish_reason,
             )  # fmt: skip
 
+    def fail(record: TaskRecord, error_type: str, message: str) -> None:
+        store.fail(record.task_id, error_type=error_type, error_message=message)
+        log_record(store, record.task_id)
+        metrics.observe_failure(record.model, error_type)
+
     return generate_text
-
-
-def finish_failed(store: TaskStore, task_id: str, error_type: str, message: str) -> None:
-    store.fail(task_id, error_type=error_type, error_message=message)
-    log_record(store, task_id)
 
 
 def log_record(store: TaskStore, task_id: str) -> None:
