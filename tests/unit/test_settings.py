@@ -76,3 +76,12 @@ def test_worker_process_exits_naming_the_bad_variable(tmp_path: Path) -> None:
     env = service_env(TASK_TIME_LIMIT="soon")
     run = subprocess.run([sys.executable, "-m", "workers"], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode != 0 and "TASK_TIME_LIMIT" in run.stderr
+
+
+def test_env_example_lists_every_setting_with_a_valid_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    listed = dict(line.split("=", 1) for line in example.read_text().splitlines() if line and not line.startswith("#"))
+    assert set(listed) == {name.upper() for name in Settings.model_fields}
+    for name, value in listed.items():
+        monkeypatch.setenv(name, value)
+    assert Settings().api_key_list == ["test-key-123", "demo-key-456"]
