@@ -31,7 +31,7 @@ def main() -> int:
     from dramatiq.cli import main as dramatiq_main
     from dramatiq.cli import make_argument_parser
 
-    args = ["workers.worker", "--processes", "1", "--threads", str(settings.worker_threads), *sys.argv[1:]]
+    args = ["workers.worker", "--processes", "1", "--threads", str(settings.max_batch_size), *sys.argv[1:]]
     try:
         return int(dramatiq_main(make_argument_parser().parse_args(args)) or 0)
     finally:

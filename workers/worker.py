@@ -50,7 +50,7 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
             client,
             models=backend.models,
             backend=backend.name,
-            capacity=settings.worker_threads,
+            capacity=settings.max_batch_size,
             interval=settings.heartbeat_interval,
             ttl=settings.heartbeat_ttl,
             on_beat=lambda: publish_waiting(client, metrics, backend.models),

@@ -54,7 +54,7 @@ def test_errors_become_typed_exceptions(api: Api, client: LLMClient) -> None:
     assert invalid.value.status_code == 400 and invalid.value.field == "temperature"
     with pytest.raises(TaskFailedError) as failed:
         client.generate(prompt="f" * 1100, max_tokens=2)
-    assert failed.value.error_type == "IndexError"
+    assert failed.value.error_type == "ContextLengthError"
 
 
 def test_running_the_file_prints_a_text_and_its_metrics(api: Api) -> None:

@@ -46,12 +46,12 @@ def test_task_past_the_time_limit_fails_with_timeout_error(api: Api, short_limit
 
 
 def test_failing_generation_fails_the_task_with_its_exception_and_the_worker_lives(api: Api, worker: Process) -> None:
-    # Given a prompt longer than the model's 1024 positions, which makes the model raise
+    # Given a prompt longer than the model's 1024-token context
     task_id = submit(api, prompt="x" * 1100, max_tokens=4)
     # Then the task fails with the exception's type and message
     body = wait_for_final(api, task_id)
-    assert body["status"] == "error" and body["error_type"] == "IndexError"
-    assert "index out of range" in body["error_message"]
+    assert body["status"] == "error" and body["error_type"] == "ContextLengthError"
+    assert "exceed the model's context of 1024 tokens" in body["error_message"]
     # And the worker goes on to complete the next task
     assert worker.alive()
     assert wait_for_final(api, submit(api, prompt="fine", max_tokens=3))["status"] == "completed"

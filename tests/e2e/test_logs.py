@@ -31,7 +31,7 @@ def test_finished_tasks_are_logged_without_keys_or_prompts(api: Api, log_dir: Pa
     assert (done["user_id"], done["model"], done["status"]) == ("user-7", "tiny", "completed")
     assert (done["prompt_tokens"], done["completion_tokens"]) == (len(secret), 3)
     assert all(isinstance(done[name], float) for name in ("queue_wait_time", "processing_time", "total_time"))
-    assert (failed["status"], failed["error_type"]) == ("failed", "IndexError")
+    assert (failed["status"], failed["error_type"]) == ("failed", "ContextLengthError")
     assert (log_dir / "app.log").exists() and (log_dir / "errors.log").read_text()
     # And no log file, nor any process's output, holds a key or the prompt
     for path in [*log_dir.iterdir(), *workdir.glob("*.out")]:

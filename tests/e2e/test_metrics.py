@@ -74,6 +74,6 @@ def test_a_failed_generation_is_counted_by_error_type(api: Api, worker: Process)
     wait_for_final(api, submit(api, prompt="z" * 1100, max_tokens=2))
 
     def failures() -> float:
-        return sample(scrape(worker.metrics_url), f"{P}request_failure_total", error_type="IndexError")
+        return sample(scrape(worker.metrics_url), f"{P}request_failure_total", error_type="ContextLengthError")
 
-    wait_until(lambda: failures() > sample(before, f"{P}request_failure_total", error_type="IndexError"), 10, "x")
+    wait_until(lambda: failures() > sample(before, f"{P}request_failure_total", error_type="ContextLengthError"), 10, "x")

@@ -56,7 +56,7 @@ def test_a_finished_task_replays_and_a_reconnect_gets_only_what_it_missed(api: A
 def test_a_failed_task_ends_its_stream_with_the_error(api: Api) -> None:
     task_id = submit(api, prompt="y" * 1100, max_tokens=2)
     final = sse_events(api, task_id)[-1]["data"]
-    assert (final["status"], final["error_type"]) == ("failed", "IndexError") and final["error_message"]
+    assert (final["status"], final["error_type"]) == ("failed", "ContextLengthError") and final["error_message"]
 
 
 def test_the_key_may_come_as_a_query_parameter_on_this_route_only(api: Api) -> None:

@@ -13,7 +13,7 @@ def create_backend(settings: Settings) -> Backend:
     if settings.model_backend == "transformers":
         from .transformers_backend import TransformersBackend
 
-        return TransformersBackend(settings.model_name, settings.model_id)
+        return TransformersBackend(settings.model_name, settings.model_id, settings.max_batch_size)
     if settings.model_backend == "ollama":
         from .ollama_backend import OllamaBackend
 

@@ -1,45 +1,43 @@
-"""Hugging Face transformers backend: one model per process, loaded through accelerate."""
+"""Hugging Face transformers backend: one model per process, loaded through accelerate, serving many
+requests at once through the batching engine."""
 
 from __future__ import annotations
 
 import logging
+import queue
 import time
-from typing import Any, cast
+from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
+from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from ..engine import BatchEngine, EngineRequest
 from .base import GenerationRequest, GenerationResult, TextSink
-from .streaming import DeltaStreamer
+from .streaming import IncrementalDecoder
 
 logger = logging.getLogger(__name__)
+# How long past its deadline a caller waits for the engine before giving up on it.
+DEADLINE_GRACE_SECONDS = 5.0
 
 
 class ModelLoadError(RuntimeError):
     pass
 
 
-class DeadlineReached(StoppingCriteria):
-    """Stops generation at a token boundary once the task's time is up, and remembers that it did."""
-
-    def __init__(self, deadline: float) -> None:
-        self.deadline = deadline
-        self.reached = False
-
-    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: Any) -> torch.BoolTensor:
-        self.reached = self.reached or time.monotonic() >= self.deadline
-        done = torch.full((input_ids.shape[0],), self.reached, dtype=torch.bool, device=input_ids.device)
-        return cast(torch.BoolTensor, done)
+class ContextLengthError(ValueError):
+    """The prompt plus max_tokens do not fit in the model's context."""
 
 
 class TransformersBackend:
     name = "transformers"
 
-    def __init__(self, model_name: str, served_name: str | None = None) -> None:
+    def __init__(self, model_name: str, served_name: str | None = None, max_batch_size: int = 1) -> None:
         self.model_name = model_name
         self.models = [served_name or model_name]
+        self.max_batch_size = max_batch_size
         self.model: Any = None
         self.tokenizer: Any = None
+        self.engine: BatchEngine | None = None
 
     def load(self) -> None:
         on_gpu = torch.cuda.is_available()
@@ -54,44 +52,61 @@ class TransformersBackend:
                 f"`make model` builds): {error}"
             ) from error
         self.model.eval()
+        self.engine = BatchEngine(self.model, self.eos_ids(), self.max_batch_size)
+        self.engine.start()
+        logger.info("engine ready: up to %d requests in flight, context %s tokens", self.max_batch_size, self.context)
 
-    def generate(self, request: GenerationRequest, on_text: TextSink | None = None) -> GenerationResult:
-        if self.model is None:
-            raise RuntimeError("model is not loaded")
-        if time.monotonic() >= request.deadline:
-            raise TimeoutError("task time limit reached before generation started")
-        inputs = self.tokenizer(request.prompt, return_tensors="pt").to(self.model.device)
-        prompt_tokens = int(inputs["input_ids"].shape[1])
-        deadline = DeadlineReached(request.deadline)
-        streamer = DeltaStreamer(self.tokenizer, on_text or (lambda _: None))
-        with torch.inference_mode():
-            output = self.model.generate(
-                **inputs,
-                **self._sampling(request),
-                max_new_tokens=request.max_tokens,
-                stopping_criteria=StoppingCriteriaList([deadline]),
-                streamer=streamer,
-                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
-            )
-        if deadline.reached:
-            raise TimeoutError("generation exceeded the task time limit (TASK_TIME_LIMIT)")
-        new_tokens = output[0, prompt_tokens:]
-        ended_by_model = len(new_tokens) > 0 and int(new_tokens[-1]) in self._eos_ids()
-        return GenerationResult(
-            text=self.tokenizer.decode(new_tokens, skip_special_tokens=True),
-            prompt_tokens=prompt_tokens,
-            completion_tokens=int(new_tokens.shape[0]),
-            time_to_first_token=streamer.time_to_first_token,
-            finish_reason="stop" if ended_by_model else "length",
-        )
+    @property
+    def context(self) -> int | None:
+        config = self.model.config
+        return getattr(config, "max_position_embeddings", None) or getattr(config, "n_positions", None)
 
-    def _eos_ids(self) -> set[int]:
+    def eos_ids(self) -> set[int]:
         eos = self.model.generation_config.eos_token_id
         return set(eos) if isinstance(eos, list) else {eos} if eos is not None else set()
 
-    @staticmethod
-    def _sampling(request: GenerationRequest) -> dict[str, Any]:
-        if request.temperature == 0:
-            # Greedy: deterministic, and no sampling knobs that transformers would warn are unused.
-            return {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
-        return {"do_sample": True, "temperature": request.temperature, "top_p": request.top_p, "top_k": None}
+    def generate(self, request: GenerationRequest, on_text: TextSink | None = None) -> GenerationResult:
+        if self.engine is None:
+            raise RuntimeError("model is not loaded")
+        prompt_ids: list[int] = self.tokenizer(request.prompt)["input_ids"]
+        self._check_context(len(prompt_ids), request.max_tokens)
+        if time.monotonic() >= request.deadline:
+            raise TimeoutError("task time limit reached before generation started")
+        job = EngineRequest(prompt_ids, request.max_tokens, request.temperature, request.top_p, request.deadline)
+        started = time.monotonic()
+        decoder = IncrementalDecoder(self.tokenizer, on_text or (lambda _: None))
+        self.engine.submit(job)
+        try:
+            return self._collect(job, prompt_ids, decoder, started)
+        finally:
+            job.cancelled.set()  # leaves the batch at once if it is still there (timeouts, shutdown)
+
+    def _collect(
+        self, job: EngineRequest, prompt_ids: list[int], decoder: IncrementalDecoder, started: float
+    ) -> GenerationResult:
+        first_token_at: float | None = None
+        while True:
+            try:
+                event = job.events.get(timeout=max(0.1, job.deadline + DEADLINE_GRACE_SECONDS - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError("generation exceeded the task time limit (TASK_TIME_LIMIT)") from None
+            if event.error is not None:
+                raise event.error
+            if event.token is not None:
+                first_token_at = first_token_at or time.monotonic()
+                decoder.add(event.token)
+            if event.finish_reason is not None:
+                return GenerationResult(
+                    text=decoder.finish(),
+                    prompt_tokens=len(prompt_ids),
+                    completion_tokens=len(decoder.ids),
+                    time_to_first_token=None if first_token_at is None else first_token_at - started,
+                    finish_reason=event.finish_reason,
+                )
+
+    def _check_context(self, prompt_tokens: int, max_tokens: int) -> None:
+        if self.context is not None and prompt_tokens + max_tokens > self.context:
+            raise ContextLengthError(
+                f"the prompt ({prompt_tokens} tokens) plus max_tokens ({max_tokens}) exceed the model's context of "
+                f"{self.context} tokens"
+            )

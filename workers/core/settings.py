@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     api_workers: int = Field(2, ge=1)
     api_threads: int = Field(32, ge=1, description="threads per Gunicorn worker; each open stream holds one")
     sse_keepalive_seconds: float = Field(15.0, gt=0.0)
-    worker_threads: int = Field(1, ge=1)
+    max_batch_size: int = Field(32, ge=1, le=4096, description="requests in flight per worker")
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(9191, ge=1, le=65535)
     heartbeat_interval: float = Field(5.0, gt=0.0)

@@ -1,0 +1,210 @@
+"""Continuous batching on top of a Hugging Face causal LM, for any device.
+
+One thread owns the model. Each step it admits waiting requests (prefilling each one into its own KV
+cache and splicing that cache into the batch's, left-padded), then runs one decode step for every
+request in the batch at once. Requests leave at token boundaries: end of sequence, max_tokens, their
+deadline, or cancellation, and their rows of the cache are dropped at once. Tokens go back to each
+request's own queue, so decoding text and writing events happen in the caller's thread, not here.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from transformers import DynamicCache
+
+from .sampling import choose_tokens
+
+logger = logging.getLogger(__name__)
+IDLE_WAIT_SECONDS = 0.05
+DEADLINE_MESSAGE = "generation exceeded the task time limit (TASK_TIME_LIMIT)"
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """One item on a request's queue: a token, or the end ("stop", "length") or an error."""
+
+    token: int | None = None
+    finish_reason: str | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class EngineRequest:
+    prompt_ids: list[int]
+    max_tokens: int
+    temperature: float
+    top_p: float
+    deadline: float
+    events: queue.Queue[TokenEvent] = field(default_factory=queue.Queue)
+    cancelled: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class _Row:
+    request: EngineRequest
+    length: int  # tokens in the cache for this row, which is also the next token's position
+    last_token: int
+    generated: int = 1
+
+
+class BatchEngine:
+    def __init__(self, model: Any, eos_ids: set[int], max_batch_size: int) -> None:
+        self.model = model
+        self.eos_ids = eos_ids
+        self.max_batch_size = max_batch_size
+        self.inbox: queue.Queue[EngineRequest] = queue.Queue()
+        self.rows: list[_Row] = []
+        self.keys: list[torch.Tensor] = []
+        self.values: list[torch.Tensor] = []
+        self.mask = torch.zeros((0, 0), dtype=torch.long, device=model.device)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="batch-engine", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+
+    def submit(self, request: EngineRequest) -> None:
+        self.inbox.put(request)
+
+    @property
+    def running(self) -> int:
+        return len(self.rows)
+
+    def _run(self) -> None:
+        with torch.inference_mode():
+            while not self.stopped.is_set():
+                try:
+                    self._admit()
+                    if self.rows:
+                        self._step()
+                except Exception as error:  # a broken step fails the requests in it, not the engine
+                    logger.exception("engine step failed; failing %d requests", len(self.rows))
+                    for row in self.rows:
+                        row.request.events.put(TokenEvent(error=error))
+                    self._reset()
+
+    def _admit(self) -> None:
+        while len(self.rows) < self.max_batch_size:
+            try:
+                wait = IDLE_WAIT_SECONDS if not self.rows else 0
+                request = self.inbox.get(timeout=wait) if wait else self.inbox.get_nowait()
+            except queue.Empty:
+                return
+            if request.cancelled.is_set():
+                continue
+            try:
+                self._prefill(request)
+            except Exception as error:
+                request.events.put(TokenEvent(error=error))
+
+    def _prefill(self, request: EngineRequest) -> None:
+        ids = torch.tensor([request.prompt_ids], device=self.model.device)
+        cache = DynamicCache()
+        logits = self.model(input_ids=ids, cache=cache, use_cache=True).logits[:, -1, :]
+        token = int(choose_tokens(logits, *self._knobs([request]))[0])
+        row = _Row(request, length=len(request.prompt_ids), last_token=token)
+        if self._emit(row, token):
+            return
+        self._splice(row, *_tensors(cache))
+
+    def _splice(self, row: _Row, keys: list[torch.Tensor], values: list[torch.Tensor]) -> None:
+        """Adds one prefilled row to the batch cache, left-padding whichever side is shorter."""
+        new_length = keys[0].shape[-2]
+        width = max(self.mask.shape[1], new_length)
+        if not self.rows:
+            self.keys, self.values = keys, values
+            self.mask = torch.ones((1, new_length), dtype=torch.long, device=self.model.device)
+        else:
+            pad_batch, pad_new = width - self.mask.shape[1], width - new_length
+            self.keys = _join(self.keys, keys, pad_batch, pad_new)
+            self.values = _join(self.values, values, pad_batch, pad_new)
+            new_mask = torch.ones((1, width), dtype=torch.long, device=self.model.device)
+            new_mask[:, :pad_new] = 0
+            self.mask = torch.cat([torch.nn.functional.pad(self.mask, (pad_batch, 0)), new_mask])
+        self.rows.append(row)
+
+    def _step(self) -> None:
+        device = self.model.device
+        tokens = torch.tensor([[row.last_token] for row in self.rows], device=device)
+        positions = torch.tensor([[row.length] for row in self.rows], device=device)
+        self.mask = torch.cat([self.mask, torch.ones((len(self.rows), 1), dtype=torch.long, device=device)], dim=1)
+        cache = DynamicCache(ddp_cache_data=list(zip(self.keys, self.values, strict=True)))
+        logits = self.model(
+            input_ids=tokens, attention_mask=self.mask, position_ids=positions, cache=cache, use_cache=True
+        ).logits[:, -1, :]
+        self.keys, self.values = _tensors(cache)
+        chosen = choose_tokens(logits, *self._knobs([row.request for row in self.rows])).tolist()
+        keep = []
+        for index, (row, token) in enumerate(zip(self.rows, chosen, strict=True)):
+            row.length += 1
+            row.generated += 1
+            row.last_token = token
+            if not self._emit(row, token):
+                keep.append(index)
+        if len(keep) < len(self.rows):
+            self._keep(keep)
+
+    def _emit(self, row: _Row, token: int) -> bool:
+        """Hands the token over; True when the request is done and leaves the batch."""
+        request = row.request
+        if request.cancelled.is_set():
+            return True
+        request.events.put(TokenEvent(token=token))
+        if token in self.eos_ids:
+            request.events.put(TokenEvent(finish_reason="stop"))
+        elif row.generated >= request.max_tokens:
+            request.events.put(TokenEvent(finish_reason="length"))
+        elif time.monotonic() >= request.deadline:
+            request.events.put(TokenEvent(error=TimeoutError(DEADLINE_MESSAGE)))
+        else:
+            return False
+        return True
+
+    def _keep(self, indices: list[int]) -> None:
+        """Drops finished rows from the batch and trims padding no remaining row needs."""
+        self.rows = [self.rows[index] for index in indices]
+        if not self.rows:
+            self._reset()
+            return
+        chosen = torch.tensor(indices, device=self.model.device)
+        self.mask = self.mask.index_select(0, chosen)
+        first_used = int(self.mask.any(dim=0).nonzero()[0])
+        self.mask = self.mask[:, first_used:]
+        self.keys = [k.index_select(0, chosen)[:, :, first_used:] for k in self.keys]
+        self.values = [v.index_select(0, chosen)[:, :, first_used:] for v in self.values]
+
+    def _reset(self) -> None:
+        self.rows, self.keys, self.values = [], [], []
+        self.mask = torch.zeros((0, 0), dtype=torch.long, device=self.model.device)
+
+    def _knobs(self, requests: list[EngineRequest]) -> tuple[torch.Tensor, torch.Tensor]:
+        device = self.model.device
+        temperature = torch.tensor([request.temperature for request in requests], device=device)
+        top_p = torch.tensor([request.top_p for request in requests], device=device)
+        return temperature, top_p
+
+
+def _tensors(cache: DynamicCache) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Each layer's (batch, heads, seq, dim) keys and values."""
+    layers: list[Any] = list(cache.layers)
+    return [layer.keys for layer in layers], [layer.values for layer in layers]
+
+
+def _join(batch: list[torch.Tensor], new: list[torch.Tensor], pad_batch: int, pad_new: int) -> list[torch.Tensor]:
+    return [torch.cat([_pad(old, pad_batch), _pad(row, pad_new)]) for old, row in zip(batch, new, strict=True)]
+
+
+def _pad(tensor: torch.Tensor, left: int) -> torch.Tensor:
+    """Left-pads the sequence axis (-2) of a (batch, heads, seq, dim) cache tensor with zeros."""
+    return torch.nn.functional.pad(tensor, (0, 0, left, 0)) if left else tensor

@@ -1,0 +1,21 @@
+"""Next-token choice for a whole batch, each row with its own temperature and top_p."""
+
+from __future__ import annotations
+
+import torch
+
+
+def choose_tokens(logits: torch.Tensor, temperature: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
+    """logits (B, V); temperature and top_p (B,). Temperature 0 is greedy: argmax, whatever else runs."""
+    greedy = logits.argmax(dim=-1)
+    sampled_rows = temperature > 0
+    if not bool(sampled_rows.any()):
+        return greedy
+    scaled = logits.float() / temperature.clamp(min=1e-6).unsqueeze(1)
+    probs = torch.softmax(scaled, dim=-1)
+    sorted_probs, order = probs.sort(dim=-1, descending=True)
+    # Keep the smallest prefix whose mass reaches top_p (always at least the most likely token).
+    outside = (sorted_probs.cumsum(dim=-1) - sorted_probs) >= top_p.unsqueeze(1)
+    sorted_probs = sorted_probs.masked_fill(outside, 0.0)
+    picked = order.gather(1, torch.multinomial(sorted_probs, 1)).squeeze(1)
+    return torch.where(sampled_rows, picked, greedy)
