@@ -76,4 +76,6 @@ def test_a_failed_generation_is_counted_by_error_type(api: Api, worker: Process)
     def failures() -> float:
         return sample(scrape(worker.metrics_url), f"{P}request_failure_total", error_type="ContextLengthError")
 
-    wait_until(lambda: failures() > sample(before, f"{P}request_failure_total", error_type="ContextLengthError"), 10, "x")
+    wait_until(
+        lambda: failures() > sample(before, f"{P}request_failure_total", error_type="ContextLengthError"), 10, "x"
+    )
