@@ -15,21 +15,42 @@ from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+from transformers import (
+    GPT2Config,
+    GPT2LMHeadModel,
+    LlamaConfig,
+    LlamaForCausalLM,
+    PreTrainedModel,
+    PreTrainedTokenizerFast,
+)
 
 logger = logging.getLogger(__name__)
 EOS = "<|endoftext|>"
 
 
 @dataclass(frozen=True)
-class TinyShape:
+class ModelShape:
+    family: str = "gpt2"
     hidden: int = 128
     layers: int = 2
     heads: int = 4
     context: int = 1024
+    vocab: int = 257
+    """above 257 (bytes and EOS), filler tokens make up the rest, for a realistic output layer"""
+    kv_heads: int = 4
+    intermediate: int = 512
 
 
-def build_tokenizer() -> PreTrainedTokenizerFast:
+SHAPES = {
+    "tiny": ModelShape(),
+    "gpt2-124m": ModelShape(hidden=768, layers=12, heads=12, context=1024, vocab=50257),
+    # Llama 3.2 1B and Llama 3.1 8B shapes (grouped-query attention, 128k vocabulary), for GPU benchmarks.
+    "llama-1b": ModelShape("llama", 2048, 16, 32, 8192, 128256, kv_heads=8, intermediate=8192),
+    "llama-8b": ModelShape("llama", 4096, 32, 32, 8192, 128256, kv_heads=8, intermediate=14336),
+}
+
+
+def build_tokenizer(vocab_size: int = 257) -> PreTrainedTokenizerFast:
     """256 byte tokens plus EOS: every UTF-8 string encodes and decodes back unchanged."""
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
     vocab = {symbol: index for index, symbol in enumerate(alphabet)}
@@ -37,13 +58,17 @@ def build_tokenizer() -> PreTrainedTokenizerFast:
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
     tokenizer.decoder = decoders.ByteLevel()
     tokenizer.add_special_tokens([EOS])
+    tokenizer.add_tokens([f"<|filler_{index}|>" for index in range(vocab_size - len(tokenizer.get_vocab()))])
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, bos_token=EOS, eos_token=EOS, pad_token=EOS, model_max_length=1024
     )
 
 
-def build_model(tokenizer: PreTrainedTokenizerFast, shape: TinyShape, seed: int) -> GPT2LMHeadModel:
+def build_model(tokenizer: PreTrainedTokenizerFast, shape: ModelShape, seed: int) -> PreTrainedModel:
     eos_id = tokenizer.eos_token_id
+    torch.manual_seed(seed)
+    if shape.family == "llama":
+        return build_llama(shape, eos_id)
     config = GPT2Config(
         vocab_size=len(tokenizer),
         n_positions=shape.context,
@@ -55,23 +80,42 @@ def build_model(tokenizer: PreTrainedTokenizerFast, shape: TinyShape, seed: int)
         pad_token_id=eos_id,
         tie_word_embeddings=False,
     )
-    torch.manual_seed(seed)
-    model = GPT2LMHeadModel(config)
+    return _never_greedy_eos(GPT2LMHeadModel(config), eos_id)
+
+
+def build_llama(shape: ModelShape, eos_id: int) -> PreTrainedModel:
+    config = LlamaConfig(
+        vocab_size=shape.vocab, hidden_size=shape.hidden, num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads, num_key_value_heads=shape.kv_heads, intermediate_size=shape.intermediate,
+        max_position_embeddings=shape.context, bos_token_id=eos_id, eos_token_id=eos_id, pad_token_id=eos_id,
+        tie_word_embeddings=False,
+    )  # fmt: skip
+    # Initialised in bfloat16: an 8B model in float32 would need 32 GB just to exist.
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.bfloat16)
+    try:
+        return _never_greedy_eos(LlamaForCausalLM(config), eos_id)
+    finally:
+        torch.set_default_dtype(default)
+
+
+def _never_greedy_eos(model: PreTrainedModel, eos_id: int) -> PreTrainedModel:
     with torch.no_grad():
         # A zero logit for EOS is never the largest of the random ones, so greedy output always runs
         # to max_tokens: lengths in tests are exact. Sampling still ends on EOS now and then.
-        model.lm_head.weight[eos_id].zero_()
+        model.get_output_embeddings().weight[eos_id].zero_()
     model.generation_config.pad_token_id = eos_id
     return model
 
 
-def build(out: Path, seed: int = 0, shape: TinyShape | None = None, force: bool = False) -> Path:
+def build(out: Path, seed: int = 0, shape: ModelShape | None = None, force: bool = False) -> Path:
     if (out / "config.json").exists() and not force:
         logger.info("model already at %s; pass --force to rebuild", out)
         return out
-    tokenizer = build_tokenizer()
-    tokenizer.model_max_length = (shape or TinyShape()).context
-    model = build_model(tokenizer, shape or TinyShape(), seed)
+    shape = shape or ModelShape()
+    tokenizer = build_tokenizer(shape.vocab)
+    tokenizer.model_max_length = shape.context
+    model = build_model(tokenizer, shape, seed)
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -82,10 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="tiny")
     parser.add_argument("--force", action="store_true")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    print(f"tiny model ready at {build(args.out, args.seed, force=args.force)}")
+    print(f"{args.shape} model ready at {build(args.out, args.seed, SHAPES[args.shape], force=args.force)}")
 
 
 if __name__ == "__main__":

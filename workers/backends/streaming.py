@@ -23,8 +23,8 @@ class IncrementalDecoder:
         self.ids: list[int] = []
         self.sent = ""
 
-    def add(self, token: int) -> None:
-        self.ids.append(token)
+    def add(self, tokens: list[int]) -> None:
+        self.ids.extend(tokens)
         self._emit(final=False)
 
     def finish(self) -> str:

@@ -87,22 +87,28 @@ class TransformersBackend:
         first_token_at: float | None = None
         while True:
             try:
-                event = job.events.get(timeout=max(0.1, job.deadline + DEADLINE_GRACE_SECONDS - time.monotonic()))
+                events = [job.events.get(timeout=max(0.1, job.deadline + DEADLINE_GRACE_SECONDS - time.monotonic()))]
             except queue.Empty:
                 raise TimeoutError("generation exceeded the task time limit (TASK_TIME_LIMIT)") from None
-            if event.error is not None:
-                raise event.error
-            if event.token is not None:
+            # Whatever else has arrived goes out with it: one delta and one Redis write, not one per token,
+            # whenever this thread falls behind the engine (it never holds a token back).
+            while not job.events.empty():
+                events.append(job.events.get_nowait())
+            tokens = [event.token for event in events if event.token is not None]
+            if tokens:
                 first_token_at = first_token_at or time.monotonic()
-                decoder.add(event.token)
-            if event.finish_reason is not None:
-                return GenerationResult(
-                    text=decoder.finish(),
-                    prompt_tokens=len(prompt_ids),
-                    completion_tokens=len(decoder.ids),
-                    time_to_first_token=None if first_token_at is None else first_token_at - started,
-                    finish_reason=event.finish_reason,
-                )
+                decoder.add(tokens)
+            for event in events:
+                if event.error is not None:
+                    raise event.error
+                if event.finish_reason is not None:
+                    return GenerationResult(
+                        text=decoder.finish(),
+                        prompt_tokens=len(prompt_ids),
+                        completion_tokens=len(decoder.ids),
+                        time_to_first_token=None if first_token_at is None else first_token_at - started,
+                        finish_reason=event.finish_reason,
+                    )
 
     def _check_context(self, prompt_tokens: int, max_tokens: int) -> None:
         if self.context is not None and prompt_tokens + max_tokens > self.context:

@@ -95,44 +95,64 @@ class BatchEngine:
                     self._reset()
 
     def _admit(self) -> None:
-        while len(self.rows) < self.max_batch_size:
+        """Prefills every waiting request that fits, in one forward pass, and adds them to the batch."""
+        waiting: list[EngineRequest] = []
+        while len(self.rows) + len(waiting) < self.max_batch_size:
             try:
-                wait = IDLE_WAIT_SECONDS if not self.rows else 0
-                request = self.inbox.get(timeout=wait) if wait else self.inbox.get_nowait()
+                idle = not self.rows and not waiting
+                request = self.inbox.get(timeout=IDLE_WAIT_SECONDS) if idle else self.inbox.get_nowait()
             except queue.Empty:
-                return
-            if request.cancelled.is_set():
-                continue
-            try:
-                self._prefill(request)
-            except Exception as error:
+                break
+            if not request.cancelled.is_set():
+                waiting.append(request)
+        if not waiting:
+            return
+        try:
+            self._prefill(waiting)
+        except Exception as error:
+            for request in waiting:
                 request.events.put(TokenEvent(error=error))
 
-    def _prefill(self, request: EngineRequest) -> None:
-        ids = torch.tensor([request.prompt_ids], device=self.model.device)
+    def _prefill(self, requests: list[EngineRequest]) -> None:
+        device = self.model.device
+        width = max(len(request.prompt_ids) for request in requests)
+        ids = torch.zeros((len(requests), width), dtype=torch.long, device=device)
+        mask = torch.zeros_like(ids)
+        for index, request in enumerate(requests):  # left-padded, as the batch cache is
+            ids[index, width - len(request.prompt_ids) :] = torch.tensor(request.prompt_ids, device=device)
+            mask[index, width - len(request.prompt_ids) :] = 1
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
         cache = DynamicCache()
-        logits = self.model(input_ids=ids, cache=cache, use_cache=True).logits[:, -1, :]
-        token = int(choose_tokens(logits, *self._knobs([request]))[0])
-        row = _Row(request, length=len(request.prompt_ids), last_token=token)
-        if self._emit(row, token):
-            return
-        self._splice(row, *_tensors(cache))
+        logits = self.model(
+            input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True
+        ).logits[:, -1, :]
+        tokens = choose_tokens(logits, *self._knobs(requests)).tolist()
+        rows = [_Row(request, len(request.prompt_ids), token) for request, token in zip(requests, tokens, strict=True)]
+        going_on = [index for index, row in enumerate(rows) if not self._emit(row, row.last_token)]
+        if going_on:
+            chosen = torch.tensor(going_on, device=device)
+            keys, values = _tensors(cache)
+            self._splice(
+                [rows[index] for index in going_on],
+                [k.index_select(0, chosen) for k in keys],
+                [v.index_select(0, chosen) for v in values],
+                mask.index_select(0, chosen),
+            )
 
-    def _splice(self, row: _Row, keys: list[torch.Tensor], values: list[torch.Tensor]) -> None:
-        """Adds one prefilled row to the batch cache, left-padding whichever side is shorter."""
-        new_length = keys[0].shape[-2]
-        width = max(self.mask.shape[1], new_length)
+    def _splice(
+        self, rows: list[_Row], keys: list[torch.Tensor], values: list[torch.Tensor], mask: torch.Tensor
+    ) -> None:
+        """Adds prefilled rows to the batch cache, left-padding whichever side is shorter."""
         if not self.rows:
-            self.keys, self.values = keys, values
-            self.mask = torch.ones((1, new_length), dtype=torch.long, device=self.model.device)
+            self.keys, self.values, self.mask = keys, values, mask
         else:
-            pad_batch, pad_new = width - self.mask.shape[1], width - new_length
+            width = max(self.mask.shape[1], mask.shape[1])
+            pad_batch, pad_new = width - self.mask.shape[1], width - mask.shape[1]
             self.keys = _join(self.keys, keys, pad_batch, pad_new)
             self.values = _join(self.values, values, pad_batch, pad_new)
-            new_mask = torch.ones((1, width), dtype=torch.long, device=self.model.device)
-            new_mask[:, :pad_new] = 0
-            self.mask = torch.cat([torch.nn.functional.pad(self.mask, (pad_batch, 0)), new_mask])
-        self.rows.append(row)
+            pad = torch.nn.functional.pad
+            self.mask = torch.cat([pad(self.mask, (pad_batch, 0)), pad(mask, (pad_new, 0))])
+        self.rows.extend(rows)
 
     def _step(self) -> None:
         device = self.model.device
