@@ -43,6 +43,7 @@ class ModelShape:
 
 SHAPES = {
     "tiny": ModelShape(),
+    "tiny-llama": ModelShape("llama", hidden=64, layers=2, heads=4, context=1024, kv_heads=2, intermediate=128),
     "gpt2-124m": ModelShape(hidden=768, layers=12, heads=12, context=1024, vocab=50257),
     # Llama 3.2 1B and Llama 3.1 8B shapes (grouped-query attention, 128k vocabulary), for GPU benchmarks.
     "llama-1b": ModelShape("llama", 2048, 16, 32, 8192, 128256, kv_heads=8, intermediate=8192),

@@ -10,11 +10,18 @@ import pytest
 
 from workers.backends import GenerationRequest, GenerationResult
 from workers.backends.transformers_backend import ContextLengthError, TransformersBackend
+from workers.model_builder import SHAPES, build
 
 
-@pytest.fixture(scope="module")
-def backend(tiny_model: Path) -> TransformersBackend:
-    loaded = TransformersBackend(str(tiny_model), "tiny", max_batch_size=8)
+@pytest.fixture(scope="module", params=["gpt2", "llama"])
+def backend(
+    request: pytest.FixtureRequest, tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> TransformersBackend:
+    """The same tests over both cache layouts: GPT-2 (absolute positions) and Llama (rotary, grouped-query)."""
+    folder = (
+        tiny_model if request.param == "gpt2" else build(tmp_path_factory.mktemp("llama"), shape=SHAPES["tiny-llama"])
+    )
+    loaded = TransformersBackend(str(folder), "tiny", max_batch_size=8)
     loaded.load()
     return loaded
 

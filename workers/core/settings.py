@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     api_workers: int = Field(2, ge=1)
-    api_threads: int = Field(32, ge=1, description="threads per Gunicorn worker; each open stream holds one")
+    api_threads: int = Field(128, ge=1, description="threads per Gunicorn worker; each open stream holds one")
     sse_keepalive_seconds: float = Field(15.0, gt=0.0)
     max_batch_size: int = Field(32, ge=1, le=4096, description="requests in flight per worker")
     worker_metrics_host: str = "127.0.0.1"
