@@ -117,6 +117,9 @@ class StreamEvent(BaseModel):
     status: Literal["queued", "processing", "completed", "failed"]
     message: str
     delta: str | None = Field(None, description="newly generated text, while processing")
+    restarted: bool | None = Field(
+        None, description="generation started over after a worker was lost: discard the deltas received so far"
+    )
     result: str | None = Field(None, description="the whole text, on the completed event")
     metrics: TaskMetrics | None = Field(None, description="on the completed event")
     error_type: str | None = Field(None, description="on the failed event")

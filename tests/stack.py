@@ -75,6 +75,19 @@ class Process:
         self.output.close()
 
 
+def children_of(pid: int) -> set[int]:
+    """The pids whose parent is pid, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
 class RedisServer:
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.workdir = workdir
@@ -115,7 +128,8 @@ def service_env(**settings: Any) -> dict[str, str]:
 
 def start_worker(workdir: Path, redis_url: str, **settings: Any) -> Process:
     settings.setdefault("worker_metrics_port", free_port())
-    env = service_env(REDIS_URL=redis_url, HEARTBEAT_INTERVAL=0.5, **settings)
+    settings.setdefault("heartbeat_interval", 0.5)
+    env = service_env(REDIS_URL=redis_url, **settings)
     model = settings.get("served_model_name") or settings["model_name"]
     worker = Process(f"worker-{model}-{free_port()}", [sys.executable, "-m", "workers"], env, workdir)
     client = redis.Redis.from_url(redis_url, decode_responses=True)

@@ -53,7 +53,7 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
             capacity=settings.max_batch_size,
             interval=settings.heartbeat_interval,
             ttl=settings.heartbeat_ttl,
-            on_beat=lambda: publish_waiting(client, metrics, backend.models),
+            on_beat=lambda: keep_alive(broker, client, metrics, backend.models),
         )
     )
     dramatiq.set_broker(broker)
@@ -72,7 +72,10 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
     return broker
 
 
-def publish_waiting(client: redis.Redis, metrics: WorkerMetrics, models: list[str]) -> None:
+def keep_alive(broker: RedisBroker, client: redis.Redis, metrics: WorkerMetrics, models: list[str]) -> None:
+    # Any broker command refreshes this worker's Dramatiq heartbeat. Without this, a worker whose prefetch
+    # is full fetches nothing until a long generation ends, and could be taken for dead mid-batch.
+    broker.do_qsize(queue_name(models[0]))
     for model in models:
         metrics.waiting.labels(model).set(queue_depth(client, model).waiting)
 

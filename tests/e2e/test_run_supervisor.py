@@ -10,19 +10,7 @@ from pathlib import Path
 
 import requests
 
-from ..stack import API_KEY, ROOT, Api, free_port, service_env, wait_for_final, wait_until
-
-
-def children_of(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
+from ..stack import API_KEY, ROOT, Api, children_of, free_port, service_env, wait_for_final, wait_until
 
 
 def listening(port: int) -> bool:

@@ -59,12 +59,15 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(9191, ge=1, le=65535)
     heartbeat_interval: float = Field(5.0, gt=0.0)
+    worker_lost_after: float = Field(15.0, gt=0.0, description="heartbeat silence after which a worker's tasks return")
     queue_poll_interval: float = Field(0.1, ge=0.001, le=10.0, description="idle worker's longest queue poll gap")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:
         if self.max_new_tokens > self.max_tokens_limit:
             raise ValueError("MAX_NEW_TOKENS must not exceed MAX_TOKENS_LIMIT")
+        if self.worker_lost_after < 2 * self.heartbeat_interval:
+            raise ValueError("WORKER_LOST_AFTER must be at least twice HEARTBEAT_INTERVAL")
         if not math.isfinite(self.task_time_limit):
             raise ValueError("TASK_TIME_LIMIT must be a finite number of seconds")
         return self

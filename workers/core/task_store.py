@@ -92,10 +92,13 @@ class TaskStore:
         record = self.get(task_id)
         if record is None or record.is_final:
             return record
+        # Already processing means a worker was lost mid-task and its message came back: say so, so that
+        # stream readers drop the text they got from the first attempt.
+        restarted = {"restarted": True} if record.status is TaskStatus.PROCESSING else {}
         self._update(
             task_id,
             {"status": TaskStatus.PROCESSING.value, "started_at": repr(time.time())},
-            events.status_event(TaskStatus.PROCESSING),
+            events.status_event(TaskStatus.PROCESSING, **restarted),
         )
         return self.get(task_id)
 

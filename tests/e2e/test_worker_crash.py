@@ -1,0 +1,68 @@
+"""A worker killed with SIGKILL in the middle of a batch loses no task: another worker finishes them."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import requests
+
+from ..stack import (
+    API_KEY,
+    Process,
+    RedisServer,
+    children_of,
+    sse_events,
+    start_api,
+    start_worker,
+    submit,
+    wait_for_final,
+    wait_until,
+)
+
+
+def kill_worker(worker: Process) -> None:
+    """SIGKILL Dramatiq's main process and its worker process: no chance to clean up or acknowledge."""
+    for pid in [*children_of(worker.pid), worker.pid]:
+        os.kill(pid, signal.SIGKILL)
+    worker.popen.wait()
+
+
+def test_tasks_of_a_killed_worker_are_redelivered_and_complete(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+) -> None:
+    # Given a worker that is taken for dead after 2 s of silence, busy with a batch of long requests
+    settings = {**model_settings, "served_model_name": "crash", "worker_lost_after": 2, "heartbeat_interval": 0.5}
+    url = redis_server.url(db=7)
+    api = start_api(workdir, url, api_keys=API_KEY, **settings)
+    first = start_worker(workdir, url, **settings)
+    second = None
+    try:
+        ids = [submit(api, prompt=f"long {index}", max_tokens=900, temperature=0) for index in range(6)]
+
+        def processing() -> bool:
+            statuses = [requests.get(api.url(f"/status/{task_id}"), headers={"X-API-Key": API_KEY}).json()["status"]
+                        for task_id in ids]  # fmt: skip
+            return statuses.count("processing") >= 3 and "completed" not in statuses
+
+        wait_until(processing, 30, "the batch to be generating")
+        # When it is killed mid-batch and another worker starts
+        kill_worker(first)
+        second = start_worker(workdir, url, **settings)
+        # Then every task completes in full, and its stream says where generation started over
+        for task_id in ids:
+            result = wait_for_final(api, task_id, timeout=120)
+            assert result["status"] == "completed" and result["metrics"]["completion_tokens"] == 900
+        restarted = 0
+        for task_id in ids:
+            events = [event["data"] for event in sse_events(api, task_id)]
+            starts = [index for index, event in enumerate(events) if event.get("restarted")]
+            if starts:  # it was generating when the worker died; what followed the restart is the whole text
+                restarted += 1
+                assert "".join(event.get("delta", "") for event in events[starts[-1] :]) == events[-1]["result"]
+        assert restarted >= 3
+    finally:
+        api.stop()
+        if second is not None:
+            second.stop()
