@@ -26,7 +26,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.stack import API_KEY, Api, RedisServer, start_api, start_worker, submit  # noqa: E402
+from tests.stack import API_KEY, Api, RedisServer, children_of, start_api, start_worker, submit  # noqa: E402
 from workers.model_builder import SHAPES, build  # noqa: E402
 
 
@@ -144,12 +144,28 @@ def main() -> None:
             for level in levels:
                 total = max(level * args.requests_per_client, 4)
                 rows.append(stack_row(api, level, total, args.prompt_tokens, args.max_tokens))
+            memory = worker_memory(worker.pid, model)
         finally:
             api.stop()
             worker.stop()
             server.stop()
     print_table(rows, f"{args.shape}, {args.prompt_tokens}-token prompts, {args.max_tokens} new tokens, greedy, "
                       f"{os.cpu_count()} CPU cores")  # fmt: skip
+    print(f"\n{memory}")
+
+
+def worker_memory(pid: int, model: Path) -> str:
+    """The worker process's resident memory after the run (and its peak), against the weights' size."""
+
+    def status(child: int) -> dict[str, int]:
+        lines = Path(f"/proc/{child}/status").read_text().splitlines()
+        return {key: int(value.split()[0]) for key, value in (line.split(":", 1) for line in lines) if "kB" in value}
+
+    # Dramatiq's main process forks the worker process (and a metrics server): the largest is the worker.
+    found = max((status(child) for child in children_of(pid)), key=lambda entry: entry["VmRSS"])
+    weights = sum(path.stat().st_size for path in model.glob("*.safetensors")) / 2**20
+    return (f"worker resident memory: {found['VmRSS'] / 1024:.0f} MiB after the run, {found['VmHWM'] / 1024:.0f} MiB "
+            f"at peak; weights {weights:.0f} MiB")  # fmt: skip
 
 
 if __name__ == "__main__":
