@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(9191, ge=1, le=65535)
     heartbeat_interval: float = Field(5.0, gt=0.0)
     worker_lost_after: float = Field(15.0, gt=0.0, description="heartbeat silence after which a worker's tasks return")
-    queue_poll_interval: float = Field(0.1, ge=0.001, le=10.0, description="idle worker's longest queue poll gap")
+    queue_poll_interval: float = Field(0.02, ge=0.001, le=10.0, description="idle worker's longest queue poll gap")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> Settings:

@@ -9,6 +9,7 @@ request's own queue, so decoding text and writing events happen in the caller's 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import queue
 import threading
@@ -69,6 +70,8 @@ class BatchEngine:
 
     def start(self) -> None:
         self.thread.start()
+        # A daemon thread killed inside a torch op at interpreter exit aborts the process; stop it first.
+        atexit.register(self.stop)
 
     def stop(self) -> None:
         self.stopped.set()
