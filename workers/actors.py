@@ -64,8 +64,9 @@ def make_generate_actor_fn(
         else:
             finished_at = time.time()
             summary = task_metrics(record, output, finished_at)
-            store.complete(task_id, result=output.text, metrics=summary, finished_at=finished_at)
-            log_record(store, task_id)
+            done = store.complete(record, result=output.text, metrics=summary, finished_at=finished_at)
+            if done is not None:
+                log_finished_task(done)
             metrics.observe_success(
                 record.model,
                 queue_time=summary["queue_wait_time"], e2e=summary["total_time"], ttft=output.time_to_first_token,
@@ -74,14 +75,9 @@ def make_generate_actor_fn(
             )  # fmt: skip
 
     def fail(record: TaskRecord, error_type: str, message: str) -> None:
-        store.fail(record.task_id, error_type=error_type, error_message=message)
-        log_record(store, record.task_id)
+        failed = store.fail(record, error_type=error_type, error_message=message)
+        if failed is not None:
+            log_finished_task(failed)
         metrics.observe_failure(record.model, error_type)
 
     return generate_text
-
-
-def log_record(store: TaskStore, task_id: str) -> None:
-    record = store.get(task_id)
-    if record is not None:
-        log_finished_task(record)

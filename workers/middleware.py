@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import redis
@@ -68,8 +69,7 @@ class Heartbeats(Middleware):
     def _run(self) -> None:
         while not self.stopped.is_set():
             try:
-                beat = heartbeats.Heartbeat(**{**self.beat.__dict__, "updated_at": time.time()})
-                heartbeats.publish(self.client, beat, self.ttl)
+                heartbeats.publish(self.client, replace(self.beat, updated_at=time.time()), self.ttl)
                 self.on_beat()
             except redis.RedisError as error:
                 logger.warning("heartbeat not published: %s", error)
@@ -108,4 +108,4 @@ class FailExhaustedTasks(Middleware):
         if record is None or record.is_final:
             return
         reason = f"gave up after retries: {type(exception).__name__}: {exception}"
-        self.store.fail(message.args[0], error_type="WorkerError", error_message=reason)
+        self.store.fail(record, error_type="WorkerError", error_message=reason)

@@ -19,7 +19,7 @@ from .actors import make_generate_actor_fn
 from .backends import create_backend
 from .core.contracts import ACTOR_NAME, queue_name
 from .core.logging_setup import configure_logging
-from .core.queue_depth import queue_depth
+from .core.queue_depth import waiting
 from .core.redis_client import make_broker, make_redis
 from .core.settings import Settings, load_settings
 from .core.task_store import TaskStore
@@ -77,7 +77,7 @@ def keep_alive(broker: RedisBroker, client: redis.Redis, metrics: WorkerMetrics,
     # is full fetches nothing until a long generation ends, and could be taken for dead mid-batch.
     broker.do_qsize(queue_name(models[0]))
     for model in models:
-        metrics.waiting.labels(model).set(queue_depth(client, model).waiting)
+        metrics.waiting.labels(model).set(waiting(client, model))
 
 
 broker = build_worker_broker(load_settings())

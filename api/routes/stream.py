@@ -59,5 +59,5 @@ def frame(event_id: str | None, event: dict[str, Any]) -> str:
 
 def final_event(record: TaskRecord) -> dict[str, Any]:
     if record.status is TaskStatus.COMPLETED:
-        return events.status_event(record.status, result=record.result, metrics=record.metrics)
-    return events.status_event(record.status, error_type=record.error_type, error_message=record.error_message)
+        return events.completed_event(record.result, record.metrics)
+    return events.failed_event(record.error_type, record.error_message)

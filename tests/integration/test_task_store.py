@@ -9,7 +9,7 @@ import redis
 
 from workers.core import heartbeats
 from workers.core.contracts import TaskStatus, task_key
-from workers.core.task_store import TaskStore
+from workers.core.task_store import TaskRecord, TaskStore
 
 
 def new_id() -> str:
@@ -24,9 +24,11 @@ def test_record_lifecycle_and_retention(redis_client: redis.Redis) -> None:
     assert 0 < redis_client.ttl(task_key(task_id)) <= 3600
     processing = store.mark_processing(task_id)
     assert processing is not None and processing.status is TaskStatus.PROCESSING and processing.started_at
-    store.complete(task_id, result="text", metrics={"completion_tokens": 2}, finished_at=time.time())
+    assert processing == store.get(task_id)  # what it returns is what it stored
+    returned = store.complete(processing, result="text", metrics={"completion_tokens": 2}, finished_at=time.time())
     done = store.get(task_id)
     assert done is not None and done.is_final and (done.result, done.metrics) == ("text", {"completion_tokens": 2})
+    assert returned == done
     # A redelivered message finds the task final and leaves it alone
     again = store.mark_processing(task_id)
     assert again is not None and again.status is TaskStatus.COMPLETED
@@ -35,7 +37,8 @@ def test_record_lifecycle_and_retention(redis_client: redis.Redis) -> None:
 def test_failing_an_expired_task_does_not_resurrect_it(redis_client: redis.Redis) -> None:
     store = TaskStore(redis_client, ttl_seconds=3600)
     task_id = new_id()
-    store.fail(task_id, error_type="X", error_message="gone")
+    expired = TaskRecord(task_id, TaskStatus.PROCESSING, "k1", "m", {}, time.time())  # never stored, or expired
+    assert store.fail(expired, error_type="X", error_message="gone") is None
     assert store.get(task_id) is None and store.mark_processing(task_id) is None
 
 

@@ -25,6 +25,14 @@ def delta_event(text: str) -> dict[str, Any]:
     return status_event(TaskStatus.PROCESSING, delta=text)
 
 
+def completed_event(result: str | None, metrics: dict[str, Any]) -> dict[str, Any]:
+    return status_event(TaskStatus.COMPLETED, result=result, metrics=metrics)
+
+
+def failed_event(error_type: str | None, error_message: str | None) -> dict[str, Any]:
+    return status_event(TaskStatus.FAILED, error_type=error_type, error_message=error_message)
+
+
 def append(pipe: redis.client.Pipeline, task_id: str, event: dict[str, Any], ttl_seconds: int) -> None:
     pipe.xadd(events_key(task_id), {DATA_FIELD: json.dumps(event)})
     pipe.expire(events_key(task_id), ttl_seconds)

@@ -14,15 +14,14 @@ class QueueDepth:
     waiting: int
     in_flight: int
 
-    @property
-    def total(self) -> int:
-        return self.waiting + self.in_flight
+
+def waiting(client: redis.Redis, model_id: str) -> int:
+    """Messages in the model's Dramatiq queue that no worker has taken yet."""
+    return int(client.llen(f"{DRAMATIQ_NAMESPACE}:{queue_name(model_id)}"))  # type: ignore[arg-type]
 
 
 def queue_depth(client: redis.Redis, model_id: str) -> QueueDepth:
-    queue = queue_name(model_id)
-    waiting = int(client.llen(f"{DRAMATIQ_NAMESPACE}:{queue}"))  # type: ignore[arg-type]
     # Each worker keeps the messages it took but has not acknowledged in a set of its own.
-    ack_sets = list(client.scan_iter(match=f"{DRAMATIQ_NAMESPACE}:__acks__.*.{queue}", count=500))
+    ack_sets = list(client.scan_iter(match=f"{DRAMATIQ_NAMESPACE}:__acks__.*.{queue_name(model_id)}", count=500))
     in_flight = sum(int(client.scard(key)) for key in ack_sets)  # type: ignore[arg-type]
-    return QueueDepth(waiting, in_flight)
+    return QueueDepth(waiting(client, model_id), in_flight)

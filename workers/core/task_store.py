@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import redis
@@ -95,12 +95,14 @@ class TaskStore:
         # Already processing means a worker was lost mid-task and its message came back: say so, so that
         # stream readers drop the text they got from the first attempt.
         restarted = {"restarted": True} if record.status is TaskStatus.PROCESSING else {}
-        self._update(
+        started_at = time.time()
+        self._write(
             task_id,
-            {"status": TaskStatus.PROCESSING.value, "started_at": repr(time.time())},
+            {"status": TaskStatus.PROCESSING.value, "started_at": repr(started_at)},
             events.status_event(TaskStatus.PROCESSING, **restarted),
+            record.model,
         )
-        return self.get(task_id)
+        return replace(record, status=TaskStatus.PROCESSING, started_at=started_at)
 
     def append_delta(self, task_id: str, text: str) -> None:
         """New generated text, for /stream; the record itself gets the whole text at completion."""
@@ -108,40 +110,39 @@ class TaskStore:
             events.append(pipe, task_id, events.delta_event(text), self.ttl)
             pipe.execute()
 
-    def complete(self, task_id: str, *, result: str, metrics: dict[str, Any], finished_at: float) -> None:
-        self._update(
-            task_id,
-            {
-                "status": TaskStatus.COMPLETED.value,
-                "result": result,
-                "metrics": json.dumps(metrics),
-                "finished_at": repr(finished_at),
-            },
-            events.status_event(TaskStatus.COMPLETED, result=result, metrics=metrics),
-        )
+    def complete(
+        self, record: TaskRecord, *, result: str, metrics: dict[str, Any], finished_at: float
+    ) -> TaskRecord | None:
+        """The record as completed, or None when it had expired (and stays gone)."""
+        done = replace(record, status=TaskStatus.COMPLETED, result=result, metrics=metrics, finished_at=finished_at)
+        fields = {"status": done.status.value, "result": result, "metrics": json.dumps(metrics),
+                  "finished_at": repr(finished_at)}  # fmt: skip
+        return done if self._update(done, fields, events.completed_event(result, metrics)) else None
 
-    def fail(self, task_id: str, *, error_type: str, error_message: str) -> None:
-        self._update(
-            task_id,
-            {
-                "status": TaskStatus.FAILED.value,
-                "error_type": error_type,
-                "error_message": error_message,
-                "finished_at": repr(time.time()),
-            },
-            events.status_event(TaskStatus.FAILED, error_type=error_type, error_message=error_message),
+    def fail(self, record: TaskRecord, *, error_type: str, error_message: str) -> TaskRecord | None:
+        """The record as failed, or None when it had expired (and stays gone)."""
+        failed = replace(
+            record,
+            status=TaskStatus.FAILED,
+            error_type=error_type,
+            error_message=error_message,
+            finished_at=time.time(),
         )
+        fields = {"status": failed.status.value, "error_type": error_type, "error_message": error_message,
+                  "finished_at": repr(failed.finished_at)}  # fmt: skip
+        return failed if self._update(failed, fields, events.failed_event(error_type, error_message)) else None
 
     def finished_counts(self) -> dict[tuple[str, str], int]:
         """Tasks finished since Redis began, by (model, final status)."""
         counts: dict[str, str] = self.client.hgetall(TASKS_FINISHED_KEY)  # type: ignore[assignment]
         return {tuple(field.split("\t", 1)): int(value) for field, value in counts.items()}  # type: ignore[misc]
 
-    def _update(self, task_id: str, fields: Mapping[Any, str], event: dict[str, Any]) -> None:
+    def _update(self, record: TaskRecord, fields: Mapping[Any, str], event: dict[str, Any]) -> bool:
         # A record that expired stays gone: writing to it would leave a partial record without an owner.
-        model: str | None = self.client.hget(task_key(task_id), "model")  # type: ignore[assignment]
-        if model is not None:
-            self._write(task_id, fields, event, model)
+        if not self.client.exists(task_key(record.task_id)):
+            return False
+        self._write(record.task_id, fields, event, record.model)
+        return True
 
     def _write(self, task_id: str, fields: Mapping[Any, str], event: dict[str, Any], model: str) -> None:
         # Record, retention, event and counts in one transaction: readers never see one without the others.
