@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,17 +14,18 @@ from workers.backends.transformers_backend import ContextLengthError, Transforme
 from workers.model_builder import SHAPES, build
 
 
-@pytest.fixture(scope="module", params=["gpt2", "llama"])
+@pytest.fixture(scope="module", params=["gpt2-batch", "llama-batch", "gpt2-paged", "llama-paged"])
 def backend(
     request: pytest.FixtureRequest, tiny_model: Path, tmp_path_factory: pytest.TempPathFactory
-) -> TransformersBackend:
-    """The same tests over both cache layouts: GPT-2 (absolute positions) and Llama (rotary, grouped-query)."""
-    folder = (
-        tiny_model if request.param == "gpt2" else build(tmp_path_factory.mktemp("llama"), shape=SHAPES["tiny-llama"])
-    )
-    loaded = TransformersBackend(str(folder), "tiny", max_batch_size=8)
+) -> Iterator[TransformersBackend]:
+    """The same tests over both engines and both cache layouts: GPT-2 (absolute positions) and Llama
+    (rotary, grouped-query)."""
+    shape, engine = request.param.split("-")
+    folder = tiny_model if shape == "gpt2" else build(tmp_path_factory.mktemp("llama"), shape=SHAPES["tiny-llama"])
+    loaded = TransformersBackend(str(folder), "tiny", max_batch_size=8, engine=engine)
     loaded.load()
-    return loaded
+    yield loaded
+    loaded.engine.stop()
 
 
 def ask(prompt: str, max_tokens: int, temperature: float = 0.0, seconds: float = 60) -> GenerationRequest:

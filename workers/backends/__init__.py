@@ -13,7 +13,13 @@ def create_backend(settings: Settings) -> Backend:
     if settings.model_backend == "transformers":
         from .transformers_backend import TransformersBackend
 
-        return TransformersBackend(settings.model_name, settings.model_id, settings.max_batch_size)
+        return TransformersBackend(
+            settings.model_name,
+            settings.model_id,
+            settings.max_batch_size,
+            settings.engine,
+            settings.kv_cache_memory_fraction,
+        )
     if settings.model_backend == "ollama":
         from .ollama_backend import OllamaBackend
 

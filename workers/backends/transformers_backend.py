@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from ..engine import BatchEngine, EngineRequest
+from ..engine import EngineKind, EngineRequest, create_engine
 from .base import GenerationRequest, GenerationResult, TextSink
 from .streaming import IncrementalDecoder
 
@@ -31,13 +31,22 @@ class ContextLengthError(ValueError):
 class TransformersBackend:
     name = "transformers"
 
-    def __init__(self, model_name: str, served_name: str | None = None, max_batch_size: int = 1) -> None:
+    def __init__(
+        self,
+        model_name: str,
+        served_name: str | None = None,
+        max_batch_size: int = 1,
+        engine: EngineKind = "auto",
+        kv_cache_memory_fraction: float = 0.8,
+    ) -> None:
         self.model_name = model_name
         self.models = [served_name or model_name]
         self.max_batch_size = max_batch_size
+        self.engine_kind = engine
+        self.kv_cache_memory_fraction = kv_cache_memory_fraction
         self.model: Any = None
         self.tokenizer: Any = None
-        self.engine: BatchEngine | None = None
+        self.engine: Any = None
 
     def load(self) -> None:
         on_gpu = torch.cuda.is_available()
@@ -52,9 +61,16 @@ class TransformersBackend:
                 f"`make model` builds): {error}"
             ) from error
         self.model.eval()
-        self.engine = BatchEngine(self.model, self.eos_ids(), self.max_batch_size)
+        self.engine = create_engine(
+            self.engine_kind, self.model, self.eos_ids(), self.max_batch_size, self.kv_cache_memory_fraction
+        )
         self.engine.start()
-        logger.info("engine ready: up to %d requests in flight, context %s tokens", self.max_batch_size, self.context)
+        logger.info(
+            "%s ready: up to %d requests in flight, context %s tokens",
+            type(self.engine).__name__,
+            self.max_batch_size,
+            self.context,
+        )
 
     @property
     def context(self) -> int | None:

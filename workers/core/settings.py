@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL_DIR = "models/tiny-random-gpt2"
+EngineKind = Literal["auto", "batch", "paged"]
 
 
 class ConfigurationError(SystemExit):
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     temperature: float = Field(0.7, ge=0.0, le=2.0)
     top_p: float = Field(0.9, gt=0.0, le=1.0)
     task_time_limit: float = Field(120.0, gt=0.0, description="seconds one task may generate for")
+    engine: EngineKind = Field("auto", description="auto: paged on a GPU, batch on CPU")
+    kv_cache_memory_fraction: float = Field(0.8, gt=0.0, le=1.0, description="paged engine: share of free memory")
 
     # Processes
     api_host: str = "127.0.0.1"

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Builds the Kubernetes test bed's tools from their Go modules (no registry ships these binaries):
+# helm, kube-apiserver and etcd. Versions are pinned here and nowhere else. Results are cached outside
+# the clone (K8S_TOOLS_DIR), so a second run only checks that the binaries are there.
+# Prints the bin directory on its last line of stdout.
+set -euo pipefail
+
+HELM_VERSION=v3.19.5
+KUBERNETES_VERSION=v1.35.4   # kube-apiserver; its staging modules are v0.35.4
+ETCD_VERSION=v3.6.5          # the etcd that Kubernetes v1.35.4 itself pins
+
+CACHE=${K8S_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llm-service/k8s-tools}
+BIN="$CACHE/bin-helm-$HELM_VERSION-kube-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
+mkdir -p "$BIN"
+export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
+
+say() { echo "ensure_k8s_tools: $*" >&2; }
+
+# A throwaway module that requires $1@$2 so `go build` can resolve it; $3... are extra go.mod lines.
+wrapper_module() {
+  local dir=$1 module=$2 version=$3
+  shift 3
+  rm -rf "$dir" && mkdir -p "$dir"
+  { echo "module llm-service/k8s-tools"; echo; echo "go 1.25.0"; echo
+    echo "require $module $version"; printf '%s\n' "$@"; } > "$dir/go.mod"
+}
+
+build_helm() {
+  [ -x "$BIN/helm" ] && return
+  say "building helm $HELM_VERSION (about 2 minutes the first time)"
+  GOBIN="$BIN" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
+build_etcd() {
+  [ -x "$BIN/etcd" ] && return
+  say "building etcd $ETCD_VERSION (about 2 minutes the first time)"
+  local dir="$CACHE/src/etcd"
+  wrapper_module "$dir" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+  (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true
+   go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" && go build -o "$BIN/etcd" go.etcd.io/etcd/server/v3)
+}
+
+# k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with local folders, so a
+# plain `go install` refuses it; the wrapper pins every staging module to its published v0.x release.
+build_kube_apiserver() {
+  [ -x "$BIN/kube-apiserver" ] && return
+  say "building kube-apiserver $KUBERNETES_VERSION (about 10 minutes and 4 GB of memory the first time)"
+  local dir="$CACHE/src/kube-apiserver" staging="v0.${KUBERNETES_VERSION#v1.}"
+  local mods
+  mods=$(curl -fsS "$(go env GOPROXY | cut -d, -f1)/k8s.io/kubernetes/@v/$KUBERNETES_VERSION.mod" \
+    | sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p')
+  local replaces=()
+  for m in $mods; do replaces+=("replace $m => $m $staging"); done
+  wrapper_module "$dir" k8s.io/kubernetes "$KUBERNETES_VERSION" "${replaces[@]}"
+  (cd "$dir" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" \
+   && go build -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+}
+
+command -v go >/dev/null || { say "the Go toolchain (go 1.25 or newer) is needed"; exit 1; }
+build_helm
+build_etcd
+build_kube_apiserver
+echo "$BIN"

@@ -1,0 +1,120 @@
+"""Continuous batching through transformers' own manager (paged KV cache, CUDA graphs on GPU).
+
+It takes the same EngineRequest as BatchEngine and answers on the same per-request queue, so the
+backend does not care which engine runs. The manager's cache is sized from a share of the device's
+free memory (KV_CACHE_MEMORY_FRACTION); requests carry their own temperature, top_p and max_tokens.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from typing import Any
+
+from transformers import GenerationConfig
+from transformers.generation.configuration_utils import ContinuousBatchingConfig
+
+from .batch_engine import DEADLINE_MESSAGE, EngineRequest, TokenEvent
+
+logger = logging.getLogger(__name__)
+POLL_SECONDS = 0.02
+# The manager samples every row or none (do_sample is global); a greedy request samples at a temperature
+# so low that the distribution is one-hot, which is argmax except on exact ties.
+GREEDY_TEMPERATURE = 1e-5
+
+
+class PagedEngine:
+    def __init__(self, model: Any, eos_ids: set[int], max_batch_size: int, memory_fraction: float) -> None:
+        self.eos_ids = eos_ids
+        # Per-request temperature and top_p only exist when the defaults create those processors.
+        config = GenerationConfig(
+            do_sample=True, temperature=0.7, top_p=0.9, max_new_tokens=16, eos_token_id=sorted(eos_ids) or -1
+        )
+        batching = ContinuousBatchingConfig(
+            per_request_processors=True,
+            max_requests_per_batch=max_batch_size,
+            max_memory_percent=memory_fraction,
+        )
+        self.manager = model.init_continuous_batching(generation_config=config, continuous_batching_config=batching)
+        self.requests: dict[str, tuple[EngineRequest, list[int]]] = {}
+        self.lock = threading.Lock()
+        self.counter = 0
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._route, name="paged-engine-router", daemon=True)
+
+    def start(self) -> None:
+        self.manager.start()
+        self.thread.start()
+        atexit.register(self.stop)
+
+    def stop(self) -> None:
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        self.thread.join(timeout=10)
+        self.manager.stop(block=True, timeout=10)
+
+    @property
+    def running(self) -> int:
+        return len(self.requests)
+
+    def submit(self, request: EngineRequest) -> None:
+        with self.lock:
+            self.counter += 1
+            request_id = f"r{self.counter}"
+            self.requests[request_id] = (request, [])
+        greedy = request.temperature == 0.0
+        self.manager.add_request(
+            request.prompt_ids,
+            request_id=request_id,
+            max_new_tokens=request.max_tokens,
+            streaming=True,
+            temperature=GREEDY_TEMPERATURE if greedy else float(request.temperature),
+            top_p=1.0 if greedy else float(request.top_p),
+        )
+
+    def _route(self) -> None:
+        """Moves the manager's outputs onto each request's queue; ends requests past deadline or cancelled."""
+        while not self.stopped.is_set():
+            output = self.manager.get_result(timeout=POLL_SECONDS)
+            if output is not None:
+                self._deliver(output)
+            self._expire()
+
+    def _deliver(self, output: Any) -> None:
+        with self.lock:
+            entry = self.requests.get(output.request_id)
+        if entry is None:
+            return
+        request, sent = entry
+        new = output.generated_tokens[len(sent) :]
+        sent.extend(new)
+        for token in new:
+            request.events.put(TokenEvent(token=token))
+        if output.error:
+            self._finish(output.request_id, TokenEvent(error=RuntimeError(str(output.error))))
+        elif output.is_finished():
+            stopped = bool(sent) and sent[-1] in self.eos_ids
+            self._finish(output.request_id, TokenEvent(finish_reason="stop" if stopped else "length"))
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        with self.lock:
+            entries = list(self.requests.items())
+        for request_id, (request, _) in entries:
+            if request.cancelled.is_set():
+                self._finish(request_id, None)
+            elif now >= request.deadline:
+                self._finish(request_id, TokenEvent(error=TimeoutError(DEADLINE_MESSAGE)))
+
+    def _finish(self, request_id: str, last: TokenEvent | None) -> None:
+        with self.lock:
+            entry = self.requests.pop(request_id, None)
+        if entry is None:
+            return
+        if last is not None:
+            entry[0].events.put(last)
+        if last is None or last.error is not None:
+            self.manager.cancel_request(request_id)
