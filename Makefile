@@ -5,13 +5,14 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= models/tiny-random-gpt2
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install model redis redis-server-installed test-tools worker api run test lint clean
+.PHONY: help install model redis redis-server-installed test-tools k8s-tools testbed worker api run test lint clean
 
 help:
 	@echo "make run     Redis (unless one answers at REDIS_URL), one worker and the api on :8000"
 	@echo "make test    lint, type-check and the whole test suite (starts its own Redis)"
 	@echo "make redis | make worker | make api    one part each, for separate terminals"
 	@echo "make model   build the offline tiny model into $(MODEL_DIR)"
+	@echo "make testbed a local kube-apiserver + etcd to try the Helm chart (no pods run)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -36,6 +37,15 @@ redis-server-installed:
 
 test-tools:
 	@scripts/ensure_test_tools.sh
+	@scripts/ensure_k8s_tools.sh >/dev/null
+
+# helm, kube-apiserver and etcd built from their Go modules (about 10 minutes once, then cached).
+k8s-tools:
+	@scripts/ensure_k8s_tools.sh
+
+# A Kubernetes control plane on loopback to try the chart by hand; prints its KUBECONFIG.
+testbed: install k8s-tools
+	$(BIN)/python -m tests.k8s.testbed
 
 redis: install redis-server-installed .env
 	$(BIN)/python scripts/dev.py redis

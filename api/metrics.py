@@ -1,6 +1,6 @@
 """GET /metrics: request counts and latency by route (prometheus-flask-exporter, multiprocess under
 Gunicorn), rate-limit rejections, submissions, and, read from Redis at scrape time, tasks by final status
-and queue depth per model, so the numbers cover every worker, even after workers scaled to zero."""
+queue depth and live workers per model, so the numbers cover every worker, even after workers scaled to zero."""
 
 from __future__ import annotations
 
@@ -33,7 +33,8 @@ class RedisStatsCollector:
     def collect(self) -> Iterator[Metric]:
         try:
             finished = self.svc.store.finished_counts()
-            models = {self.svc.settings.model_id, *heartbeats.loaded_models(heartbeats.live(self.svc.redis))}
+            beats = [beat for beat in heartbeats.live(self.svc.redis) if beat.loaded]
+            models = {self.svc.settings.model_id, *heartbeats.loaded_models(beats)}
             depths = {model: queue_depth(self.svc.redis, model) for model in sorted(models)}
         except redis.RedisError:
             return  # /health reports Redis; a scrape still returns the request metrics
@@ -50,8 +51,14 @@ class RedisStatsCollector:
         for model, found in depths.items():
             depth.add_metric([model, "waiting"], found.waiting)
             depth.add_metric([model, "in_flight"], found.in_flight)
+        workers = GaugeMetricFamily(
+            f"{P}workers", "Live workers with the model loaded, from their heartbeats.", labels=["model_name"]
+        )
+        for model in sorted(models):
+            workers.add_metric([model], sum(model in beat.models for beat in beats))
         yield tasks
         yield depth
+        yield workers
 
 
 def init_app(app: Flask, svc: Services) -> None:

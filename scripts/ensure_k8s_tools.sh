@@ -8,9 +8,11 @@ set -euo pipefail
 HELM_VERSION=v3.19.5
 KUBERNETES_VERSION=v1.35.4   # kube-apiserver; its staging modules are v0.35.4
 ETCD_VERSION=v3.6.5          # the etcd that Kubernetes v1.35.4 itself pins
+PROMETHEUS_OPERATOR_VERSION=v0.85.0  # only its CRDs (ServiceMonitor, PrometheusRule), to validate against
 
 CACHE=${K8S_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llm-service/k8s-tools}
-BIN="$CACHE/bin-helm-$HELM_VERSION-kube-$KUBERNETES_VERSION-etcd-$ETCD_VERSION"
+RECIPE=2  # bump when a build step below changes, so cached binaries are rebuilt
+BIN="$CACHE/bin-r$RECIPE-helm-$HELM_VERSION-kube-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-po-$PROMETHEUS_OPERATOR_VERSION"
 mkdir -p "$BIN"
 export GOFLAGS=-mod=mod GOTOOLCHAIN=local CGO_ENABLED=0
 
@@ -28,7 +30,8 @@ wrapper_module() {
 build_helm() {
   [ -x "$BIN/helm" ] && return
   say "building helm $HELM_VERSION (about 2 minutes the first time)"
-  GOBIN="$BIN" go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  GOBIN="$BIN" go install -ldflags "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
+    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 }
 
 build_etcd() {
@@ -36,8 +39,7 @@ build_etcd() {
   say "building etcd $ETCD_VERSION (about 2 minutes the first time)"
   local dir="$CACHE/src/etcd"
   wrapper_module "$dir" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
-  (cd "$dir" && go mod tidy -e >/dev/null 2>&1 || true
-   go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" && go build -o "$BIN/etcd" go.etcd.io/etcd/server/v3)
+  (cd "$dir" && go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION" && go build -o "$BIN/etcd" go.etcd.io/etcd/server/v3)
 }
 
 # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with local folders, so a
@@ -52,12 +54,33 @@ build_kube_apiserver() {
   local replaces=()
   for m in $mods; do replaces+=("replace $m => $m $staging"); done
   wrapper_module "$dir" k8s.io/kubernetes "$KUBERNETES_VERSION" "${replaces[@]}"
+  # Without the version stamped in, the server reports v0.0.0 and helm refuses charts that need a version.
+  local minor=${KUBERNETES_VERSION#v1.}
+  local stamp="-X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
+  stamp+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*}"
+  stamp+=" -X k8s.io/component-base/version.gitTreeState=clean"
   (cd "$dir" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" \
-   && go build -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+   && go build -ldflags "$stamp" -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+}
+
+# The Prometheus Operator's module carries its CRDs as YAML; the Go module proxy serves them like code.
+fetch_monitoring_crds() {
+  [ -f "$BIN/crds/monitoring.coreos.com_servicemonitors.yaml" ] && return
+  say "fetching the Prometheus Operator $PROMETHEUS_OPERATOR_VERSION CRDs"
+  local dir="$CACHE/src/prometheus-operator" module=github.com/prometheus-operator/prometheus-operator
+  wrapper_module "$dir" "$module" "$PROMETHEUS_OPERATOR_VERSION"
+  local source
+  source=$(cd "$dir" && go mod download -json "$module@$PROMETHEUS_OPERATOR_VERSION" \
+    | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  mkdir -p "$BIN/crds"
+  for kind in servicemonitors prometheusrules; do
+    cp "$source/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$BIN/crds/"
+  done
 }
 
 command -v go >/dev/null || { say "the Go toolchain (go 1.25 or newer) is needed"; exit 1; }
 build_helm
 build_etcd
 build_kube_apiserver
+fetch_monitoring_crds
 echo "$BIN"

@@ -36,6 +36,7 @@ def test_api_metrics_add_up_across_gunicorn_workers_and_count_tasks(api: Api) ->
         before, f"{P}tasks_finished_total", model_name="tiny", status="completed"
     )
     assert (f"{P}queue_depth", frozenset({("model_name", "tiny"), ("state", "waiting")})) in after
+    assert sample(after, f"{P}workers", model_name="tiny") >= 1  # the session's worker, from its heartbeat
 
 
 def test_worker_metrics_follow_generation(api: Api, worker: Process) -> None:

@@ -1,0 +1,75 @@
+{{- define "llm.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "llm.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "llm.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "llm.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "llm.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{ include "llm.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}
+
+{{- define "llm.apiImage" -}}
+{{ .Values.image.api.repository }}:{{ .Values.image.api.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{- define "llm.workerImage" -}}
+{{ .Values.image.worker.repository }}:{{ .Values.image.worker.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{- define "llm.apiKeysSecret" -}}
+{{ .Values.apiKeys.existingSecret | default (printf "%s-api-keys" (include "llm.fullname" .)) }}
+{{- end }}
+
+{{- define "llm.redisSecret" -}}
+{{ .Values.redis.existingSecret | default (printf "%s-redis" (include "llm.fullname" .)) }}
+{{- end }}
+
+{{/* The REDIS_URL env entry (plus what it is built from) that every process gets. */}}
+{{- define "llm.redisEnv" -}}
+{{- if .Values.redis.enabled }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ include "llm.redisSecret" . }}, key: {{ .Values.redis.existingSecretKey }}}
+- name: REDIS_URL
+  value: "redis://:$(REDIS_PASSWORD)@{{ include "llm.fullname" . }}-redis:6379/0"
+{{- else if .Values.redis.externalUrlSecret }}
+- name: REDIS_URL
+  valueFrom:
+    secretKeyRef: {name: {{ .Values.redis.externalUrlSecret }}, key: {{ .Values.redis.externalUrlSecretKey }}}
+{{- else }}
+- name: REDIS_URL
+  value: {{ required "redis.externalUrl or redis.externalUrlSecret is needed when redis.enabled is false" .Values.redis.externalUrl | quote }}
+{{- end }}
+{{- end }}
+
+{{/* Environment shared by the api and the workers. */}}
+{{- define "llm.commonEnv" -}}
+{{ include "llm.redisEnv" . }}
+- name: API_KEYS
+  valueFrom:
+    secretKeyRef: {name: {{ include "llm.apiKeysSecret" . }}, key: {{ .Values.apiKeys.existingSecretKey }}}
+{{- end }}
+
+{{- define "llm.podSecurity" -}}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- end }}

@@ -1,0 +1,207 @@
+"""The Helm chart against the real `helm` and a real kube-apiserver: lint, every option rendered and
+validated by the server (strict, dry-run), and install / upgrade / uninstall."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.stack import ROOT, wait_until
+
+from .kube import Kube, KubeError
+from .testbed import TestBed
+
+CHART = ROOT / "helm" / "llm-service"
+OPTIONS = sorted(path.name.removesuffix("-values.yaml") for path in (CHART / "ci").glob("*-values.yaml"))
+
+
+def render(testbed: TestBed, *args: str, namespace: str = "render") -> list[dict[str, Any]]:
+    out = testbed.helm("template", "rel", str(CHART), "--namespace", namespace, *args).stdout
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [obj for obj in objects if obj["kind"] == kind]
+
+
+def env_of(deployment: dict[str, Any]) -> dict[str, Any]:
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
+
+
+def apply_crds(kube: Kube, paths: list[Path]) -> None:
+    for path in paths:
+        crd = yaml.safe_load(path.read_text())
+        name = crd["metadata"]["name"]
+        if not kube.exists("apiextensions.k8s.io/v1", "CustomResourceDefinition", name):
+            kube.create(crd)
+        wait_until(lambda name=name: established(kube, name), 30, f"CRD {name} established")
+    kube.forget()
+
+
+def established(kube: Kube, name: str) -> bool:
+    crd = kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+
+@pytest.fixture(scope="module")
+def crds(testbed: TestBed, kube: Kube) -> None:
+    """The chart's CRD, and the Prometheus Operator's real ones for ServiceMonitor and PrometheusRule."""
+    apply_crds(kube, [*(CHART / "crds").glob("*.yaml"), *(testbed.bin / "crds").glob("*.yaml")])
+
+
+def test_chart_lints_clean_with_defaults_and_every_option(testbed: TestBed) -> None:
+    for option in ["", *OPTIONS]:
+        extra = ["--values", str(CHART / "ci" / f"{option}-values.yaml")] if option else []
+        result = testbed.helm("lint", "--strict", str(CHART), *extra)
+        assert "0 chart(s) failed" in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize("option", ["defaults", *OPTIONS])
+def test_every_rendered_object_is_accepted_by_the_api_server(
+    testbed: TestBed, kube: Kube, crds: None, option: str
+) -> None:
+    extra = [] if option == "defaults" else ["--values", str(CHART / "ci" / f"{option}-values.yaml")]
+    namespace = f"render-{option}"
+    objects = render(testbed, *extra, namespace=namespace)
+    if not kube.exists("v1", "Namespace", namespace):
+        kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    rejected = []
+    for obj in objects:
+        try:
+            kube.create(obj, namespace=namespace, dry_run=True)
+        except KubeError as error:
+            rejected.append(f"{obj['kind']}/{obj['metadata']['name']}: {error}")
+    assert not rejected, "\n".join(rejected)
+    assert by_kind(objects, "Deployment"), "nothing rendered"
+
+
+def test_options_render_what_they_promise(testbed: TestBed) -> None:
+    defaults = render(testbed)
+    assert {o["kind"] for o in defaults} >= {"Deployment", "Service", "Secret", "StatefulSet", "ConfigMap"}
+    assert not by_kind(defaults, "Ingress") and not by_kind(defaults, "HorizontalPodAutoscaler")
+    assert not by_kind(defaults, "ServiceAccount")  # the operator is off by default
+
+    ingress = by_kind(render(testbed, "--values", str(CHART / "ci" / "ingress-values.yaml")), "Ingress")[0]
+    assert ingress["spec"]["ingressClassName"] == "nginx"
+    assert ingress["spec"]["tls"] == [{"hosts": ["llm.test.example"], "secretName": "llm-tls"}]
+
+    external = render(testbed, "--values", str(CHART / "ci" / "external-redis-values.yaml"))
+    assert not by_kind(external, "StatefulSet") and not by_kind(external, "Secret")
+    api = next(d for d in by_kind(external, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")
+    assert env_of(api)["REDIS_URL"] == "rediss://:secret@redis.example.com:6380/0"
+    assert env_of(api)["API_KEYS"] == {"secretKeyRef": {"name": "my-keys", "key": "api-keys"}}
+
+    autoscaled = render(testbed, "--values", str(CHART / "ci" / "hpa-values.yaml"))
+    assert by_kind(autoscaled, "HorizontalPodAutoscaler")[0]["spec"]["maxReplicas"] == 6
+    api = next(d for d in by_kind(autoscaled, "Deployment") if d["metadata"]["name"].endswith("-api"))
+    assert "replicas" not in api["spec"]  # the autoscaler owns it
+
+    assert (
+        len(by_kind(render(testbed, "--values", str(CHART / "ci" / "network-policy-values.yaml")), "NetworkPolicy"))
+        == 2
+    )
+    monitored = render(testbed, "--values", str(CHART / "ci" / "monitoring-values.yaml"))
+    assert by_kind(monitored, "ServiceMonitor")[0]["metadata"]["labels"]["release"] == "prometheus"
+    alerts = [r["alert"] for g in by_kind(monitored, "PrometheusRule")[0]["spec"]["groups"] for r in g["rules"]]
+    assert alerts == ["LLMServiceErrorRateHigh", "LLMServiceQueueGrowing", "LLMServiceNoWorkerForQueuedModel"]
+
+
+def test_every_pod_runs_as_non_root_with_a_read_only_root(testbed: TestBed) -> None:
+    objects = render(testbed, "--values", str(CHART / "ci" / "operator-gpu-values.yaml"))
+    workloads = by_kind(objects, "Deployment") + by_kind(objects, "StatefulSet")
+    assert len(workloads) == 5  # api, operator, two workers, redis
+    for workload in workloads:
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        for container in pod["containers"]:
+            assert container["securityContext"]["readOnlyRootFilesystem"] is True
+            assert container["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_values_schema_rejects_a_wrong_type_and_an_unknown_value(testbed: TestBed) -> None:
+    wrong = testbed.helm("template", "rel", str(CHART), "--set", "api.replicas=two", check=False)
+    assert wrong.returncode != 0
+    assert "/api/replicas" in wrong.stderr and "want integer" in wrong.stderr
+    typo = testbed.helm("template", "rel", str(CHART), "--set", "api.replica=2", check=False)
+    assert typo.returncode != 0 and "replica" in typo.stderr and "additional properties" in typo.stderr.lower()
+
+
+@pytest.fixture
+def release(testbed: TestBed, kube: Kube) -> Iterator[str]:
+    namespace = f"install-{int(time.time() * 1000)}"
+    yield namespace
+    testbed.helm("uninstall", "rel", "--namespace", namespace, check=False)
+
+
+def secret_value(kube: Kube, name: str, namespace: str, key: str) -> str:
+    return base64.b64decode(kube.get("v1", "Secret", name, namespace)["data"][key]).decode()
+
+
+def test_install_upgrade_and_uninstall_on_the_api_server(testbed: TestBed, kube: Kube, release: str) -> None:
+    # Install with defaults plus the operator: the CRD is established, every object exists as asked
+    installed = testbed.helm("install", "rel", str(CHART), "--namespace", release, "--create-namespace",
+                             "--set", "operator.enabled=true")  # fmt: skip
+    assert "kubectl -n " + release + " port-forward svc/rel-llm-service-api 8000:80" in installed.stdout  # NOTES
+    assert established(kube, "llmmodels.llm-service.io")
+    api = kube.get("apps/v1", "Deployment", "rel-llm-service-api", release)
+    assert api["spec"]["replicas"] == 2
+    assert api["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/llm-inference-service/api:1.0.0"
+    worker = kube.get("apps/v1", "Deployment", "rel-llm-service-worker-default", release)
+    assert env_of(worker)["SERVED_MODEL_NAME"] == "qwen2.5-0.5b-instruct"
+    assert kube.get("apps/v1", "StatefulSet", "rel-llm-service-redis", release)["spec"]["volumeClaimTemplates"]
+    for kind, name in [("Service", "api"), ("Service", "redis"), ("Secret", "redis"), ("ServiceAccount", "operator")]:
+        assert kube.exists("v1", kind, f"rel-llm-service-{name}", release)
+    role = kube.get("rbac.authorization.k8s.io/v1", "Role", "rel-llm-service-operator", release)
+    assert {"deployments"} in [set(rule["resources"]) for rule in role["rules"]]
+    assert kube.exists("rbac.authorization.k8s.io/v1", "RoleBinding", "rel-llm-service-operator", release)
+    generated_key = secret_value(kube, "rel-llm-service-api-keys", release, "api-keys")
+    assert len(generated_key) == 40
+
+    # Upgrade with changed values: they change, and the generated API key survives
+    testbed.helm("upgrade", "rel", str(CHART), "--namespace", release, "--set", "operator.enabled=true",
+                 "--set", "api.replicas=3", "--set", "settings.rateLimitPerMinute=120")  # fmt: skip
+    assert kube.get("apps/v1", "Deployment", "rel-llm-service-api", release)["spec"]["replicas"] == 3
+    settings = kube.get("v1", "ConfigMap", "rel-llm-service-settings", release)["data"]
+    assert settings["RATE_LIMIT_PER_MINUTE"] == "120"
+    assert secret_value(kube, "rel-llm-service-api-keys", release, "api-keys") == generated_key
+    # Keys given in values replace it; turning the operator off removes its RBAC
+    testbed.helm(
+        "upgrade", "rel", str(CHART), "--namespace", release, "--set", "apiKeys.keys={key-one-1234,key-two-5678}"
+    )
+    assert secret_value(kube, "rel-llm-service-api-keys", release, "api-keys") == "key-one-1234,key-two-5678"
+    assert not kube.exists("v1", "ServiceAccount", "rel-llm-service-operator", release)
+
+    # Uninstall removes what it installed (the CRD stays, as Helm does for crds/)
+    testbed.helm("uninstall", "rel", "--namespace", release)
+    for api_version, kind, name in [("apps/v1", "Deployment", "rel-llm-service-api"),
+                                    ("apps/v1", "StatefulSet", "rel-llm-service-redis"),
+                                    ("v1", "Secret", "rel-llm-service-api-keys"),
+                                    ("v1", "ConfigMap", "rel-llm-service-settings")]:  # fmt: skip
+        assert not kube.exists(api_version, kind, name, release)
+    assert established(kube, "llmmodels.llm-service.io")
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"backend": "vllm"}, 'spec.backend: Unsupported value: "vllm"'),
+        ({"minReplicas": 3, "maxReplicas": 1}, "minReplicas must not exceed maxReplicas"),
+        ({"targetQueueLength": -1}, "spec.targetQueueLength: Invalid value: -1"),
+        ({"model": ""}, "spec.model"),
+    ],
+)
+def test_the_crd_rejects_a_bad_model_resource(kube: Kube, crds: None, spec: dict[str, Any], message: str) -> None:
+    model = {"apiVersion": "llm-service.io/v1alpha1", "kind": "LLMModel", "metadata": {"name": "m"}}
+    with pytest.raises(KubeError, match=message.replace("(", "\\(")) as rejected:
+        kube.create({**model, "spec": {"model": "gpt2", **spec}}, dry_run=True)
+    assert rejected.value.status == 422
+    good = kube.create({**model, "spec": {"model": "gpt2"}}, dry_run=True)
+    assert good["spec"]["backend"] == "transformers" and good["spec"]["minReplicas"] == 0  # defaults filled in

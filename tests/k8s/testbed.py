@@ -1,0 +1,152 @@
+"""A Kubernetes control plane on loopback: etcd and a real kube-apiserver, with generated certificates
+and a kubeconfig. No kubelet, scheduler or controller-manager: objects are stored, validated and
+admitted as on a real cluster, but no pod ever runs.
+
+The binaries come from scripts/ensure_k8s_tools.sh (built from their Go modules, cached outside the
+clone). Run it by hand to keep a control plane up for poking at: `python -m tests.k8s.testbed`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from tests.stack import ROOT, Process, free_port, wait_until
+
+ADMIN = "testbed-admin"
+
+
+def tools_bin() -> Path:
+    """Builds the tools the first time (minutes), then only finds them; returns their directory."""
+    result = subprocess.run([str(ROOT / "scripts" / "ensure_k8s_tools.sh")], check=True, capture_output=True, text=True)
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def make_certificates(folder: Path) -> None:
+    """A CA; a serving certificate for 127.0.0.1; an admin client certificate in system:masters; and the
+    key pair that signs service-account tokens."""
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=testbed-ca",
+            "-keyout", f"{folder}/ca.key", "-out", f"{folder}/ca.crt")  # fmt: skip
+    for name, subject, extensions in [
+        ("server", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"),
+        ("admin", f"/O=system:masters/CN={ADMIN}", "extendedKeyUsage=clientAuth"),
+    ]:
+        (folder / f"{name}.ext").write_text(extensions + "\n")
+        key, request, certificate = (f"{folder}/{name}.{suffix}" for suffix in ("key", "csr", "crt"))
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", key, "-out", request)
+        openssl("x509", "-req", "-in", request, "-CA", f"{folder}/ca.crt", "-CAkey", f"{folder}/ca.key",
+                "-CAcreateserial", "-days", "2", "-extfile", f"{folder}/{name}.ext", "-out", certificate)  # fmt: skip
+    openssl("genrsa", "-out", f"{folder}/sa.key", "2048")
+    openssl("rsa", "-in", f"{folder}/sa.key", "-pubout", "-out", f"{folder}/sa.pub")
+
+
+def kubeconfig(folder: Path, server: str) -> str:
+    return f"""apiVersion: v1
+kind: Config
+clusters:
+- name: testbed
+  cluster: {{server: "{server}", certificate-authority: "{folder}/ca.crt"}}
+users:
+- name: admin
+  user: {{client-certificate: "{folder}/admin.crt", client-key: "{folder}/admin.key"}}
+contexts:
+- name: testbed
+  context: {{cluster: testbed, user: admin, namespace: default}}
+current-context: testbed
+"""
+
+
+class TestBed:
+    """Start with start(), stop with stop(); `kubeconfig` and `bin` are what clients need."""
+
+    __test__ = False  # not a pytest test class
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.bin = tools_bin()
+        self.port = free_port()
+        self.server = f"https://127.0.0.1:{self.port}"
+        self.kubeconfig = workdir / "kubeconfig"
+        self.processes: list[Process] = []
+
+    def start(self) -> TestBed:
+        make_certificates(self.workdir)
+        self.kubeconfig.write_text(kubeconfig(self.workdir, self.server))
+        etcd_url = self._start_etcd()
+        self._start_apiserver(etcd_url)
+        return self
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+        self.processes.clear()
+
+    def helm(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        home = str(self.workdir / "helm")  # keeps the user's own helm settings and repositories out of it
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "HELM_CACHE_HOME": home, "HELM_CONFIG_HOME": home,
+               "HELM_DATA_HOME": home}  # fmt: skip
+        return subprocess.run([str(self.bin / "helm"), *args], env=env, check=check, capture_output=True, text=True)
+
+    def _start_etcd(self) -> str:
+        client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
+        command = [str(self.bin / "etcd"), "--name", "testbed", "--data-dir", str(self.workdir / "etcd"),
+                   "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peer,
+                   "--initial-advertise-peer-urls", peer, "--initial-cluster", f"testbed={peer}",
+                   "--unsafe-no-fsync", "--log-level", "warn"]  # fmt: skip
+        self.processes.append(Process("etcd", command, dict(os.environ), self.workdir))
+        wait_until(lambda: _answers(f"{client}/health"), 30, "etcd")
+        return client
+
+    def _start_apiserver(self, etcd_url: str) -> None:
+        folder = self.workdir
+        command = [str(self.bin / "kube-apiserver"), "--etcd-servers", etcd_url,
+                   "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", str(self.port),
+                   "--tls-cert-file", f"{folder}/server.crt", "--tls-private-key-file", f"{folder}/server.key",
+                   "--client-ca-file", f"{folder}/ca.crt", "--authorization-mode", "RBAC",
+                   "--service-account-issuer", "https://kubernetes.default.svc",
+                   "--service-account-key-file", f"{folder}/sa.pub",
+                   "--service-account-signing-key-file", f"{folder}/sa.key",
+                   "--service-cluster-ip-range", "10.96.0.0/16", "--cert-dir", f"{folder}/apiserver-certs",
+                   "--endpoint-reconciler-type", "none",  # a loopback address may not be an endpoint
+                   "--enable-priority-and-fairness=false", "--profiling=false", "-v", "0"]  # fmt: skip
+        process = Process("kube-apiserver", command, dict(os.environ), self.workdir)
+        self.processes.append(process)
+        session = requests.Session()
+        session.cert = (f"{folder}/admin.crt", f"{folder}/admin.key")
+        session.verify = f"{folder}/ca.crt"
+        session.trust_env = False  # else REQUESTS_CA_BUNDLE in the environment wins over verify
+
+        def ready() -> bool:
+            assert process.alive(), f"kube-apiserver exited:\n{process.tail()}"
+            return _answers(f"{self.server}/readyz", session) and _answers(
+                f"{self.server}/api/v1/namespaces/default", session
+            )
+
+        wait_until(ready, 120, "kube-apiserver /readyz", interval=0.5)
+
+
+def _answers(url: str, session: requests.Session | None = None) -> bool:
+    try:
+        return (session or requests).get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+if __name__ == "__main__":
+    with tempfile.TemporaryDirectory() as folder:
+        bed = TestBed(Path(folder)).start()
+        print(f"export KUBECONFIG={bed.kubeconfig}  # helm is {bed.bin / 'helm'}; Ctrl-C stops it")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            bed.stop()
