@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import requests
 
-from ..stack import Api, Process, sample, scrape, submit, wait_for_final, wait_until
+from ..stack import (
+    API_KEY,
+    ROOT,
+    Api,
+    Process,
+    RedisServer,
+    sample,
+    scrape,
+    start_api,
+    submit,
+    wait_for_final,
+    wait_until,
+)
 
 P = "llm_service:"
+DASHBOARD = ROOT / "helm" / "llm-service" / "dashboards" / "llm-service.json"
+ALERTS = ROOT / "helm" / "llm-service" / "templates" / "monitoring.yaml"
 
 
 def test_api_metrics_add_up_across_gunicorn_workers_and_count_tasks(api: Api) -> None:
@@ -80,3 +98,37 @@ def test_a_failed_generation_is_counted_by_error_type(api: Api, worker: Process)
     wait_until(
         lambda: failures() > sample(before, f"{P}request_failure_total", error_type="ContextLengthError"), 10, "x"
     )
+
+
+def dashboard_metric_names() -> set[str]:
+    """Every metric a query of the Grafana dashboard (panels and variables) reads."""
+    dashboard = json.loads(DASHBOARD.read_text())
+    queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+    queries += [variable["definition"] for variable in dashboard["templating"]["list"] if "definition" in variable]
+    names = set()
+    for query in queries:
+        names |= set(re.findall(r"([a-zA-Z_:][a-zA-Z0-9_:]*)\s*[{\[]", query))  # a selector: name{...} or name[...]
+        names |= set(re.findall(r"label_values\(([a-zA-Z_:][a-zA-Z0-9_:]*)", query))
+    return names
+
+
+def test_every_metric_the_dashboard_charts_is_exported(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
+) -> None:
+    # Given an api whose limit is one request, in front of the session's worker
+    api = start_api(workdir, redis_server.url(), api_keys=API_KEY, rate_limit_per_minute=1, rate_limit_burst=1,
+                    **model_settings)  # fmt: skip
+    try:
+        # When one task fails (too long for the context) and a second submission is refused with 429
+        wait_for_final(api, submit(api, prompt="z" * 1100, max_tokens=2))
+        refused = requests.post(api.url("/generate"), headers={"X-API-Key": API_KEY}, json={"prompt": "x"}, timeout=5)
+        assert refused.status_code == 429
+        exported = {name for name, _ in scrape(api.url("/metrics"))} | {name for name, _ in scrape(worker.metrics_url)}
+    finally:
+        api.stop()
+    # Then every name the dashboard and the chart's alerts query is in a scrape of the api or the worker
+    charted = dashboard_metric_names()
+    alerted = set(re.findall(r"\b((?:llm_service:|flask_)[a-z_]+)", ALERTS.read_text()))
+    assert len(charted) >= 10 and len(alerted) >= 3
+    assert charted <= exported, f"charted but not exported: {sorted(charted - exported)}"
+    assert alerted <= exported, f"alerted on but not exported: {sorted(alerted - exported)}"
