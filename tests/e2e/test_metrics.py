@@ -115,19 +115,25 @@ def dashboard_metric_names() -> set[str]:
 def test_every_metric_the_dashboard_charts_is_exported(
     workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
 ) -> None:
-    # Given an api whose limit is one request, in front of the session's worker
-    api = start_api(workdir, redis_server.url(), api_keys=API_KEY, rate_limit_per_minute=1, rate_limit_burst=1,
+    # Given an api whose limit is two requests, in front of the session's worker
+    api = start_api(workdir, redis_server.url(), api_keys=API_KEY, rate_limit_per_minute=2, rate_limit_burst=2,
                     **model_settings)  # fmt: skip
+    charted = dashboard_metric_names()
     try:
-        # When one task fails (too long for the context) and a second submission is refused with 429
+        # When one task completes, one fails (too long for the context) and a third is refused with 429
+        wait_for_final(api, submit(api, prompt="fine", max_tokens=3))
         wait_for_final(api, submit(api, prompt="z" * 1100, max_tokens=2))
         refused = requests.post(api.url("/generate"), headers={"X-API-Key": API_KEY}, json={"prompt": "x"}, timeout=5)
         assert refused.status_code == 429
-        exported = {name for name, _ in scrape(api.url("/metrics"))} | {name for name, _ in scrape(worker.metrics_url)}
+
+        def exported_names() -> set[str]:
+            return {name for name, _ in scrape(api.url("/metrics"))} | {name for name, _ in scrape(worker.metrics_url)}
+
+        # (a worker's counters move just after the record is final)
+        exported = wait_until(lambda: (names := exported_names()) >= charted and names, 5, "worker metrics")
     finally:
         api.stop()
     # Then every name the dashboard and the chart's alerts query is in a scrape of the api or the worker
-    charted = dashboard_metric_names()
     alerted = set(re.findall(r"\b((?:llm_service:|flask_)[a-z_]+)", ALERTS.read_text()))
     assert len(charted) >= 10 and len(alerted) >= 3
     assert charted <= exported, f"charted but not exported: {sorted(charted - exported)}"
