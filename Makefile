@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[api,worker,dev]'
+	$(BIN)/pip install --quiet -e '.[api,worker,operator,dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)

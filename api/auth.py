@@ -1,4 +1,6 @@
-"""API keys: the X-API-Key header, compared in constant time; views see only the key's id."""
+"""API keys: the X-API-Key header, compared in constant time; views see only the key's id and digest.
+
+Valid keys are API_KEYS, plus the keys of the Secrets that LLMModel resources name (model_registry)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
+import redis
 from flask import g, request
+
+from workers.core import model_registry
 
 from .errors import ApiError
 from .services import services
@@ -32,6 +37,15 @@ def matching_key(candidate: str, keys: list[str]) -> str | None:
     return found
 
 
+def _registered(candidate: str) -> bool:
+    """Keys from the Secrets that LLMModel resources name are valid too (the operator publishes them)."""
+    try:
+        models = list(model_registry.read(services().redis).values())
+    except redis.RedisError:
+        return False  # API_KEYS still work while Redis is away
+    return model_registry.holds(model_registry.digest(candidate), models)
+
+
 def require_api_key(view: F | None = None, *, allow_query: bool = False) -> Any:
     """Views see g.key_id. `allow_query` also takes ?api_key=, for browsers' EventSource (SSE only)."""
 
@@ -44,10 +58,10 @@ def require_api_key(view: F | None = None, *, allow_query: bool = False) -> Any:
             if not candidate:
                 where = f"the {API_KEY_HEADER} header" + (f" or ?{API_KEY_QUERY}=" if allow_query else "")
                 raise ApiError(401, f"Missing API key: send it in {where}")
-            key = matching_key(candidate, services().settings.api_key_list)
-            if key is None:
+            if matching_key(candidate, services().settings.api_key_list) is None and not _registered(candidate):
                 raise ApiError(401, "Invalid API key")
-            g.key_id = key_id(key)
+            g.key_id = key_id(candidate)
+            g.key_digest = model_registry.digest(candidate)
             return view(*args, **kwargs)
 
         return cast(F, wrapper)

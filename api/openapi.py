@@ -33,6 +33,7 @@ class _Components:
         meanings = {
             400: "Invalid JSON or parameter: `field` names it, `errors` lists every one",
             401: "Missing or invalid API key",
+            403: "The API key may not use this model (its LLMModel lists other keys)",
             404: "Unknown task, or another key's task",
             413: "Body larger than MAX_REQUEST_BYTES",
             429: "Rate limit exceeded; see Retry-After",
@@ -65,7 +66,7 @@ def build_spec(settings: Settings) -> dict[str, Any]:
         })},
         "/generate": {"post": _operation(
             "generate", "Submit a prompt; returns a task id at once",
-            {"202": c.json(schemas.QueuedResponse, "Queued"), **c.errors(400, 401, 413, 429, 503)},
+            {"202": c.json(schemas.QueuedResponse, "Queued"), **c.errors(400, 401, 403, 413, 429, 503)},
             security=key, requestBody={"required": True, **_content("application/json", _request_schema(c, settings),
                                                                        "The prompt and generation parameters")},
         )},

@@ -9,6 +9,7 @@ import redis
 from dramatiq import Message
 
 from workers.core.contracts import ACTOR_NAME, queue_name
+from workers.core.model_registry import RegisteredModel
 
 from .metrics import TASKS_SUBMITTED
 from .schemas import GenerateRequest
@@ -17,13 +18,20 @@ from .services import Services
 logger = logging.getLogger(__name__)
 
 
-def submit(svc: Services, *, owner: str, request: GenerateRequest, model: str) -> str:
+def submit(
+    svc: Services, *, owner: str, request: GenerateRequest, model: str, registered: RegisteredModel | None = None
+) -> str:
+    """`registered`: the model's operator entry, whose generation defaults win over the api's settings."""
     settings = svc.settings
+    default_max_tokens = registered.max_tokens if registered and registered.max_tokens else settings.max_new_tokens
+    default_temperature = (
+        registered.temperature if registered and registered.temperature is not None else settings.temperature
+    )
     task_id = str(uuid.uuid4())
     params = {
         "prompt": request.prompt,
-        "max_tokens": request.max_tokens if request.max_tokens is not None else settings.max_new_tokens,
-        "temperature": request.temperature if request.temperature is not None else settings.temperature,
+        "max_tokens": request.max_tokens if request.max_tokens is not None else default_max_tokens,
+        "temperature": request.temperature if request.temperature is not None else default_temperature,
         "top_p": request.top_p if request.top_p is not None else settings.top_p,
     }
     svc.store.create(task_id, owner=owner, model=model, params=params, user_id=request.user_id)

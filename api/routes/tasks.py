@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, g, request
 from pydantic import ValidationError
 
-from workers.core import heartbeats
+from workers.core import heartbeats, model_registry
 from workers.core.contracts import STATUS_MESSAGES, TaskStatus
 from workers.core.task_store import TaskRecord
 
@@ -47,7 +47,8 @@ def generate() -> Any:
         errors = field_errors(error.errors())
         field, why = errors[0]["field"], errors[0]["message"]
         raise ApiError(400, f"Invalid {field}: {why}", field=field, errors=errors) from None
-    task_id = submit(services(), owner=g.key_id, request=parsed, model=_model(parsed.model))
+    model, registered = _model(parsed.model)
+    task_id = submit(services(), owner=g.key_id, request=parsed, model=model, registered=registered)
     return respond(QueuedResponse(task_id=task_id, message=QUEUED_MESSAGE)), 202
 
 
@@ -84,17 +85,21 @@ def _json_object() -> dict[str, Any]:
     return body
 
 
-def _model(requested: str | None) -> str:
-    """The default model, or one that a live worker serves."""
+def _model(requested: str | None) -> tuple[str, model_registry.RegisteredModel | None]:
+    """The default model, one that a live worker serves, or one the operator runs (even at zero replicas:
+    the request waits in its queue and the operator starts a worker); 403 if the key may not use it."""
     svc = services()
     default = svc.settings.model_id
-    if requested is None or requested == default:
-        return default
-    available = heartbeats.loaded_models(heartbeats.live(svc.redis))
-    if requested not in available:
-        choices = sorted({default, *available})
-        raise ApiError(400, f"Invalid model: unknown model {requested!r}; available: {choices}", field="model")
-    return requested
+    registered = model_registry.read(svc.redis)
+    model = requested or default
+    if model != default and model not in registered:
+        available = heartbeats.loaded_models(heartbeats.live(svc.redis))
+        if model not in available:
+            choices = sorted({default, *available, *registered})
+            raise ApiError(400, f"Invalid model: unknown model {model!r}; available: {choices}", field="model")
+    if not model_registry.may_use(g.key_digest, registered.get(model)):
+        raise ApiError(403, f"This API key may not use model {model!r}", field="model")
+    return model, registered.get(model)
 
 
 def owned_task(task_id: str) -> TaskRecord:

@@ -8,6 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import yaml
+
+from tests.stack import wait_until
 
 
 class KubeError(RuntimeError):
@@ -62,6 +65,37 @@ class Kube:
         params = {"fieldValidation": "Strict", **({"dryRun": "All"} if dry_run else {})}
         path = self.path(body["apiVersion"], body["kind"], body["metadata"].get("namespace", namespace))
         return self.request("POST", path, json=body, params=params)
+
+    def patch(self, api_version: str, kind: str, name: str, body: dict[str, Any], namespace: str = "default",
+              patch_type: str = "merge") -> dict[str, Any]:  # fmt: skip
+        headers = {"Content-Type": f"application/{patch_type}-patch+json"}
+        return self.request("PATCH", self.path(api_version, kind, namespace, name), json=body, headers=headers)
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str = "default") -> None:
+        self.request("DELETE", self.path(api_version, kind, namespace, name))
+
+    def list(self, api_version: str, kind: str, namespace: str = "default", labels: str = "") -> list[dict[str, Any]]:
+        found = self.request("GET", self.path(api_version, kind, namespace), params={"labelSelector": labels})
+        return found["items"]  # type: ignore[no-any-return]
+
+    def ensure_namespace(self, name: str) -> None:
+        if not self.exists("v1", "Namespace", name):
+            self.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+    def apply_crds(self, paths: list[Path]) -> None:
+        """Creates each CRD unless it exists, and waits until the API server serves it."""
+        for path in paths:
+            crd = yaml.safe_load(path.read_text())
+            name = crd["metadata"]["name"]
+            if not self.exists("apiextensions.k8s.io/v1", "CustomResourceDefinition", name):
+                self.create(crd)
+            wait_until(lambda name=name: self.established(name), 30, f"CRD {name} established")
+        self.forget()
+
+    def established(self, name: str) -> bool:
+        crd = self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
+        conditions = (crd.get("status") or {}).get("conditions") or []
+        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
     def forget(self) -> None:
         """Drops cached discovery, after CRDs change."""

@@ -4,15 +4,15 @@ validated by the server (strict, dry-run), and install / upgrade / uninstall."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.stack import ROOT, wait_until
+from tests.stack import ROOT
 
 from .kube import Kube, KubeError
 from .testbed import TestBed
@@ -35,26 +35,10 @@ def env_of(deployment: dict[str, Any]) -> dict[str, Any]:
     return {item["name"]: item.get("value", item.get("valueFrom")) for item in container["env"]}
 
 
-def apply_crds(kube: Kube, paths: list[Path]) -> None:
-    for path in paths:
-        crd = yaml.safe_load(path.read_text())
-        name = crd["metadata"]["name"]
-        if not kube.exists("apiextensions.k8s.io/v1", "CustomResourceDefinition", name):
-            kube.create(crd)
-        wait_until(lambda name=name: established(kube, name), 30, f"CRD {name} established")
-    kube.forget()
-
-
-def established(kube: Kube, name: str) -> bool:
-    crd = kube.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
-    conditions = (crd.get("status") or {}).get("conditions") or []
-    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
-
-
 @pytest.fixture(scope="module")
 def crds(testbed: TestBed, kube: Kube) -> None:
     """The chart's CRD, and the Prometheus Operator's real ones for ServiceMonitor and PrometheusRule."""
-    apply_crds(kube, [*(CHART / "crds").glob("*.yaml"), *(testbed.bin / "crds").glob("*.yaml")])
+    kube.apply_crds([*(CHART / "crds").glob("*.yaml"), *(testbed.bin / "crds").glob("*.yaml")])
 
 
 def test_chart_lints_clean_with_defaults_and_every_option(testbed: TestBed) -> None:
@@ -71,8 +55,7 @@ def test_every_rendered_object_is_accepted_by_the_api_server(
     extra = [] if option == "defaults" else ["--values", str(CHART / "ci" / f"{option}-values.yaml")]
     namespace = f"render-{option}"
     objects = render(testbed, *extra, namespace=namespace)
-    if not kube.exists("v1", "Namespace", namespace):
-        kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}})
+    kube.ensure_namespace(namespace)
     rejected = []
     for obj in objects:
         try:
@@ -87,7 +70,12 @@ def test_options_render_what_they_promise(testbed: TestBed) -> None:
     defaults = render(testbed)
     assert {o["kind"] for o in defaults} >= {"Deployment", "Service", "Secret", "StatefulSet", "ConfigMap"}
     assert not by_kind(defaults, "Ingress") and not by_kind(defaults, "HorizontalPodAutoscaler")
-    assert not by_kind(defaults, "ServiceAccount")  # the operator is off by default
+    operator = next(d for d in by_kind(defaults, "Deployment") if d["metadata"]["name"].endswith("-operator"))
+    template = json.loads(env_of(operator)["OPERATOR_WORKER_TEMPLATE"].replace("$$(", "$("))
+    # Its workers share the chart's Redis (the password by reference, expanded in the worker) and settings
+    assert {"name": "REDIS_URL", "value": "redis://:$(REDIS_PASSWORD)@rel-llm-service-redis:6379/0"} in template["env"]
+    assert template["envFrom"] == [{"configMapRef": {"name": "rel-llm-service-settings"}}]
+    assert "$$(REDIS_PASSWORD)" in env_of(operator)["OPERATOR_WORKER_TEMPLATE"]  # not expanded in the operator
 
     ingress = by_kind(render(testbed, "--values", str(CHART / "ci" / "ingress-values.yaml")), "Ingress")[0]
     assert ingress["spec"]["ingressClassName"] == "nginx"
@@ -146,11 +134,10 @@ def secret_value(kube: Kube, name: str, namespace: str, key: str) -> str:
 
 
 def test_install_upgrade_and_uninstall_on_the_api_server(testbed: TestBed, kube: Kube, release: str) -> None:
-    # Install with defaults plus the operator: the CRD is established, every object exists as asked
-    installed = testbed.helm("install", "rel", str(CHART), "--namespace", release, "--create-namespace",
-                             "--set", "operator.enabled=true")  # fmt: skip
+    # Install with defaults: the CRD is established, every object exists as asked
+    installed = testbed.helm("install", "rel", str(CHART), "--namespace", release, "--create-namespace")
     assert "kubectl -n " + release + " port-forward svc/rel-llm-service-api 8000:80" in installed.stdout  # NOTES
-    assert established(kube, "llmmodels.llm-service.io")
+    assert kube.established("llmmodels.llm-service.io")
     api = kube.get("apps/v1", "Deployment", "rel-llm-service-api", release)
     assert api["spec"]["replicas"] == 2
     assert api["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/llm-inference-service/api:1.0.0"
@@ -166,16 +153,15 @@ def test_install_upgrade_and_uninstall_on_the_api_server(testbed: TestBed, kube:
     assert len(generated_key) == 40
 
     # Upgrade with changed values: they change, and the generated API key survives
-    testbed.helm("upgrade", "rel", str(CHART), "--namespace", release, "--set", "operator.enabled=true",
-                 "--set", "api.replicas=3", "--set", "settings.rateLimitPerMinute=120")  # fmt: skip
+    testbed.helm("upgrade", "rel", str(CHART), "--namespace", release, "--set", "api.replicas=3",
+                 "--set", "settings.rateLimitPerMinute=120")  # fmt: skip
     assert kube.get("apps/v1", "Deployment", "rel-llm-service-api", release)["spec"]["replicas"] == 3
     settings = kube.get("v1", "ConfigMap", "rel-llm-service-settings", release)["data"]
     assert settings["RATE_LIMIT_PER_MINUTE"] == "120"
     assert secret_value(kube, "rel-llm-service-api-keys", release, "api-keys") == generated_key
     # Keys given in values replace it; turning the operator off removes its RBAC
-    testbed.helm(
-        "upgrade", "rel", str(CHART), "--namespace", release, "--set", "apiKeys.keys={key-one-1234,key-two-5678}"
-    )
+    testbed.helm("upgrade", "rel", str(CHART), "--namespace", release,
+                 "--set", "apiKeys.keys={key-one-1234,key-two-5678}", "--set", "operator.enabled=false")  # fmt: skip
     assert secret_value(kube, "rel-llm-service-api-keys", release, "api-keys") == "key-one-1234,key-two-5678"
     assert not kube.exists("v1", "ServiceAccount", "rel-llm-service-operator", release)
 
@@ -186,7 +172,7 @@ def test_install_upgrade_and_uninstall_on_the_api_server(testbed: TestBed, kube:
                                     ("v1", "Secret", "rel-llm-service-api-keys"),
                                     ("v1", "ConfigMap", "rel-llm-service-settings")]:  # fmt: skip
         assert not kube.exists(api_version, kind, name, release)
-    assert established(kube, "llmmodels.llm-service.io")
+    assert kube.established("llmmodels.llm-service.io")
 
 
 @pytest.mark.parametrize(

@@ -57,6 +57,8 @@ def heartbeat_key(worker_id: str) -> str:
 
 
 HEARTBEAT_KEY_PATTERN = f"{KEY_PREFIX}:worker:*"
+# Hash of the models the operator runs, field = served model name, value = JSON (model_registry.py).
+MODEL_REGISTRY_KEY = f"{KEY_PREFIX}:models"
 RATE_LIMIT_KEY_PREFIX = f"{KEY_PREFIX}:ratelimit"
 # Hash of finished-task counts, field "<model>\t<status>": survives workers scaling to zero.
 TASKS_FINISHED_KEY = f"{KEY_PREFIX}:stats:tasks_finished"

@@ -73,3 +73,24 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
 {{- end }}
+
+{{/* What every worker Deployment the operator creates shares with the chart's own workers (JSON). */}}
+{{- define "llm.operatorWorkerTemplate" -}}
+{{- $volume := dict "name" "models" "emptyDir" (dict) }}
+{{- if .Values.modelCache.existingClaim }}
+{{- $volume = dict "name" "models" "persistentVolumeClaim" (dict "claimName" .Values.modelCache.existingClaim) }}
+{{- else if .Values.modelCache.persistence }}
+{{- $volume = dict "name" "models" "persistentVolumeClaim" (dict "claimName" (printf "%s-models" (include "llm.fullname" .))) }}
+{{- end }}
+{{- $pullSecrets := list }}
+{{- range .Values.image.pullSecrets }}{{ $pullSecrets = append $pullSecrets (dict "name" .) }}{{ end }}
+{{- dict
+    "labels" (include "llm.selectorLabels" . | fromYaml)
+    "env" (include "llm.redisEnv" . | fromYamlArray)
+    "envFrom" (list (dict "configMapRef" (dict "name" (printf "%s-settings" (include "llm.fullname" .)))))
+    "podSecurityContext" .Values.podSecurityContext
+    "securityContext" .Values.securityContext
+    "modelVolume" $volume
+    "imagePullSecrets" $pullSecrets
+  | toJson }}
+{{- end }}

@@ -1,0 +1,1 @@
+"""The operator: LLMModel resources become worker Deployments, sized from their Redis queues (Kopf)."""

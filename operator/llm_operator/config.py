@@ -1,0 +1,35 @@
+"""The operator's settings, from the environment (the chart sets them), validated at start."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class OperatorConfig(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OPERATOR_", extra="ignore")
+
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="REDIS_URL", pattern=r"^(redis|rediss|unix)://")
+    name_prefix: str = Field("llm-service", min_length=1, max_length=40, description="worker Deployments' prefix")
+    worker_image: str = Field("ghcr.io/llm-inference-service/worker:1.0.0", min_length=1)
+    worker_template: dict[str, Any] = Field(default_factory=dict, description="JSON: labels, env, envFrom, ...")
+    scale_interval: float = Field(10.0, gt=0.0, description="seconds between queue-depth checks")
+    metrics_port: int = Field(9200, ge=0, le=65535, description="0: no metrics server")
+
+    @field_validator("worker_template", mode="before")
+    @classmethod
+    def _parse(cls, value: Any) -> Any:
+        return json.loads(value) if isinstance(value, str) else value
+
+
+@lru_cache(maxsize=1)
+def load_config() -> OperatorConfig:
+    try:
+        return OperatorConfig()
+    except ValidationError as error:
+        problems = "; ".join(f"{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
+        raise SystemExit(f"Invalid operator configuration (OPERATOR_* variables): {problems}") from None

@@ -1,0 +1,174 @@
+"""Kopf handlers: reconcile each LLMModel into its worker Deployment and registry entry, repair drift,
+and size the Deployment from the model's Redis queue on a timer.
+
+    kopf run --standalone --namespace NS -m llm_operator.handlers
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+import redis
+from prometheus_client import start_http_server
+
+from workers.core import model_registry
+from workers.core.queue_depth import queue_depth
+
+from . import kube, metrics
+from .config import load_config
+from .scaling import Bounds, clamp, decide
+from .worker_deployment import MANAGED_BY, MODEL_LABEL, build, deployment_name, served_name
+
+CONFIG = load_config()  # at import: a bad variable stops the operator before it watches anything
+REDIS = redis.Redis.from_url(CONFIG.redis_url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
+MODELS = (kube.GROUP, kube.VERSION, kube.PLURAL)
+Logger = logging.Logger | logging.LoggerAdapter[Any]
+
+
+@kopf.on.startup()
+def startup(settings: kopf.OperatorSettings, logger: Logger, **_: Any) -> None:
+    settings.persistence.finalizer = "llm-service.io/worker-cleanup"
+    settings.posting.level = logging.WARNING  # only warnings become Kubernetes Events; scaling posts its own
+    kube.connect()
+    if CONFIG.metrics_port:
+        start_http_server(CONFIG.metrics_port)
+    logger.info("operator ready: workers %s, scaling every %ss", CONFIG.worker_image, CONFIG.scale_interval)
+
+
+@kopf.on.resume(*MODELS)
+@kopf.on.create(*MODELS)
+@kopf.on.update(*MODELS)
+def reconcile(body: kopf.Body, logger: Logger, **_: Any) -> None:
+    model = _plain(body)
+    existed = kube.get_deployment(model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"]))
+    kube.apply_deployment(build(model, CONFIG))
+    if existed is None:  # a new Deployment starts at the floor; the timer takes it from there
+        kube.scale_deployment(model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"]),
+                              clamp(0, _bounds(model)))  # fmt: skip
+    _publish(model)
+    logger.info("worker Deployment for %s applied", served_name(model))
+
+
+@kopf.on.delete(*MODELS)
+def remove(body: kopf.Body, **_: Any) -> None:
+    """The garbage collector would delete the Deployment too (owner reference); do it now, and unregister."""
+    model = _plain(body)
+    kube.delete_deployment(model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"]))
+    try:
+        model_registry.withdraw(REDIS, served_name(model))
+    except redis.RedisError as error:
+        raise kopf.TemporaryError(f"Redis unavailable, cannot unregister the model: {error}", delay=10) from error
+
+
+@kopf.on.event("apps", "v1", "deployments", labels=dict(MANAGED_BY))
+def repair(event: kopf.RawEvent, logger: Logger, **_: Any) -> None:
+    """Someone edited or deleted a worker Deployment: apply what its LLMModel asks for again (a no-op when
+    nothing differs, so this does not loop). Replicas are not touched: the autoscaler owns them."""
+    deployment: dict[str, Any] = event["object"]  # type: ignore[assignment]
+    owner = deployment["metadata"].get("labels", {}).get(MODEL_LABEL)
+    namespace = deployment["metadata"]["namespace"]
+    model = kube.get_model(namespace, owner) if owner else None
+    if model is None or model["metadata"].get("deletionTimestamp"):
+        return
+    kube.apply_deployment(build(model, CONFIG))
+    if event.get("type") == "DELETED":
+        logger.warning("worker Deployment %s was deleted; recreated", deployment["metadata"]["name"])
+        kube.scale_deployment(namespace, deployment_name(CONFIG, owner), clamp(0, _bounds(model)))
+
+
+@kopf.timer(*MODELS, interval=CONFIG.scale_interval)
+def autoscale(body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, **_: Any) -> None:
+    model = _plain(body)
+    namespace, name = model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"])
+    deployment = kube.get_deployment(namespace, name)
+    if deployment is None:
+        return  # reconcile (or repair) creates it
+    current = int(deployment["spec"].get("replicas") or 0)
+    depth = _depth(served_name(model))
+    decision = decide(current, depth, _bounds(model), time.monotonic(), memo.get("low_since"))
+    memo["low_since"] = decision.low_since
+    if decision.replicas != current:
+        kube.scale_deployment(namespace, name, decision.replicas)
+        direction = "up" if decision.replicas > current else "down"
+        metrics.SCALES.labels(served_name(model), direction).inc()
+        kopf.event(body, type="Normal", reason=f"Scaled{direction.capitalize()}",
+                   message=f"worker replicas {current} -> {decision.replicas} (queue depth {depth})")  # fmt: skip
+    metrics.DESIRED.labels(served_name(model)).set(decision.replicas)
+    status = deployment.get("status", {})
+    patch.status.update(
+        replicas=int(status.get("replicas") or 0),
+        readyReplicas=int(status.get("readyReplicas") or 0),
+        desiredReplicas=decision.replicas,
+        observedGeneration=model["metadata"].get("generation"),
+        conditions=[_queue_condition(model, depth)],
+    )
+    if depth is not None:
+        patch.status["queueDepth"] = depth
+
+
+def _depth(model_name: str) -> int | None:
+    try:
+        found = queue_depth(REDIS, model_name)
+    except redis.RedisError:
+        metrics.REDIS_ERRORS.inc()
+        return None
+    metrics.DEPTH.labels(model_name).set(found.waiting + found.in_flight)
+    return found.waiting + found.in_flight
+
+
+def _queue_condition(model: dict[str, Any], depth: int | None) -> dict[str, str]:
+    status = "True" if depth is not None else "False"
+    previous = next((c for c in model.get("status", {}).get("conditions", []) if c["type"] == "QueueReadable"), None)
+    changed = previous is None or previous.get("status") != status
+    return {
+        "type": "QueueReadable",
+        "status": status,
+        "reason": "RedisAvailable" if depth is not None else "RedisUnavailable",
+        "message": "queue depth read from Redis" if depth is not None else "Redis could not be read: replicas held",
+        "lastTransitionTime": _now() if changed else previous["lastTransitionTime"],  # type: ignore[index]
+    }
+
+
+def _publish(model: dict[str, Any]) -> None:
+    namespace, spec = model["metadata"]["namespace"], model["spec"]
+    digests = []
+    for ref in spec.get("apiKeys", []):
+        value = kube.secret_value(namespace, ref["secretName"], ref["key"])
+        if value is None:
+            raise kopf.TemporaryError(f"Secret {ref['secretName']} has no key {ref['key']!r}", delay=15)
+        digests += [model_registry.digest(key.strip()) for key in value.split(",") if key.strip()]
+    generation = spec.get("generation", {})
+    entry = model_registry.RegisteredModel(
+        name=served_name(model),
+        resource=f"{namespace}/{model['metadata']['name']}",
+        key_digests=sorted(set(digests)),
+        max_tokens=generation.get("maxNewTokens"),
+        temperature=generation.get("temperature"),
+    )
+    try:
+        model_registry.publish(REDIS, entry)
+    except redis.RedisError as error:
+        raise kopf.TemporaryError(f"Redis unavailable, cannot register the model: {error}", delay=10) from error
+
+
+def _bounds(model: dict[str, Any]) -> Bounds:
+    spec = model["spec"]
+    return Bounds(int(spec.get("minReplicas", 0)), int(spec.get("maxReplicas", 1)),
+                  int(spec.get("targetQueueLength", 32)), float(spec.get("scaleDownDelaySeconds", 300)))  # fmt: skip
+
+
+def _plain(value: Any) -> Any:
+    """Kopf's bodies are live views; the Kubernetes client wants plain dicts and lists."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

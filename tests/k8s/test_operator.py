@@ -1,0 +1,232 @@
+"""The operator for real: Kopf running `llm_operator.handlers` against the test bed's API server and a
+real redis-server; LLMModel resources in, worker Deployments, replicas, Events and the api's model
+registry out."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import requests
+from dramatiq import Message
+from dramatiq.brokers.redis import RedisBroker
+
+from tests.stack import API_KEY, ROOT, Process, RedisServer, free_port, start_api, wait_until
+from workers.core import model_registry
+from workers.core.contracts import ACTOR_NAME, queue_name
+
+from .kube import Kube
+from .testbed import TestBed
+
+NAMESPACE = "operator-test"
+MODELS = "llm-service.io/v1alpha1"
+CHART_CRDS = ROOT / "helm" / "llm-service" / "crds"
+
+
+def deployment_of(model: str) -> str:
+    return f"llm-service-model-{model}"
+
+
+def start_operator(testbed: TestBed, redis_url: str, workdir: Path) -> Process:
+    env = {**os.environ, "KUBECONFIG": str(testbed.kubeconfig), "REDIS_URL": redis_url,
+           "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'operator'}", "OPERATOR_SCALE_INTERVAL": "0.5",
+           "OPERATOR_METRICS_PORT": str(free_port()), "OPERATOR_WORKER_IMAGE": "worker:test"}  # fmt: skip
+    command = [sys.executable, "-m", "kopf", "run", "--standalone", "--namespace", NAMESPACE,
+               "-m", "llm_operator.handlers"]  # fmt: skip
+    process = Process(f"operator-{time.monotonic_ns()}", command, env, workdir)
+    process.metrics_url = f"http://127.0.0.1:{env['OPERATOR_METRICS_PORT']}/metrics"
+    return process
+
+
+@pytest.fixture(scope="module")
+def queue_redis(testbed: TestBed) -> Iterator[RedisServer]:
+    """The operator's own Redis: one test stops it."""
+    server = RedisServer(testbed.workdir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def operator(testbed: TestBed, kube: Kube, queue_redis: RedisServer) -> Iterator[Process]:
+    kube.apply_crds(sorted(CHART_CRDS.glob("*.yaml")))
+    kube.ensure_namespace(NAMESPACE)
+    process = start_operator(testbed, queue_redis.url(), testbed.workdir)
+    yield process
+    process.stop()
+
+
+def apply_model(kube: Kube, name: str, **spec: Any) -> dict[str, Any]:
+    body = {"apiVersion": MODELS, "kind": "LLMModel", "metadata": {"name": name, "namespace": NAMESPACE},
+            "spec": spec}  # fmt: skip
+    return kube.create(body, namespace=NAMESPACE)
+
+
+def deployment(kube: Kube, model: str) -> dict[str, Any] | None:
+    name = deployment_of(model)
+    return (
+        kube.get("apps/v1", "Deployment", name, NAMESPACE)
+        if kube.exists("apps/v1", "Deployment", name, NAMESPACE)
+        else None
+    )
+
+
+def container(found: dict[str, Any]) -> dict[str, Any]:
+    return found["spec"]["template"]["spec"]["containers"][0]  # type: ignore[no-any-return]
+
+
+def env(found: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item.get("value", "") for item in container(found)["env"]}
+
+
+def replicas(kube: Kube, model: str) -> int:
+    found = deployment(kube, model)
+    return -1 if found is None else int(found["spec"].get("replicas", 0))
+
+
+def enqueue(redis_url: str, served_name: str, count: int) -> None:
+    broker = RedisBroker(url=redis_url)
+    for index in range(count):
+        broker.enqueue(Message(queue_name=queue_name(served_name), actor_name=ACTOR_NAME, args=(f"t{index}",),
+                               kwargs={}, options={}))  # fmt: skip
+    broker.close()
+
+
+def drain(redis_url: str, served_name: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    client.delete(f"dramatiq:{queue_name(served_name)}", f"dramatiq:{queue_name(served_name)}.msgs")
+
+
+def test_a_model_becomes_a_worker_deployment_with_its_fields(kube: Kube, operator: Process) -> None:
+    model = apply_model(kube, "gpu", model="meta-llama/Llama-3.1-8B-Instruct", servedModelName="llama-8b",
+                        image="worker:cuda", resources={"gpus": 1, "cpu": "4", "memory": "48Gi"},
+                        nodeSelector={"gpu": "h100"}, tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}],
+                        env=[{"name": "KV_CACHE_MEMORY_FRACTION", "value": "0.85"}],
+                        generation={"taskTimeLimit": 300}, minReplicas=0, maxReplicas=3, targetQueueLength=2,
+                        scaleDownDelaySeconds=3)  # fmt: skip
+    found = wait_until(lambda: deployment(kube, "gpu"), 30, "the worker Deployment", interval=0.2)
+    assert container(found)["image"] == "worker:cuda" and container(found)["args"] == ["python", "-m", "workers"]
+    assert {"MODEL_NAME": "meta-llama/Llama-3.1-8B-Instruct", "SERVED_MODEL_NAME": "llama-8b",
+            "TASK_TIME_LIMIT": "300", "KV_CACHE_MEMORY_FRACTION": "0.85"}.items() <= env(found).items()  # fmt: skip
+    assert container(found)["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    pod = found["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"gpu": "h100"} and pod["tolerations"][0]["key"] == "nvidia.com/gpu"
+    assert found["metadata"]["ownerReferences"][0]["uid"] == model["metadata"]["uid"]
+    assert wait_until(lambda: replicas(kube, "gpu") == 0, 10, "replicas at the floor (0)")
+
+
+def test_a_spec_change_rolls_the_deployment(kube: Kube, operator: Process) -> None:
+    before = wait_until(lambda: deployment(kube, "gpu"), 30, "the worker Deployment")
+    kube.patch(MODELS, "LLMModel", "gpu", {"spec": {"model": "meta-llama/Llama-3.2-1B"}}, NAMESPACE)
+
+    def rolled() -> dict[str, Any] | None:
+        found = deployment(kube, "gpu")
+        return found if found and env(found)["MODEL_NAME"] == "meta-llama/Llama-3.2-1B" else None
+
+    after = wait_until(rolled, 30, "the new model in the pod template")
+    assert after["metadata"]["generation"] > before["metadata"]["generation"]  # a new template: pods roll
+
+
+def test_a_hand_edited_deployment_is_repaired(kube: Kube, operator: Process) -> None:
+    wait_until(lambda: deployment(kube, "gpu"), 30, "the worker Deployment")
+    edit = {"spec": {"template": {"spec": {"containers": [{"name": "worker", "image": "someone-else:latest"}]}}}}
+    kube.patch("apps/v1", "Deployment", deployment_of("gpu"), edit, NAMESPACE, patch_type="strategic-merge")
+    wait_until(lambda: container(deployment(kube, "gpu") or {})["image"] == "worker:cuda", 30, "the image restored")
+
+
+def test_replicas_follow_queue_depth_up_at_once_and_down_after_the_delay(
+    kube: Kube, operator: Process, queue_redis: RedisServer
+) -> None:
+    # 5 requests at 2 per replica: ceil(5 / 2) = 3 replicas, the maximum
+    enqueue(queue_redis.url(), "llama-8b", 5)
+    wait_until(lambda: replicas(kube, "gpu") == 3, 30, "3 replicas")
+    status = wait_until(lambda: kube.get(MODELS, "LLMModel", "gpu", NAMESPACE).get("status", {}), 10, "status")
+    wait_until(lambda: kube.get(MODELS, "LLMModel", "gpu", NAMESPACE)["status"].get("queueDepth") == 5, 10, "depth")
+    status = kube.get(MODELS, "LLMModel", "gpu", NAMESPACE)["status"]
+    assert status["desiredReplicas"] == 3
+    events = kube.list("v1", "Event", NAMESPACE)
+    assert any(e["reason"] == "ScaledUp" and e["involvedObject"]["name"] == "gpu" for e in events)
+    # Drained: replicas stay for scaleDownDelaySeconds (3 s), then go to zero
+    drained_at = time.monotonic()
+    drain(queue_redis.url(), "llama-8b")
+    wait_until(lambda: replicas(kube, "gpu") == 0, 30, "scale to zero")
+    assert time.monotonic() - drained_at >= 3
+    assert "operator_scale_events_total" in requests.get(operator.metrics_url, timeout=5).text
+
+
+def test_keys_restricted_to_a_model_are_enforced_by_the_api(
+    kube: Kube, operator: Process, queue_redis: RedisServer, workdir: Path, model_settings: dict[str, object]
+) -> None:
+    # Given a Secret with a key, and a model that only that key may use
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "team-a", "namespace": NAMESPACE},
+              "stringData": {"keys": "team-a-key-0001"}}  # fmt: skip
+    kube.create(secret, namespace=NAMESPACE)
+    apply_model(kube, "private", model="Qwen/Qwen2.5-0.5B-Instruct", apiKeys=[{"secretName": "team-a", "key": "keys"}])
+    client = redis.Redis.from_url(queue_redis.url(), decode_responses=True)
+    wait_until(lambda: "private" in model_registry.read(client), 30, "the model in the registry")
+    api = start_api(workdir, queue_redis.url(), api_keys=API_KEY, **model_settings)
+    try:
+
+        def post(key: str) -> requests.Response:
+            return requests.post(api.url("/generate"), headers={"X-API-Key": key}, timeout=10,
+                                 json={"prompt": "hi", "model": "private"})  # fmt: skip
+
+        # Then its key may use it (though no worker runs: the request waits), another valid key gets 403
+        assert post("team-a-key-0001").status_code == 202
+        refused = post(API_KEY)
+        assert refused.status_code == 403 and refused.json()["field"] == "model"
+        assert post("not-a-key-at-all").status_code == 401
+        # And when the model opens to every key, the api sees it without a restart
+        kube.patch(MODELS, "LLMModel", "private", {"spec": {"apiKeys": []}}, NAMESPACE)
+        wait_until(lambda: post(API_KEY).status_code == 202, 30, "the model open to every key")
+    finally:
+        api.stop()
+
+
+def test_an_operator_restart_resumes_without_duplicates(
+    testbed: TestBed, kube: Kube, operator: Process, queue_redis: RedisServer
+) -> None:
+    wait_until(lambda: deployment(kube, "private"), 30, "the second model's Deployment")
+    before = {d["metadata"]["name"]: d["metadata"]["uid"] for d in kube.list("apps/v1", "Deployment", NAMESPACE)}
+    operator.stop()
+    second = start_operator(testbed, queue_redis.url(), testbed.workdir)
+    try:
+        enqueue(queue_redis.url(), "llama-8b", 1)  # proof the new one works: it scales from zero
+        wait_until(lambda: replicas(kube, "gpu") == 1, 60, "the restarted operator to scale")
+        after = {d["metadata"]["name"]: d["metadata"]["uid"] for d in kube.list("apps/v1", "Deployment", NAMESPACE)}
+        assert after == before  # the same objects, none added
+    finally:
+        drain(queue_redis.url(), "llama-8b")
+        operator.popen, operator.output = second.popen, second.output  # the fixture stops whichever runs
+
+
+def test_deleting_a_model_removes_its_deployment_and_registry_entry(
+    kube: Kube, operator: Process, queue_redis: RedisServer
+) -> None:
+    kube.delete(MODELS, "LLMModel", "private", NAMESPACE)
+    wait_until(lambda: deployment(kube, "private") is None, 30, "the Deployment gone")
+    wait_until(lambda: not kube.exists(MODELS, "LLMModel", "private", NAMESPACE), 30, "the finalizer released")
+    client = redis.Redis.from_url(queue_redis.url(), decode_responses=True)
+    assert "private" not in model_registry.read(client)
+
+
+def test_redis_unreadable_holds_replicas_and_sets_a_condition(
+    kube: Kube, operator: Process, queue_redis: RedisServer
+) -> None:
+    enqueue(queue_redis.url(), "llama-8b", 3)
+    wait_until(lambda: replicas(kube, "gpu") == 2, 30, "2 replicas")
+    queue_redis.stop()  # the last test of the module: the fixture's stop is then a no-op
+
+    def condition() -> dict[str, Any] | None:
+        status = kube.get(MODELS, "LLMModel", "gpu", NAMESPACE).get("status", {})
+        found = [c for c in status.get("conditions", []) if c["type"] == "QueueReadable"]
+        return found[0] if found and found[0]["status"] == "False" else None
+
+    assert wait_until(condition, 30, "QueueReadable False")["reason"] == "RedisUnavailable"
+    time.sleep(3)  # six scaling intervals, and past the scale-down delay
+    assert replicas(kube, "gpu") == 2

@@ -1,0 +1,59 @@
+"""The models the operator runs, and which API keys may use each: written by the operator from LLMModel
+resources and the Secrets they name, read by the api on each request, so changes apply without a restart.
+
+Keys are stored only as SHA-256 digests. A model with no digests is open to every valid key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import asdict, dataclass, field
+
+import redis
+
+from .contracts import MODEL_REGISTRY_KEY
+
+
+@dataclass(frozen=True)
+class RegisteredModel:
+    name: str
+    """the served model name clients send"""
+    resource: str
+    """namespace/name of the LLMModel that declares it"""
+    key_digests: list[str] = field(default_factory=list)
+    max_tokens: int | None = None
+    """the model's own default max_tokens, when its LLMModel sets one"""
+    temperature: float | None = None
+
+
+def digest(api_key: str) -> str:
+    return hashlib.sha256(api_key.encode()).hexdigest()
+
+
+def publish(client: redis.Redis, model: RegisteredModel) -> None:
+    client.hset(MODEL_REGISTRY_KEY, model.name, json.dumps(asdict(model)))
+
+
+def withdraw(client: redis.Redis, name: str) -> None:
+    client.hdel(MODEL_REGISTRY_KEY, name)
+
+
+def read(client: redis.Redis) -> dict[str, RegisteredModel]:
+    entries: dict[str, str] = client.hgetall(MODEL_REGISTRY_KEY)  # type: ignore[assignment]
+    return {name: RegisteredModel(**json.loads(value)) for name, value in entries.items()}
+
+
+def holds(key_digest: str, models: list[RegisteredModel]) -> bool:
+    """Whether one of these models lists the key; every digest is compared, each in constant time."""
+    found = False
+    for model in models:
+        for stored in model.key_digests:
+            found |= hmac.compare_digest(key_digest, stored)
+    return found
+
+
+def may_use(key_digest: str, model: RegisteredModel | None) -> bool:
+    """Models outside the registry, and registered models without a key list, are open to every valid key."""
+    return model is None or not model.key_digests or holds(key_digest, [model])
