@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 import requests
+import yaml
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 
@@ -230,3 +231,10 @@ def test_redis_unreadable_holds_replicas_and_sets_a_condition(
     assert wait_until(condition, 30, "QueueReadable False")["reason"] == "RedisUnavailable"
     time.sleep(3)  # six scaling intervals, and past the scale-down delay
     assert replicas(kube, "gpu") == 2
+
+
+@pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=lambda path: path.name)
+def test_every_example_is_accepted_by_the_api_server(kube: Kube, operator: Process, example: Path) -> None:
+    for document in yaml.safe_load_all(example.read_text()):
+        created = kube.create(document, namespace=NAMESPACE, dry_run=True)
+        assert created["metadata"]["name"] == document["metadata"]["name"]
