@@ -44,11 +44,14 @@ def startup(settings: kopf.OperatorSettings, logger: Logger, **_: Any) -> None:
 @kopf.on.update(*MODELS)
 def reconcile(body: kopf.Body, logger: Logger, **_: Any) -> None:
     model = _plain(body)
-    existed = kube.get_deployment(model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"]))
+    namespace, name = model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"])
+    existed = kube.get_deployment(namespace, name)
     kube.apply_deployment(build(model, CONFIG))
-    if existed is None:  # a new Deployment starts at the floor; the timer takes it from there
-        kube.scale_deployment(model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"]),
-                              clamp(0, _bounds(model)))  # fmt: skip
+    # A new Deployment starts at the floor; `kubectl scale llmmodel` (spec.replicas) sets a count at once.
+    # Either way the autoscaler takes over from there at its next check.
+    asked = model["spec"].get("replicas")
+    if existed is None or (asked is not None and asked != existed["spec"].get("replicas")):
+        kube.scale_deployment(namespace, name, clamp(0 if asked is None else int(asked), _bounds(model)))
     _publish(model)
     logger.info("worker Deployment for %s applied", served_name(model))
 

@@ -160,6 +160,16 @@ def test_replicas_follow_queue_depth_up_at_once_and_down_after_the_delay(
     assert "operator_scale_events_total" in requests.get(operator.metrics_url, timeout=5).text
 
 
+def test_kubectl_scale_on_the_model_sets_replicas_until_the_autoscaler_decides(kube: Kube, operator: Process) -> None:
+    assert replicas(kube, "gpu") == 0
+    scale = {"spec": {"replicas": 2}}
+    kube.request("PATCH", kube.path(MODELS, "LLMModel", NAMESPACE, "gpu") + "/scale", json=scale,
+                 headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
+    wait_until(lambda: replicas(kube, "gpu") == 2, 10, "the scaled count", interval=0.1)
+    # Nothing is queued: after scaleDownDelaySeconds the autoscaler takes it back to the floor
+    wait_until(lambda: replicas(kube, "gpu") == 0, 30, "back to zero")
+
+
 def test_keys_restricted_to_a_model_are_enforced_by_the_api(
     kube: Kube, operator: Process, queue_redis: RedisServer, workdir: Path, model_settings: dict[str, object]
 ) -> None:
