@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_cors import CORS
 
 from workers.core.logging_setup import configure_logging
 from workers.core.settings import ConfigurationError, Settings, load_settings
@@ -12,8 +13,10 @@ from . import errors, metrics, rate_limit, routes, services
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
-    if not settings.api_key_list:
-        raise ConfigurationError("Invalid configuration:\n  API_KEYS: set at least one key (comma-separated)")
+    if not settings.api_key_list and not settings.api_keys_file:
+        raise ConfigurationError(
+            "Invalid configuration:\n  API_KEYS: set at least one key (comma-separated), or API_KEYS_FILE"
+        )
     configure_logging(settings.log_dir, settings.log_level)
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
@@ -23,4 +26,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics.init_app(app, svc)
     rate_limit.init_app(app, settings)
     routes.init_app(app)
+    if settings.cors_origin_list:  # off unless configured: browsers on other origins get no access
+        CORS(app, origins=settings.cors_origin_list, allow_headers=["Content-Type", "X-API-Key", "Last-Event-ID"])
     return app

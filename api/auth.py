@@ -1,6 +1,7 @@
 """API keys: the X-API-Key header, compared in constant time; views see only the key's id and digest.
 
-Valid keys are API_KEYS, plus the keys of the Secrets that LLMModel resources name (model_registry)."""
+Valid keys: API_KEYS, API_KEYS_FILE's, and the keys of the Secrets that LLMModel resources name
+(model_registry)."""
 
 from __future__ import annotations
 
@@ -37,6 +38,11 @@ def matching_key(candidate: str, keys: list[str]) -> str | None:
     return found
 
 
+def _static_keys() -> list[str]:
+    svc = services()
+    return svc.settings.api_key_list + (svc.key_file.current() if svc.key_file else [])
+
+
 def _registered(candidate: str) -> bool:
     """Keys from the Secrets that LLMModel resources name are valid too (the operator publishes them)."""
     try:
@@ -58,7 +64,7 @@ def require_api_key(view: F | None = None, *, allow_query: bool = False) -> Any:
             if not candidate:
                 where = f"the {API_KEY_HEADER} header" + (f" or ?{API_KEY_QUERY}=" if allow_query else "")
                 raise ApiError(401, f"Missing API key: send it in {where}")
-            if matching_key(candidate, services().settings.api_key_list) is None and not _registered(candidate):
+            if matching_key(candidate, _static_keys()) is None and not _registered(candidate):
                 raise ApiError(401, "Invalid API key")
             g.key_id = key_id(candidate)
             g.key_digest = model_registry.digest(candidate)

@@ -18,10 +18,11 @@ REDIS_RETRY_AFTER_SECONDS = 5
 
 
 class ApiError(Exception):
-    def __init__(self, status_code: int, message: str, **details: Any) -> None:
+    def __init__(self, status_code: int, message: str, retry_after: int | None = None, **details: Any) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
+        self.retry_after = retry_after
         self.details = details
 
 
@@ -34,7 +35,10 @@ def error_response(status_code: int, message: str, **details: Any) -> Response:
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(error: ApiError) -> Response:
-        return error_response(error.status_code, error.message, **error.details)
+        response = error_response(error.status_code, error.message, **error.details)
+        if error.retry_after is not None:
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(429)
     def rate_limited(error: HTTPException) -> Response:

@@ -5,9 +5,13 @@ import shutil
 import tempfile
 from typing import Any
 
+import gunicorn.http.wsgi
+
 from workers.core.settings import load_settings
 
 _settings = load_settings()
+# Say nothing about the server software in responses (Gunicorn sends "Server: gunicorn" otherwise).
+gunicorn.http.wsgi.SERVER = "llm-service"
 # /metrics adds up every Gunicorn worker's numbers from files here (prometheus_client multiprocess mode).
 # It must be set before a worker imports prometheus_client, so here in the master, before the fork.
 _own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ

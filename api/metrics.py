@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import redis
 from flask import Flask, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, Counter, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
@@ -22,6 +22,7 @@ from .services import Services
 
 RATE_LIMIT_REJECTIONS = Counter(f"{P}rate_limit_rejections", "Requests refused with 429, by route.", ["route"])
 TASKS_SUBMITTED = Counter(f"{P}tasks_submitted", "Tasks accepted with 202.", ["model_name"])
+SSE_STREAMS_OPEN = Gauge(f"{P}sse_streams_open", "SSE connections open now.", multiprocess_mode="livesum")
 
 
 class RedisStatsCollector:

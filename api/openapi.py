@@ -37,7 +37,7 @@ class _Components:
             404: "Unknown task, or another key's task",
             413: "Body larger than MAX_REQUEST_BYTES",
             429: "Rate limit exceeded; see Retry-After",
-            503: "Redis unreachable; see Retry-After",
+            503: "Redis unreachable, or the model's queue is full (MAX_QUEUE_LENGTH); see Retry-After",
         }
         return {str(code): self.json(schemas.ErrorBody, meanings[code]) for code in codes}
 

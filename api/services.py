@@ -12,6 +12,8 @@ from workers.core.redis_client import make_broker, make_redis
 from workers.core.settings import Settings
 from workers.core.task_store import TaskStore
 
+from .key_file import KeyFile
+
 EXTENSION_KEY = "llm_services"
 
 
@@ -21,11 +23,13 @@ class Services:
     redis: redis.Redis
     store: TaskStore
     broker: RedisBroker
+    key_file: KeyFile | None
 
 
 def init_app(app: Flask, settings: Settings) -> Services:
     client = make_redis(settings)
-    found = Services(settings, client, TaskStore(client, settings.result_ttl), make_broker(settings))
+    key_file = KeyFile(settings.api_keys_file) if settings.api_keys_file else None
+    found = Services(settings, client, TaskStore(client, settings.result_ttl), make_broker(settings), key_file)
     app.extensions[EXTENSION_KEY] = found
     return found
 

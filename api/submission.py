@@ -10,12 +10,15 @@ from dramatiq import Message
 
 from workers.core.contracts import ACTOR_NAME, queue_name
 from workers.core.model_registry import RegisteredModel
+from workers.core.queue_depth import waiting
 
+from .errors import ApiError
 from .metrics import TASKS_SUBMITTED
 from .schemas import GenerateRequest
 from .services import Services
 
 logger = logging.getLogger(__name__)
+QUEUE_FULL_RETRY_AFTER_SECONDS = 10
 
 
 def submit(
@@ -23,6 +26,7 @@ def submit(
 ) -> str:
     """`registered`: the model's operator entry, whose generation defaults win over the api's settings."""
     settings = svc.settings
+    _check_room(svc, model)
     default_max_tokens = registered.max_tokens if registered and registered.max_tokens else settings.max_new_tokens
     default_temperature = (
         registered.temperature if registered and registered.temperature is not None else settings.temperature
@@ -50,3 +54,12 @@ def submit(
     TASKS_SUBMITTED.labels(model).inc()
     logger.info("task %s queued for %s (key %s)", task_id, model, owner)
     return task_id
+
+
+def _check_room(svc: Services, model: str) -> None:
+    """A bounded backlog: beyond MAX_QUEUE_LENGTH waiting requests the client is told to come back later.
+    (Checked before enqueueing, so concurrent submissions can pass it by a few: a bound, not an exact cap.)"""
+    found = waiting(svc.redis, model)
+    if found >= svc.settings.max_queue_length:
+        raise ApiError(503, f"Queue full: {found} requests wait for model {model!r}; retry later",
+                       retry_after=QUEUE_FULL_RETRY_AFTER_SECONDS, field="model")  # fmt: skip

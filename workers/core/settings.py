@@ -26,6 +26,10 @@ class Settings(BaseSettings):
 
     # Access
     api_keys: str = Field("", description="comma-separated API keys the api accepts")
+    api_keys_file: Path | None = Field(None, description="more keys, one per line; re-read when it changes")
+    cors_allowed_origins: str = Field("", description="comma-separated origins browsers may call from; empty: none")
+    max_queue_length: int = Field(10_000, ge=1, description="waiting requests per model before 503")
+    sse_max_seconds: float = Field(3600.0, gt=0.0, description="longest one SSE connection stays open")
     rate_limit_per_minute: int = Field(60, ge=1)
     rate_limit_burst: int = Field(10, ge=1)
     max_request_bytes: int = Field(1_048_576, ge=1024)
@@ -78,6 +82,10 @@ class Settings(BaseSettings):
     @property
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
 
     @property
     def model_id(self) -> str:

@@ -1,0 +1,172 @@
+"""Bounded everything, and no one let in where they don't belong: each promise caused on purpose against
+a real api and Redis."""
+
+from __future__ import annotations
+
+import http.client
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import redis
+import requests
+
+from ..stack import Api, RedisServer, parse_sse, sample, scrape, start_api, submit, wait_until
+
+KEY_A, KEY_B = "bounds-key-a", "bounds-key-b"
+
+
+@pytest.fixture(scope="module")
+def bounded_api(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[Api]:
+    """A model no worker serves (requests wait), a queue of 3, SSE connections of 2 s at most."""
+    settings = {**model_settings, "served_model_name": "bounded-nobody"}
+    api = start_api(workdir, redis_server.url(db=9), api_keys=f"{KEY_A},{KEY_B}", max_queue_length=3,
+                    sse_max_seconds=2, rate_limit_per_minute=1000, rate_limit_burst=1000, **settings)  # fmt: skip
+    yield api
+    api.stop()
+
+
+@pytest.fixture(autouse=True)
+def empty_database(redis_server: RedisServer) -> None:
+    """Each test starts with an empty queue and no tasks in the bounded api's database."""
+    redis.Redis.from_url(redis_server.url(db=9)).flushdb()
+
+
+def post(api: Api, headers: dict[str, str], path: str = "/generate") -> requests.Response:
+    return requests.post(api.url(path), headers=headers, json={"prompt": "x", "max_tokens": 1}, timeout=10)
+
+
+def test_a_full_queue_is_503_with_retry_after_and_stores_nothing(bounded_api: Api) -> None:
+    accepted = [submit(bounded_api, key=KEY_B, prompt="wait", max_tokens=1) for _ in range(3)]
+    refused = post(bounded_api, {"X-API-Key": KEY_B})
+    # Retry-After: at least the queue's 10 s (the rate limiter raises it to its own window's reset, if later)
+    assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 10
+    assert refused.json()["field"] == "model" and "Queue full" in refused.json()["error"]
+    # The accepted ones are untouched and still waiting
+    for task_id in accepted:
+        status = requests.get(bounded_api.url(f"/status/{task_id}"), headers={"X-API-Key": KEY_B}, timeout=5)
+        assert status.json()["status"] == "queued"
+
+
+def test_an_sse_connection_ends_at_its_longest_life_and_resumes_without_loss(bounded_api: Api) -> None:
+    task_id = submit(bounded_api, key=KEY_A, prompt="stream me", max_tokens=1)
+    started = time.monotonic()
+    with requests.get(bounded_api.url(f"/stream/{task_id}"), headers={"X-API-Key": KEY_A}, stream=True,
+                      timeout=30) as response:  # fmt: skip
+        lines = list(response.iter_lines(decode_unicode=True))
+    assert 2 <= time.monotonic() - started < 10  # SSE_MAX_SECONDS=2 ended it, not the client
+    assert any("SSE_MAX_SECONDS reached" in line for line in lines)
+    first = parse_sse(lines)
+    assert [event["data"]["status"] for event in first] == ["queued"]
+    # Reconnecting after the last id repeats nothing
+    with requests.get(bounded_api.url(f"/stream/{task_id}"), stream=True, timeout=30,
+                      headers={"X-API-Key": KEY_A, "Last-Event-ID": first[-1]["id"]}) as again:  # fmt: skip
+        assert parse_sse(again.iter_lines(decode_unicode=True)) == []
+
+
+def test_a_client_that_drops_its_sse_connection_frees_it_at_once(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+) -> None:
+    api = start_api(workdir, redis_server.url(db=10), api_keys=KEY_A, **{**model_settings, "served_model_name": "x"})
+    try:
+        task_id = submit(api, key=KEY_A, prompt="never served", max_tokens=1)
+        response = requests.get(api.url(f"/stream/{task_id}"), headers={"X-API-Key": KEY_A}, stream=True, timeout=30)
+        next(response.iter_lines())  # the first event arrived: the stream is open
+        assert sample(scrape(api.url("/metrics")), "llm_service:sse_streams_open") == 1
+        response.close()  # the client goes away mid-stream
+        wait_until(lambda: sample(scrape(api.url("/metrics")), "llm_service:sse_streams_open") == 0, 3, "freed")
+    finally:
+        api.stop()
+
+
+def test_the_rate_limit_cannot_be_dodged(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+) -> None:
+    api = start_api(workdir, redis_server.url(db=11), api_keys=f"{KEY_A},{KEY_B}", **model_settings)
+    try:
+        # Header case: the same key however it is spelled spends one budget (10 in a burst)
+        spellings = ["X-API-Key", "x-api-key", "X-API-KEY", "X-Api-Key"]
+        codes = [post(api, {spellings[index % 4]: KEY_A}).status_code for index in range(11)]
+        assert codes == [202] * 10 + [429]
+        # A second key in the query string of /generate is ignored: the header's key is limited
+        assert post(api, {"X-API-Key": KEY_A}, path=f"/generate?api_key={KEY_B}").status_code == 429
+        # Two X-API-Key headers are not a way to pick the one with budget left: the request is refused
+        connection = http.client.HTTPConnection(urlparse(api.url("/")).netloc, timeout=10)
+        connection.putrequest("POST", "/generate")
+        for key in (KEY_B, KEY_A):
+            connection.putheader("X-API-Key", key)
+        connection.putheader("Content-Type", "application/json")
+        body = b'{"prompt": "x", "max_tokens": 1}'
+        connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        assert connection.getresponse().status in (400, 401)
+        # And the other key still has its whole budget
+        assert post(api, {"X-API-Key": KEY_B}).status_code == 202
+    finally:
+        api.stop()
+
+
+def test_no_server_version_no_stack_traces_and_cors_off_by_default(bounded_api: Api) -> None:
+    responses = [
+        requests.get(bounded_api.url("/health"), headers={"Origin": "https://elsewhere.example"}, timeout=5),
+        requests.post(bounded_api.url("/generate"), data=b"\xff{", headers={"X-API-Key": KEY_A}, timeout=5),
+        requests.post(
+            bounded_api.url("/generate"),
+            data='{"prompt": "x", "max_tokens": 1e999}',
+            headers={"X-API-Key": KEY_A, "Content-Type": "application/json"},
+            timeout=5,
+        ),  # fmt: skip
+        requests.get(bounded_api.url("/status/" + "x" * 5000), headers={"X-API-Key": KEY_A}, timeout=5),
+        requests.options(
+            bounded_api.url("/generate"),
+            headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"},
+        ),  # fmt: skip
+    ]
+    for response in responses:
+        # No product, no version (Gunicorn's own answer to an over-long request line has no Server header)
+        assert response.headers.get("Server", "llm-service") == "llm-service"
+        assert "Access-Control-Allow-Origin" not in response.headers
+        assert "Traceback" not in response.text and 'File "' not in response.text
+
+
+def test_cors_when_configured_allows_only_the_listed_origins(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+) -> None:
+    api = start_api(workdir, redis_server.url(db=12), api_keys=KEY_A, cors_allowed_origins="https://app.example",
+                    **model_settings)  # fmt: skip
+    try:
+        preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "x-api-key,content-type"}  # fmt: skip
+        allowed = requests.options(api.url("/generate"), headers=preflight, timeout=5)
+        assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
+        assert "x-api-key" in allowed.headers["Access-Control-Allow-Headers"].lower()
+        other = requests.get(api.url("/health"), headers={"Origin": "https://elsewhere.example"}, timeout=5)
+        assert "Access-Control-Allow-Origin" not in other.headers
+    finally:
+        api.stop()
+
+
+def test_keys_rotate_through_the_key_file_without_a_restart(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], tmp_path: Path
+) -> None:
+    key_file = tmp_path / "keys"
+    key_file.write_text("# rotated by the Secret\nold-key-0001\n")
+    api = start_api(workdir, redis_server.url(db=13), api_keys="", api_keys_file=key_file, **model_settings)
+    try:
+        assert post(api, {"X-API-Key": "old-key-0001"}).status_code == 202
+        key_file.write_text("new-key-0002\n")  # rotation: the old key goes, a new one comes
+        wait_until(lambda: post(api, {"X-API-Key": "new-key-0002"}).status_code == 202, 5, "the new key")
+        assert post(api, {"X-API-Key": "old-key-0001"}).status_code == 401
+    finally:
+        api.stop()
+
+
+def test_another_keys_task_is_404_on_every_route(bounded_api: Api) -> None:
+    task_id = submit(bounded_api, key=KEY_A, prompt="mine", max_tokens=1)
+    for path in (f"/status/{task_id}", f"/result/{task_id}", f"/stream/{task_id}"):
+        assert requests.get(bounded_api.url(path), headers={"X-API-Key": KEY_B}, timeout=5).status_code == 404, path
+    assert requests.get(bounded_api.url(f"/stream/{task_id}?api_key={KEY_B}"), timeout=5).status_code == 404
+    # ?api_key= works on the stream route only
+    assert requests.get(bounded_api.url(f"/status/{task_id}?api_key={KEY_A}"), timeout=5).status_code == 401
