@@ -89,9 +89,11 @@ def children_of(pid: int) -> set[int]:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, persistent: bool = False) -> None:
         self.workdir = workdir
         self.port = port or free_port()
+        self.persistent = persistent
+        """append-only file on, fsync on every write, kept in a folder of its own across restarts"""
         self.process: Process | None = None
 
     def url(self, db: int = 0) -> str:
@@ -101,6 +103,11 @@ class RedisServer:
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed: run scripts/ensure_redis.sh"
         command = [binary, "--bind", "127.0.0.1", "--port", str(self.port), "--save", "", "--appendonly", "no"]
+        if self.persistent:
+            data = self.workdir / f"redis-data-{self.port}"
+            data.mkdir(exist_ok=True)
+            command[-1] = "yes"
+            command += ["--appendfsync", "always", "--dir", str(data)]
         self.process = Process(f"redis-{self.port}", command, dict(os.environ), self.workdir)
         client = redis.Redis(port=self.port)
         wait_until(lambda: _pings(client), 10, f"redis-server on {self.port}")

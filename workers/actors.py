@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import redis
 from dramatiq.middleware import TimeLimitExceeded
 
 from .backends import Backend, GenerationRequest, GenerationResult
@@ -15,6 +16,20 @@ from .core.task_store import TaskRecord, TaskStore
 from .metrics import WorkerMetrics
 
 logger = logging.getLogger(__name__)
+REDIS_OUTAGE_ATTEMPTS = 3
+REDIS_OUTAGE_WAIT_SECONDS = 60.0
+
+
+def wait_for_redis(client: redis.Redis, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if client.ping():
+                return True
+        except redis.RedisError:
+            pass
+        time.sleep(0.5)
+    return False
 
 
 def task_metrics(record: TaskRecord, output: GenerationResult, finished_at: float) -> dict[str, Any]:
@@ -36,12 +51,21 @@ def make_generate_actor_fn(
     """The actor's body; the message carries only the task id, the parameters live in the task record."""
 
     def generate_text(task_id: str) -> None:
-        record = store.mark_processing(task_id)
-        if record is None or record.is_final:
-            logger.warning("task %s is %s; skipping", task_id, "gone" if record is None else record.status)
-            return
-        with metrics.running.labels(record.model).track_inprogress():
-            run(record)
+        for attempt in range(1, REDIS_OUTAGE_ATTEMPTS + 1):
+            record = store.mark_processing(task_id)  # a second attempt tells stream readers it restarted
+            if record is None or record.is_final:
+                logger.warning("task %s is %s; skipping", task_id, "gone" if record is None else record.status)
+                return
+            try:
+                with metrics.running.labels(record.model).track_inprogress():
+                    run(record)
+                return
+            except redis.RedisError:
+                # The store failed, not the generation. Wait here for Redis rather than handing the message
+                # to Dramatiq's retry, which needs Redis itself to requeue it; then generate again.
+                logger.warning("task %s: Redis failed mid-task (attempt %d); waiting for it", task_id, attempt)
+                if attempt == REDIS_OUTAGE_ATTEMPTS or not wait_for_redis(store.client, REDIS_OUTAGE_WAIT_SECONDS):
+                    raise
 
     def run(record: TaskRecord) -> None:
         task_id = record.task_id
@@ -55,6 +79,8 @@ def make_generate_actor_fn(
         )
         try:
             output = backend.generate(request, on_text=lambda text: store.append_delta(task_id, text))
+        except redis.RedisError:
+            raise  # not the generation's fault: generate_text waits for Redis and starts over
         except TimeLimitExceeded:
             # Dramatiq's own limit is a backstop a little past ours; report both the same way.
             fail(record, "TimeoutError", "generation exceeded the task time limit")

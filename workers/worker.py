@@ -28,7 +28,9 @@ from .middleware import FailExhaustedTasks, Heartbeats, QueuePolling
 
 logger = logging.getLogger(__name__)
 # Retries cover infrastructure faults (Redis hiccups); a generation error fails its task at once.
-MAX_RETRIES = 3
+MAX_RETRIES = 5
+# Seconds between retries grow from 1 to 16 (Dramatiq's default starts at 15 s: too slow after a blip).
+RETRY_MIN_BACKOFF_MS, RETRY_MAX_BACKOFF_MS = 1_000, 16_000
 # Dramatiq's hard limit sits past ours, so our clean TimeoutError normally wins.
 TIME_LIMIT_GRACE_SECONDS = 5
 
@@ -62,6 +64,8 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
         queue_name=queue_name(settings.model_id),
         broker=broker,
         max_retries=MAX_RETRIES,
+        min_backoff=RETRY_MIN_BACKOFF_MS,
+        max_backoff=RETRY_MAX_BACKOFF_MS,
         time_limit=int((settings.task_time_limit + TIME_LIMIT_GRACE_SECONDS) * 1000),
     )(make_generate_actor_fn(store, backend, settings.task_time_limit, metrics))
     # One actor, on the configured model's queue; the queues of any other model the backend serves are
