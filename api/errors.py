@@ -53,7 +53,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
-        return error_response(error.code or 500, error.name)
+        response = error_response(error.code or 500, error.name)
+        allowed = getattr(error, "valid_methods", None)
+        if allowed:  # 405 must say which methods the route has (RFC 9110)
+            response.headers["Allow"] = ", ".join(allowed)
+        return response
 
     @app.errorhandler(redis.RedisError)
     def redis_down(error: redis.RedisError) -> Response:

@@ -36,6 +36,7 @@ class _Components:
             403: "The API key may not use this model (its LLMModel lists other keys)",
             404: "Unknown task, or another key's task",
             413: "Body larger than MAX_REQUEST_BYTES",
+            415: "Content-Type other than application/json",
             429: "Rate limit exceeded; see Retry-After",
             503: "Redis unreachable, or the model's queue is full (MAX_QUEUE_LENGTH); see Retry-After",
         }
@@ -44,6 +45,19 @@ class _Components:
 
 def _operation(op_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"operationId": op_id, "summary": summary, "responses": responses, **extra}
+
+
+def _sse_event(data: dict[str, Any]) -> dict[str, Any]:
+    """One Server-Sent Event as a parsed object; its data line is the JSON that `data` describes."""
+    return {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "id": {"type": "string", "description": "a Redis stream id; send it back as Last-Event-ID"},
+            "event": {"type": "string"},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data},
+        },
+    }
 
 
 def _content(media_type: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -66,7 +80,7 @@ def build_spec(settings: Settings) -> dict[str, Any]:
         })},
         "/generate": {"post": _operation(
             "generate", "Submit a prompt; returns a task id at once",
-            {"202": c.json(schemas.QueuedResponse, "Queued"), **c.errors(400, 401, 403, 413, 429, 503)},
+            {"202": c.json(schemas.QueuedResponse, "Queued"), **c.errors(400, 401, 403, 413, 415, 429, 503)},
             security=key, requestBody={"required": True, **_content("application/json", _request_schema(c, settings),
                                                                        "The prompt and generation parameters")},
         )},
@@ -81,7 +95,7 @@ def build_spec(settings: Settings) -> dict[str, Any]:
         )},
         "/stream/{task_id}": {"get": _operation(
             "stream", "Server-Sent Events: status changes, text deltas, then the result or error",
-            {"200": _content("text/event-stream", c.ref(schemas.StreamEvent), "Events until the final one"),
+            {"200": _content("text/event-stream", _sse_event(c.ref(schemas.StreamEvent)), "Events until the final one"),
              **c.errors(401, 404, 503)},
             description=stream_notes, parameters=[TASK_ID], security=[*key, {"ApiKeyQuery": []}],
         )},

@@ -15,7 +15,7 @@ class GenerateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    prompt: StrictStr = Field(min_length=1)
+    prompt: StrictStr = Field(min_length=1, json_schema_extra={"pattern": r"\S"})  # documents _not_blank
     max_tokens: StrictInt | None = Field(None, ge=1)
     temperature: Number | None = Field(None, ge=0.0, le=2.0)
     top_p: Number | None = Field(None, gt=0.0, le=1.0)
@@ -28,6 +28,12 @@ class GenerateRequest(BaseModel):
         if not prompt.strip():
             raise ValueError("must contain more than whitespace")
         return prompt
+
+    @field_validator("max_tokens", mode="before")
+    @classmethod
+    def _integral_number(cls, value: Any) -> Any:
+        """JSON does not tell 5 from 5.0, and JSON Schema's integer takes both; 5.5 and "5" still fail."""
+        return int(value) if isinstance(value, float) and value.is_integer() else value
 
     @field_validator("max_tokens")
     @classmethod

@@ -41,6 +41,10 @@ CASES: list[tuple[str, Any, str, str]] = [
     ("unknown field", {"prompt": "x", "stream": True}, "stream", "not permitted"),
     ("unknown model", {"prompt": "x", "model": "no-such-model"}, "model", "unknown model"),
     ("user_id too long", {"prompt": "x", "user_id": "u" * 129}, "user_id", "at most 128"),
+    ("duplicate keys", '{"prompt": "a", "prompt": "b"}', "prompt", "more than once"),
+    ("deep nesting", '{"prompt": ' + "[" * 20_000 + "]" * 20_000 + "}", "body", "nested too deeply"),
+    ("huge integer", '{"prompt": "x", "max_tokens": 1' + "0" * 5000 + "}", "body", "Invalid JSON"),
+    ("huge float", '{"prompt": "x", "temperature": 1e999}', "temperature", "finite"),
 ]
 
 
@@ -67,6 +71,21 @@ def test_bad_input_is_400_naming_the_field_and_enqueues_nothing(
     assert error["status_code"] == 400 and error["field"] == field
     assert field in error["error"] and words.lower() in error["error"].lower(), error
     assert task_count(redis_client) == before
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
+def test_a_body_that_is_not_declared_json_is_415(api: Api, redis_client: redis.Redis, content_type: str) -> None:
+    before = task_count(redis_client)
+    response = requests.post(api.url("/generate"), data=b'{"prompt": "hi"}', timeout=5,
+                             headers={"X-API-Key": API_KEY, "Content-Type": content_type})  # fmt: skip
+    assert response.status_code == 415 and response.json()["field"] == "Content-Type"
+    assert task_count(redis_client) == before
+
+
+def test_a_very_long_prompt_within_the_body_limit_is_accepted_and_one_past_it_is_413(api: Api) -> None:
+    # The session's api takes 64 KiB bodies (MAX_REQUEST_BYTES); the worker then bounds it in tokens
+    assert send(api, {"prompt": "y" * 60_000, "max_tokens": 1}).status_code == 202
+    assert send(api, {"prompt": "y" * 70_000, "max_tokens": 1}).status_code == 413
 
 
 def test_every_bad_field_is_listed(api: Api) -> None:
