@@ -33,8 +33,9 @@ def test_finished_tasks_are_logged_without_keys_or_prompts(api: Api, log_dir: Pa
     assert all(isinstance(done[name], float) for name in ("queue_wait_time", "processing_time", "total_time"))
     assert (failed["status"], failed["error_type"]) == ("failed", "ContextLengthError")
     assert (log_dir / "app.log").exists() and (log_dir / "errors.log").read_text()
-    # And no log file, nor any process's output, holds a key or the prompt
-    for path in [*log_dir.iterdir(), *workdir.glob("*.out")]:
-        text = path.read_text(errors="replace")
+    # And no log file, nor any process's output, nor the metrics, holds a key or the prompt
+    texts = {path.name: path.read_text(errors="replace") for path in [*log_dir.iterdir(), *workdir.glob("*.out")]}
+    texts["/metrics"] = requests.get(api.url("/metrics"), timeout=5).text
+    for name, text in texts.items():
         for needle in (secret, API_KEY, OTHER_KEY):
-            assert needle not in text, f"{needle[:12]}... found in {path.name}"
+            assert needle not in text, f"{needle[:12]}... found in {name}"

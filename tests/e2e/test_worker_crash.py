@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from pathlib import Path
 
 import requests
@@ -48,12 +49,15 @@ def test_tasks_of_a_killed_worker_are_redelivered_and_complete(
 
         wait_until(processing, 30, "the batch to be generating")
         # When it is killed mid-batch and another worker starts
+        killed_at = time.monotonic()
         kill_worker(first)
         second = start_worker(workdir, url, **settings)
         # Then every task completes in full, and its stream says where generation started over
         for task_id in ids:
             result = wait_for_final(api, task_id, timeout=120)
             assert result["status"] == "completed" and result["metrics"]["completion_tokens"] == 900
+        # (reported, not asserted: docs/reliability.md records it; run with -s to see it)
+        print(f"\nall {len(ids)} tasks completed {time.monotonic() - killed_at:.1f} s after the SIGKILL")
         restarted = 0
         for task_id in ids:
             events = [event["data"] for event in sse_events(api, task_id)]

@@ -1,0 +1,148 @@
+"""Soak and overload, on loopback, bounded in time: does the stack stay up, flat in memory, and shed load
+cleanly?
+
+1. Soak: `--minutes` (default 10) at concurrency `--concurrency` (default 32), every client submitting then
+   following /stream. Reports errors, requests, latency in the first and last minute, and the resident
+   memory of the api (Gunicorn master and workers) and of the worker at start and end.
+2. Overload: `--overload-clients` (default 4x the soak concurrency) clients submitting as fast as they can
+   for `--overload-seconds`, against a queue bound (MAX_QUEUE_LENGTH) and the rate limit: counts of
+   202 / 429 / 503 / other, whether every accepted task completed, and the accepted tasks' latency.
+
+    .venv/bin/python bench/soak.py [--minutes 10] [--concurrency 32] [--shape tiny] [--max-tokens 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.load import one_request, percentile  # noqa: E402
+from tests.stack import API_KEY, RedisServer, children_of, start_api, start_worker, wait_for_final  # noqa: E402
+from workers.model_builder import SHAPES, build  # noqa: E402
+
+
+def resident_mib(pid: int) -> float:
+    """The process and all its descendants, in MiB."""
+    pids, total = [pid], 0
+    while pids:
+        current = pids.pop()
+        pids.extend(children_of(current))
+        for line in Path(f"/proc/{current}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
+
+
+def soak(api: object, concurrency: int, seconds: float, max_tokens: int) -> dict[str, object]:
+    finished: list[tuple[float, float]] = []  # (time finished, latency)
+    errors: collections.Counter[str] = collections.Counter()
+    end = time.monotonic() + seconds
+
+    def client(index: int) -> None:
+        count = 0
+        while time.monotonic() < end:
+            try:
+                latency, _, _ = one_request(api, index * 100_000 + count, 16, max_tokens)  # type: ignore[arg-type]
+                finished.append((time.monotonic(), latency))
+            except Exception as error:  # counted and reported, the soak goes on
+                errors[type(error).__name__] += 1
+            count += 1
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(client, range(concurrency)))
+    first = [lat for at, lat in finished if at - started <= 60]
+    last = [lat for at, lat in finished if at >= started + seconds - 60]
+    return {"requests": len(finished), "errors": dict(errors), "first": first, "last": last}
+
+
+def overload(api: object, clients: int, seconds: float) -> dict[str, object]:
+    codes: collections.Counter[int] = collections.Counter()
+    accepted: list[tuple[str, float]] = []
+    end = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client() -> None:
+        session = requests.Session()
+        while time.monotonic() < end:
+            try:
+                response = session.post(api.url("/generate"), headers={"X-API-Key": API_KEY},  # type: ignore[attr-defined]
+                                        json={"prompt": "overload", "max_tokens": 8}, timeout=30)  # fmt: skip
+            except requests.RequestException:
+                codes[0] += 1
+                continue
+            with lock:
+                codes[response.status_code] += 1
+                if response.status_code == 202:
+                    accepted.append((response.json()["task_id"], time.time()))
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    finals = [wait_for_final(api, task_id, timeout=600) for task_id, _ in accepted]  # type: ignore[arg-type]
+    completed = [final for final in finals if final["status"] == "completed"]
+    latencies = [final["metrics"]["total_time"] for final in completed]
+    return {"codes": dict(codes), "accepted": len(accepted), "completed": len(completed), "latencies": latencies}
+
+
+def describe(values: list[float]) -> str:
+    return f"p50 {statistics.median(values):.2f} s, p95 {percentile(values, 0.95):.2f} s" if values else "none"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--minutes", type=float, default=10)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="tiny")
+    parser.add_argument("--max-tokens", type=int, default=32)
+    parser.add_argument("--overload-clients", type=int)
+    parser.add_argument("--overload-seconds", type=float, default=30)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        model = build(workdir / "model", seed=0, shape=SHAPES[args.shape])
+        server = RedisServer(workdir).start()
+        settings = {"model_name": model, "served_model_name": "soak", "log_dir": workdir / "logs",
+                    "max_batch_size": args.concurrency, "log_level": "WARNING", "max_queue_length": 200}  # fmt: skip
+        worker = start_worker(workdir, server.url(), **settings)
+        api = start_api(workdir, server.url(), api_keys=API_KEY, rate_limit_per_minute=30_000, rate_limit_burst=2_000,
+                        **settings)  # fmt: skip
+        try:
+            one_request(api, 0, 16, args.max_tokens)  # warm-up
+            memory_start = (resident_mib(api.process.pid), resident_mib(worker.pid))
+            soaked = soak(api, args.concurrency, args.minutes * 60, args.max_tokens)
+            memory_end = (resident_mib(api.process.pid), resident_mib(worker.pid))
+            loaded = overload(api, args.overload_clients or 4 * args.concurrency, args.overload_seconds)
+        finally:
+            api.stop()
+            worker.stop()
+            server.stop()
+    print(f"\nSoak: {args.minutes:g} min at concurrency {args.concurrency}, {args.shape} model, {args.max_tokens} "
+          f"tokens per request, MAX_BATCH_SIZE {args.concurrency}\n")  # fmt: skip
+    print("| requests | errors | latency, first minute | latency, last minute | api RSS start -> end | "
+          "worker RSS start -> end |\n|---:|---|---|---|---|---|")  # fmt: skip
+    print(f"| {soaked['requests']} | {soaked['errors'] or 0} | {describe(soaked['first'])} | "  # type: ignore[arg-type]
+          f"{describe(soaked['last'])} | {memory_start[0]:.0f} -> {memory_end[0]:.0f} MiB | "  # type: ignore[arg-type]
+          f"{memory_start[1]:.0f} -> {memory_end[1]:.0f} MiB |")  # fmt: skip
+    print(f"\nOverload: {args.overload_clients or 4 * args.concurrency} clients submitting without pause for "
+          f"{args.overload_seconds:g} s (MAX_QUEUE_LENGTH 200, rate limit 30,000/min, bursts of 2,000)\n")  # fmt: skip
+    print("| responses by status | accepted | accepted that completed | latency of accepted |\n|---|---:|---:|---|")
+    print(f"| {loaded['codes']} | {loaded['accepted']} | {loaded['completed']} | "
+          f"{describe(loaded['latencies'])} |")  # type: ignore[arg-type]  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
