@@ -38,6 +38,12 @@ def matching_key(candidate: str, keys: list[str]) -> str | None:
     return found
 
 
+def _bearer() -> str | None:
+    """OpenAI's clients send the key as `Authorization: Bearer <key>`."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
 def _static_keys() -> list[str]:
     svc = services()
     return svc.settings.api_key_list + (svc.key_file.current() if svc.key_file else [])
@@ -58,11 +64,13 @@ def require_api_key(view: F | None = None, *, allow_query: bool = False) -> Any:
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            candidate = request.headers.get(API_KEY_HEADER)
+            candidate = request.headers.get(API_KEY_HEADER) or _bearer()
             if not candidate and allow_query:
                 candidate = request.args.get(API_KEY_QUERY)
             if not candidate:
-                where = f"the {API_KEY_HEADER} header" + (f" or ?{API_KEY_QUERY}=" if allow_query else "")
+                where = f"the {API_KEY_HEADER} header, Authorization: Bearer" + (
+                    f" or ?{API_KEY_QUERY}=" if allow_query else ""
+                )
                 raise ApiError(401, f"Missing API key: send it in {where}")
             if matching_key(candidate, _static_keys()) is None and not _registered(candidate):
                 raise ApiError(401, "Invalid API key")

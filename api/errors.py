@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 import redis
-from flask import Flask, Response, request
+from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .metrics import RATE_LIMIT_REJECTIONS
@@ -26,8 +26,20 @@ class ApiError(Exception):
         self.details = details
 
 
+OPENAI_PREFIX = "/v1/"
+# OpenAI's error types by status; its client libraries pick their exception class by the status itself.
+OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+                404: "not_found_error", 413: "invalid_request_error", 415: "invalid_request_error",
+                429: "rate_limit_error", 503: "service_unavailable"}  # fmt: skip
+
+
 def error_response(status_code: int, message: str, **details: Any) -> Response:
-    response = respond(ErrorBody(error=message, status_code=status_code, **details))
+    if has_request_context() and request.path.startswith(OPENAI_PREFIX):
+        kind = OPENAI_TYPES.get(status_code, "server_error")
+        error = {"message": message, "type": kind, "param": details.get("field"), "code": details.get("code")}
+        response = jsonify({"error": error})
+    else:
+        response = respond(ErrorBody(error=message, status_code=status_code, **details))
     response.status_code = status_code
     return response
 

@@ -1,5 +1,5 @@
-"""API keys from a file (API_KEYS_FILE), re-read when it changes, so keys rotate without a restart: a
-mounted Kubernetes Secret is rewritten in place when the Secret changes."""
+"""API keys from a file (API_KEYS_FILE: one per line or comma-separated), re-read when it changes, so
+keys rotate without a restart: a mounted Kubernetes Secret is rewritten in place when the Secret changes."""
 
 from __future__ import annotations
 
@@ -28,7 +28,9 @@ class KeyFile:
         with self.lock:
             if signature != self.seen:
                 lines = self.path.read_text(encoding="utf-8").splitlines()
-                self.keys = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+                wanted = [line for line in lines if not line.lstrip().startswith("#")]
+                # One per line, or comma-separated as in API_KEYS (a Kubernetes Secret holds them that way)
+                self.keys = [key.strip() for line in wanted for key in line.split(",") if key.strip()]
                 self.seen = signature
                 logger.info("API_KEYS_FILE read: %d keys", len(self.keys))
             return self.keys

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import redis
 from dramatiq import Message
@@ -24,21 +25,36 @@ QUEUE_FULL_RETRY_AFTER_SECONDS = 10
 def submit(
     svc: Services, *, owner: str, request: GenerateRequest, model: str, registered: RegisteredModel | None = None
 ) -> str:
-    """`registered`: the model's operator entry, whose generation defaults win over the api's settings."""
+    """POST /generate's request as a task."""
+    knobs = with_defaults(
+        svc, registered, max_tokens=request.max_tokens, temperature=request.temperature, top_p=request.top_p
+    )
+    params = {"prompt": request.prompt, **knobs}
+    return submit_params(svc, owner=owner, model=model, params=params, user_id=request.user_id)
+
+
+def with_defaults(
+    svc: Services, registered: RegisteredModel | None, *, max_tokens: int | None, temperature: float | None,
+    top_p: float | None,
+) -> dict[str, Any]:  # fmt: skip
+    """What the request left out: the model's own defaults (its LLMModel), else the api's settings."""
     settings = svc.settings
-    _check_room(svc, model)
     default_max_tokens = registered.max_tokens if registered and registered.max_tokens else settings.max_new_tokens
     default_temperature = (
         registered.temperature if registered and registered.temperature is not None else settings.temperature
     )
-    task_id = str(uuid.uuid4())
-    params = {
-        "prompt": request.prompt,
-        "max_tokens": request.max_tokens if request.max_tokens is not None else default_max_tokens,
-        "temperature": request.temperature if request.temperature is not None else default_temperature,
-        "top_p": request.top_p if request.top_p is not None else settings.top_p,
+    return {
+        "max_tokens": max_tokens if max_tokens is not None else default_max_tokens,
+        "temperature": temperature if temperature is not None else default_temperature,
+        "top_p": top_p if top_p is not None else settings.top_p,
     }
-    svc.store.create(task_id, owner=owner, model=model, params=params, user_id=request.user_id)
+
+
+def submit_params(svc: Services, *, owner: str, model: str, params: dict[str, Any], user_id: str | None) -> str:
+    """Writes the task record, then enqueues its message; returns the task id."""
+    _check_room(svc, model)
+    task_id = str(uuid.uuid4())
+    svc.store.create(task_id, owner=owner, model=model, params=params, user_id=user_id)
     message: Message[None] = Message(
         queue_name=queue_name(model), actor_name=ACTOR_NAME, args=(task_id,), kwargs={}, options={}
     )

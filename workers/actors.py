@@ -20,6 +20,32 @@ REDIS_OUTAGE_ATTEMPTS = 3
 REDIS_OUTAGE_WAIT_SECONDS = 60.0
 
 
+CANCELLED_MESSAGE = "the client disconnected before the result"
+CANCEL_CHECK_SECONDS = 0.25
+
+
+class TaskCancelled(Exception):
+    pass
+
+
+class CancellableSink:
+    """Writes each delta to the task's stream, and stops generation (raising out of the backend, which then
+    drops the request from its batch) once the client has asked to cancel; checked at most 4 times a second."""
+
+    def __init__(self, store: TaskStore, task_id: str) -> None:
+        self.store = store
+        self.task_id = task_id
+        self.checked = 0.0
+
+    def __call__(self, text: str) -> None:
+        now = time.monotonic()
+        if now - self.checked >= CANCEL_CHECK_SECONDS:
+            self.checked = now
+            if self.store.cancel_requested(self.task_id):
+                raise TaskCancelled
+        self.store.append_delta(self.task_id, text)
+
+
 def wait_for_redis(client: redis.Redis, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -42,6 +68,7 @@ def task_metrics(record: TaskRecord, output: GenerationResult, finished_at: floa
         "prompt_tokens": output.prompt_tokens,
         "completion_tokens": output.completion_tokens,
         "tokens_per_second": round(output.completion_tokens / processing, 2),
+        "finish_reason": output.finish_reason,
     }
 
 
@@ -71,16 +98,24 @@ def make_generate_actor_fn(
         task_id = record.task_id
         request = GenerationRequest(
             model=record.model,
-            prompt=record.params["prompt"],
+            prompt=record.params.get("prompt", ""),
             max_tokens=record.params["max_tokens"],
             temperature=record.params["temperature"],
             top_p=record.params["top_p"],
             deadline=time.monotonic() + time_limit,
+            messages=record.params.get("messages"),
+            stop=tuple(record.params.get("stop") or ()),
+            seed=record.params.get("seed"),
         )
+        if store.cancel_requested(task_id):
+            fail(record, "Cancelled", CANCELLED_MESSAGE)
+            return
         try:
-            output = backend.generate(request, on_text=lambda text: store.append_delta(task_id, text))
+            output = backend.generate(request, on_text=CancellableSink(store, task_id))
         except redis.RedisError:
             raise  # not the generation's fault: generate_text waits for Redis and starts over
+        except TaskCancelled:
+            fail(record, "Cancelled", CANCELLED_MESSAGE)
         except TimeLimitExceeded:
             # Dramatiq's own limit is a backstop a little past ours; report both the same way.
             fail(record, "TimeoutError", "generation exceeded the task time limit")

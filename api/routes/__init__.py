@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from . import docs, health, stream, tasks
+from . import docs, health, openai_routes, stream, tasks
 
 
 def init_app(app: Flask) -> None:
@@ -10,3 +10,4 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(tasks.bp)
     app.register_blueprint(stream.bp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(openai_routes.bp)

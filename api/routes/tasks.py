@@ -107,7 +107,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _model(requested: str | None) -> tuple[str, model_registry.RegisteredModel | None]:
+def _model(requested: str | None, unknown_status: int = 400) -> tuple[str, model_registry.RegisteredModel | None]:
     """The default model, one that a live worker serves, or one the operator runs (even at zero replicas:
     the request waits in its queue and the operator starts a worker); 403 if the key may not use it."""
     svc = services()
@@ -118,7 +118,8 @@ def _model(requested: str | None) -> tuple[str, model_registry.RegisteredModel |
         available = heartbeats.loaded_models(heartbeats.live(svc.redis))
         if model not in available:
             choices = sorted({default, *available, *registered})
-            raise ApiError(400, f"Invalid model: unknown model {model!r}; available: {choices}", field="model")
+            raise ApiError(unknown_status, f"Invalid model: unknown model {model!r}; available: {choices}",
+                           field="model", code="model_not_found")  # fmt: skip
     if not model_registry.may_use(g.key_digest, registered.get(model)):
         raise ApiError(403, f"This API key may not use model {model!r}", field="model")
     return model, registered.get(model)

@@ -156,8 +156,9 @@ def test_keys_rotate_through_the_key_file_without_a_restart(
     api = start_api(workdir, redis_server.url(db=13), api_keys="", api_keys_file=key_file, **model_settings)
     try:
         assert post(api, {"X-API-Key": "old-key-0001"}).status_code == 202
-        key_file.write_text("new-key-0002\n")  # rotation: the old key goes, a new one comes
+        key_file.write_text("new-key-0002,other-key-0003\n")  # rotation: the old key goes, new ones come
         wait_until(lambda: post(api, {"X-API-Key": "new-key-0002"}).status_code == 202, 5, "the new key")
+        assert post(api, {"X-API-Key": "other-key-0003"}).status_code == 202
         assert post(api, {"X-API-Key": "old-key-0001"}).status_code == 401
     finally:
         api.stop()

@@ -85,7 +85,9 @@ def test_options_render_what_they_promise(testbed: TestBed) -> None:
     assert not by_kind(external, "StatefulSet") and not by_kind(external, "Secret")
     api = next(d for d in by_kind(external, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")
     assert env_of(api)["REDIS_URL"] == "rediss://:secret@redis.example.com:6380/0"
-    assert env_of(api)["API_KEYS"] == {"secretKeyRef": {"name": "my-keys", "key": "api-keys"}}
+    assert env_of(api)["API_KEYS_FILE"] == "/etc/llm-service/api-keys"  # the Secret, mounted: keys rotate live
+    keys = next(v for v in api["spec"]["template"]["spec"]["volumes"] if v["name"] == "api-keys")["secret"]
+    assert keys == {"secretName": "my-keys", "items": [{"key": "api-keys", "path": "api-keys"}]}
 
     autoscaled = render(testbed, "--values", str(CHART / "ci" / "hpa-values.yaml"))
     assert by_kind(autoscaled, "HorizontalPodAutoscaler")[0]["spec"]["maxReplicas"] == 6

@@ -20,6 +20,12 @@ class GenerationRequest:
     top_p: float
     deadline: float
     """time.monotonic() past which generation stops and the task fails with TimeoutError"""
+    messages: list[dict[str, str]] | None = None
+    """chat messages ({role, content}); when given, the backend renders them with the model's template"""
+    stop: tuple[str, ...] = ()
+    """strings that end generation; the text ends before the first one found"""
+    seed: int | None = None
+    """makes sampling repeatable for the same request"""
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class GenerationResult:
     time_to_first_token: float | None = None
     """seconds from the start of generation to the first generated token"""
     finish_reason: str = "length"
-    """"stop" when the model ended with its end-of-sequence token, "length" when max_tokens ended it"""
+    """"stop" when the model ended with its end-of-sequence token or a stop string, "length" at max_tokens"""
 
 
 class Backend(Protocol):

@@ -14,6 +14,7 @@ from typing import Any
 import requests
 
 from .base import GenerationRequest, GenerationResult, TextSink
+from .chat import plain_chat_template
 
 logger = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 5
@@ -64,9 +65,16 @@ class OllamaBackend:
     def generate(self, request: GenerationRequest, on_text: TextSink | None = None) -> GenerationResult:
         body = {
             "model": request.model,
-            "prompt": request.prompt,
+            # Chat messages go in a plain template: /api/generate is the one route whose stream we follow.
+            "prompt": plain_chat_template(request.messages) if request.messages else request.prompt,
             "stream": True,
-            "options": {"temperature": request.temperature, "top_p": request.top_p, "num_predict": request.max_tokens},
+            "options": {
+                "temperature": request.temperature,
+                "top_p": request.top_p,
+                "num_predict": request.max_tokens,
+                **({"stop": list(request.stop)} if request.stop else {}),
+                **({"seed": request.seed} if request.seed is not None else {}),
+            },  # fmt: skip
         }
         started = time.monotonic()
         try:

@@ -13,6 +13,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from ..engine import EngineKind, EngineRequest, create_engine
 from .base import GenerationRequest, GenerationResult, TextSink
+from .chat import plain_chat_template
+from .stop_strings import StopStrings
 from .streaming import IncrementalDecoder
 
 logger = logging.getLogger(__name__)
@@ -84,21 +86,36 @@ class TransformersBackend:
     def generate(self, request: GenerationRequest, on_text: TextSink | None = None) -> GenerationResult:
         if self.engine is None:
             raise RuntimeError("model is not loaded")
-        prompt_ids: list[int] = self.tokenizer(request.prompt)["input_ids"]
+        prompt_ids: list[int] = self.tokenizer(self.render(request), add_special_tokens=not request.messages)[
+            "input_ids"
+        ]
         self._check_context(len(prompt_ids), request.max_tokens)
         if time.monotonic() >= request.deadline:
             raise TimeoutError("task time limit reached before generation started")
-        job = EngineRequest(prompt_ids, request.max_tokens, request.temperature, request.top_p, request.deadline)
+        job = EngineRequest(prompt_ids, request.max_tokens, request.temperature, request.top_p, request.deadline,
+                            seed=request.seed)  # fmt: skip
         started = time.monotonic()
-        decoder = IncrementalDecoder(self.tokenizer, on_text or (lambda _: None))
+        stops = StopStrings(request.stop, on_text or (lambda _: None))
+        decoder = IncrementalDecoder(self.tokenizer, stops.feed)
         self.engine.submit(job)
         try:
-            return self._collect(job, prompt_ids, decoder, started)
+            return self._collect(job, prompt_ids, decoder, stops, started)
         finally:
-            job.cancelled.set()  # leaves the batch at once if it is still there (timeouts, shutdown)
+            job.cancelled.set()  # leaves the batch at once if it is still there (stop strings, timeouts, shutdown)
+
+    def render(self, request: GenerationRequest) -> str:
+        """The prompt, or the chat messages in the model's chat template (a plain one when it has none)."""
+        if not request.messages:
+            return request.prompt
+        if getattr(self.tokenizer, "chat_template", None):
+            rendered: str = self.tokenizer.apply_chat_template(
+                request.messages, tokenize=False, add_generation_prompt=True
+            )
+            return rendered
+        return plain_chat_template(request.messages)
 
     def _collect(
-        self, job: EngineRequest, prompt_ids: list[int], decoder: IncrementalDecoder, started: float
+        self, job: EngineRequest, prompt_ids: list[int], decoder: IncrementalDecoder, stops: StopStrings, started: float
     ) -> GenerationResult:
         first_token_at: float | None = None
         while True:
@@ -114,17 +131,20 @@ class TransformersBackend:
             if tokens:
                 first_token_at = first_token_at or time.monotonic()
                 decoder.add(tokens)
+            finished = "stop" if stops.hit else next((e.finish_reason for e in events if e.finish_reason), None)
             for event in events:
-                if event.error is not None:
+                if event.error is not None and not stops.hit:
                     raise event.error
-                if event.finish_reason is not None:
-                    return GenerationResult(
-                        text=decoder.finish(),
-                        prompt_tokens=len(prompt_ids),
-                        completion_tokens=len(decoder.ids),
-                        time_to_first_token=None if first_token_at is None else first_token_at - started,
-                        finish_reason=event.finish_reason,
-                    )
+            if finished is not None:
+                if not stops.hit:
+                    decoder.finish()
+                return GenerationResult(
+                    text=stops.finish(),
+                    prompt_tokens=len(prompt_ids),
+                    completion_tokens=len(decoder.ids),
+                    time_to_first_token=None if first_token_at is None else first_token_at - started,
+                    finish_reason=finished,
+                )
 
     def _check_context(self, prompt_tokens: int, max_tokens: int) -> None:
         if self.context is not None and prompt_tokens + max_tokens > self.context:

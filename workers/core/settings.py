@@ -26,7 +26,9 @@ class Settings(BaseSettings):
 
     # Access
     api_keys: str = Field("", description="comma-separated API keys the api accepts")
-    api_keys_file: Path | None = Field(None, description="more keys, one per line; re-read when it changes")
+    api_keys_file: Path | None = Field(
+        None, description="more keys, one per line or comma-separated; re-read on change"
+    )
     cors_allowed_origins: str = Field("", description="comma-separated origins browsers may call from; empty: none")
     max_queue_length: int = Field(10_000, ge=1, description="waiting requests per model before 503")
     sse_max_seconds: float = Field(3600.0, gt=0.0, description="longest one SSE connection stays open")

@@ -13,6 +13,8 @@ import redis
 from . import events
 from .contracts import FINAL_STATUSES, TASKS_FINISHED_KEY, TaskStatus, events_key, task_key
 
+CANCEL_FIELD = "cancel_requested"
+
 
 @dataclass(frozen=True)
 class TaskRecord:
@@ -131,6 +133,15 @@ class TaskStore:
         fields = {"status": failed.status.value, "error_type": error_type, "error_message": error_message,
                   "finished_at": repr(failed.finished_at)}  # fmt: skip
         return failed if self._update(failed, fields, events.failed_event(error_type, error_message)) else None
+
+    def request_cancel(self, task_id: str) -> None:
+        """The client went away: the worker stops generating at its next check (a field, not an event, so a
+        record that has already finished is left as it is)."""
+        if self.client.exists(task_key(task_id)):
+            self.client.hset(task_key(task_id), CANCEL_FIELD, "1")
+
+    def cancel_requested(self, task_id: str) -> bool:
+        return bool(self.client.hexists(task_key(task_id), CANCEL_FIELD))
 
     def finished_counts(self) -> dict[tuple[str, str], int]:
         """Tasks finished since Redis began, by (model, final status)."""

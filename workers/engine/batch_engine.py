@@ -43,6 +43,7 @@ class EngineRequest:
     temperature: float
     top_p: float
     deadline: float
+    seed: int | None = None
     events: queue.Queue[TokenEvent] = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
 
@@ -53,6 +54,7 @@ class _Row:
     length: int  # tokens in the cache for this row, which is also the next token's position
     last_token: int
     generated: int = 1
+    generator: torch.Generator | None = None
 
 
 class BatchEngine:
@@ -129,8 +131,10 @@ class BatchEngine:
         logits = self.model(
             input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True
         ).logits[:, -1, :]
-        tokens = choose_tokens(logits, *self._knobs(requests)).tolist()
-        rows = [_Row(request, len(request.prompt_ids), token) for request, token in zip(requests, tokens, strict=True)]
+        generators = [_generator(request.seed, device) for request in requests]
+        tokens = choose_tokens(logits, *self._knobs(requests), generators).tolist()
+        rows = [_Row(request, len(request.prompt_ids), token, generator=generator)
+                for request, token, generator in zip(requests, tokens, generators, strict=True)]  # fmt: skip
         going_on = [index for index, row in enumerate(rows) if not self._emit(row, row.last_token)]
         if going_on:
             chosen = torch.tensor(going_on, device=device)
@@ -167,7 +171,8 @@ class BatchEngine:
             input_ids=tokens, attention_mask=self.mask, position_ids=positions, cache=cache, use_cache=True
         ).logits[:, -1, :]
         self.keys, self.values = _tensors(cache)
-        chosen = choose_tokens(logits, *self._knobs([row.request for row in self.rows])).tolist()
+        generators = [row.generator for row in self.rows]
+        chosen = choose_tokens(logits, *self._knobs([row.request for row in self.rows]), generators).tolist()
         keep = []
         for index, (row, token) in enumerate(zip(self.rows, chosen, strict=True)):
             row.length += 1
@@ -216,6 +221,11 @@ class BatchEngine:
         temperature = torch.tensor([request.temperature for request in requests], device=device)
         top_p = torch.tensor([request.top_p for request in requests], device=device)
         return temperature, top_p
+
+
+def _generator(seed: int | None, device: torch.device) -> torch.Generator | None:
+    """A seeded request samples from its own generator: the same draws whatever else is in the batch."""
+    return None if seed is None else torch.Generator(device=device).manual_seed(seed)
 
 
 def _tensors(cache: DynamicCache) -> tuple[list[torch.Tensor], list[torch.Tensor]]:

@@ -5,8 +5,14 @@ from __future__ import annotations
 import torch
 
 
-def choose_tokens(logits: torch.Tensor, temperature: torch.Tensor, top_p: torch.Tensor) -> torch.Tensor:
-    """logits (B, V); temperature and top_p (B,). Temperature 0 is greedy: argmax, whatever else runs."""
+def choose_tokens(
+    logits: torch.Tensor,
+    temperature: torch.Tensor,
+    top_p: torch.Tensor,
+    generators: list[torch.Generator | None] | None = None,
+) -> torch.Tensor:
+    """logits (B, V); temperature and top_p (B,). Temperature 0 is greedy: argmax, whatever else runs.
+    A row with its own generator (a seeded request) draws from it alone."""
     greedy = logits.argmax(dim=-1)
     sampled_rows = temperature > 0
     if not bool(sampled_rows.any()):
@@ -17,5 +23,9 @@ def choose_tokens(logits: torch.Tensor, temperature: torch.Tensor, top_p: torch.
     # Keep the smallest prefix whose mass reaches top_p (always at least the most likely token).
     outside = (sorted_probs.cumsum(dim=-1) - sorted_probs) >= top_p.unsqueeze(1)
     sorted_probs = sorted_probs.masked_fill(outside, 0.0)
-    picked = order.gather(1, torch.multinomial(sorted_probs, 1)).squeeze(1)
+    draws = torch.multinomial(sorted_probs, 1)
+    for row, generator in enumerate(generators or []):
+        if generator is not None:
+            draws[row] = torch.multinomial(sorted_probs[row], 1, generator=generator)
+    picked = order.gather(1, draws).squeeze(1)
     return torch.where(sampled_rows, picked, greedy)

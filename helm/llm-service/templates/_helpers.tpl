@@ -61,14 +61,6 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* Environment shared by the api and the workers. */}}
-{{- define "llm.commonEnv" -}}
-{{ include "llm.redisEnv" . }}
-- name: API_KEYS
-  valueFrom:
-    secretKeyRef: {name: {{ include "llm.apiKeysSecret" . }}, key: {{ .Values.apiKeys.existingSecretKey }}}
-{{- end }}
-
 {{- define "llm.podSecurity" -}}
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}

@@ -1,0 +1,145 @@
+"""OpenAI-compatible routes: GET /v1/models, POST /v1/completions, POST /v1/chat/completions.
+
+A request here is a task like any other (same queue, workers, engine, limits, metrics and logs); the route
+waits on the task's events and answers in OpenAI's shapes, streamed as chunks when asked. A client that
+disconnects cancels its task."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from pydantic import BaseModel, ValidationError
+
+from workers.core import events, heartbeats, model_registry
+from workers.core.task_store import TaskStore
+
+from ..auth import require_api_key
+from ..errors import ApiError
+from ..openai_format import Reply, error_chunk
+from ..openai_schemas import ChatCompletionRequest, CompletionRequest, unsupported
+from ..rate_limit import current_limits, limiter
+from ..schemas import field_errors
+from ..services import services
+from ..submission import submit_params, with_defaults
+from .stream import READ_BLOCK_MS, client_gone
+from .tasks import _json_object, _model
+
+bp = Blueprint("openai", __name__, url_prefix="/v1")
+
+
+@bp.get("/models")
+@require_api_key
+def models() -> Any:
+    svc = services()
+    live = heartbeats.loaded_models(heartbeats.live(svc.redis))
+    names = sorted({svc.settings.model_id, *live, *model_registry.read(svc.redis)})
+    data = [{"id": name, "object": "model", "created": 0, "owned_by": "llm-service"} for name in names]
+    return jsonify({"object": "list", "data": data})
+
+
+@bp.post("/completions")
+@require_api_key
+@limiter.limit(current_limits)
+def completions() -> Any:
+    return _complete(CompletionRequest, chat=False)
+
+
+@bp.post("/chat/completions")
+@require_api_key
+@limiter.limit(current_limits)
+def chat_completions() -> Any:
+    return _complete(ChatCompletionRequest, chat=True)
+
+
+def _complete(schema: type[BaseModel], *, chat: bool) -> Any:
+    parsed, params = _parse(schema)
+    model, registered = _model(parsed.model, unknown_status=404)
+    svc = services()
+    wanted = parsed.wanted_tokens() if isinstance(parsed, ChatCompletionRequest) else parsed.max_tokens
+    if wanted is not None and wanted > svc.settings.max_tokens_limit:
+        field = (
+            "max_completion_tokens"
+            if isinstance(parsed, ChatCompletionRequest) and parsed.max_completion_tokens
+            else "max_tokens"
+        )  # noqa: E501
+        raise ApiError(400, f"Invalid {field}: must be at most {svc.settings.max_tokens_limit}", field=field)
+    params |= with_defaults(svc, registered, max_tokens=wanted, temperature=parsed.temperature, top_p=parsed.top_p)
+    task_id = submit_params(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user)
+    reply = Reply(task_id, model, chat=chat)
+    client = request.environ.get("gunicorn.socket")
+    if parsed.stream:
+        usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
+        body = _chunks(svc.store, task_id, reply, usage, client)
+        return Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
+    final = _final_event(svc.store, task_id, client)
+    if final["status"] == "failed":
+        raise _failure(final)
+    return jsonify(reply.whole(final["result"], final["metrics"]))
+
+
+def _parse(schema: type[BaseModel]) -> tuple[Any, dict[str, Any]]:
+    body = _json_object()
+    refused = unsupported(body, schema)
+    if refused is not None:
+        raise ApiError(400, refused[1], field=refused[0])
+    try:
+        parsed: Any = schema.model_validate(body)
+        text = {"messages": parsed.rendered_messages()} if isinstance(parsed, ChatCompletionRequest) else {}
+    except ValidationError as error:
+        errors = field_errors(error.errors())
+        raise ApiError(400, f"Invalid {errors[0]['field']}: {errors[0]['message']}", field=errors[0]["field"]) from None
+    except ValueError as error:  # a message's content parts
+        raise ApiError(400, f"Invalid messages: {error}", field="messages") from None
+    if not text:
+        text = {"prompt": parsed.prompt}
+    return parsed, {**text, "stop": parsed.stop_list(), "seed": parsed.seed}
+
+
+def _events(store: TaskStore, task_id: str, client: Any) -> Iterator[dict[str, Any]]:
+    """The task's events until its final one; cancels the task if the client goes away meanwhile. (The
+    store is passed in: a streamed response runs after the request's app context has gone.)"""
+    after = events.START
+    while True:
+        if client is not None and client_gone(client):
+            store.request_cancel(task_id)
+            return
+        for event_id, event in events.read_after(store.client, task_id, after, block_ms=READ_BLOCK_MS):
+            after = event_id
+            yield event
+            if events.is_final(event):
+                return
+
+
+def _final_event(store: TaskStore, task_id: str, client: Any) -> dict[str, Any]:
+    for event in _events(store, task_id, client):
+        if events.is_final(event):
+            return event
+    raise ApiError(499, "Client closed the request")  # nobody is left to read it
+
+
+def _chunks(store: TaskStore, task_id: str, reply: Reply, usage: bool, client: Any) -> Iterator[str]:
+    yield _sse(reply.first_chunk())
+    for event in _events(store, task_id, client):
+        if event.get("delta"):
+            yield _sse(reply.delta_chunk(event["delta"]))
+        elif event["status"] == "completed":
+            yield _sse(reply.last_chunk(event["metrics"].get("finish_reason") or "length"))
+            if usage:
+                yield _sse(reply.usage_chunk(event["metrics"]))
+        elif event["status"] == "failed":
+            yield _sse(error_chunk(_failure(event)))
+    yield "data: [DONE]\n\n"
+
+
+def _sse(payload: dict[str, Any]) -> str:
+    return f"data: {json.dumps(payload)}\n\n"
+
+
+def _failure(event: dict[str, Any]) -> ApiError:
+    kind, message = event.get("error_type") or "Error", event.get("error_message") or "generation failed"
+    if kind == "ContextLengthError":
+        return ApiError(400, message, field="max_tokens", code="context_length_exceeded")
+    return ApiError(504 if kind == "TimeoutError" else 500, f"{kind}: {message}", code=kind)
