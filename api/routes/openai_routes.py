@@ -7,7 +7,7 @@ disconnects cancels its task."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -121,10 +121,30 @@ def _final_event(store: TaskStore, task_id: str, client: Any) -> dict[str, Any]:
 
 
 def _chunks(store: TaskStore, task_id: str, reply: Reply, usage: bool, client: Any) -> Iterator[str]:
+    yield from chunks(_events(store, task_id, client), reply, usage)
+
+
+def chunks(found: Iterable[dict[str, Any]], reply: Reply, usage: bool) -> Iterator[str]:
+    """OpenAI's chunks from a task's events. When a worker was lost and generation started over
+    (`restarted`), the text already sent is not sent again: the new deltas are checked against it and only
+    what goes past it is sent; if the new text differs (sampling), the stream ends with an error instead."""
     yield _sse(reply.first_chunk())
-    for event in _events(store, task_id, client):
-        if event.get("delta"):
-            yield _sse(reply.delta_chunk(event["delta"]))
+    sent, replay = "", None  # replay: the new attempt's text while it is still within what was sent
+    for event in found:
+        if event.get("restarted") and sent:
+            replay = ""
+        elif event.get("delta"):
+            delta = event["delta"]
+            if replay is not None:
+                replay += delta
+                if not (sent.startswith(replay) or replay.startswith(sent)):
+                    yield _sse(error_chunk(ApiError(500, "generation restarted with different text", code="restarted")))
+                    break
+                if len(replay) <= len(sent):
+                    continue
+                delta, replay = replay[len(sent) :], None
+            sent += delta
+            yield _sse(reply.delta_chunk(delta))
         elif event["status"] == "completed":
             yield _sse(reply.last_chunk(event["metrics"].get("finish_reason") or "length"))
             if usage:
