@@ -146,8 +146,8 @@ def test_replicas_follow_queue_depth_up_at_once_and_down_after_the_delay(
     # 5 requests at 2 per replica: ceil(5 / 2) = 3 replicas, the maximum
     enqueue(queue_redis.url(), "llama-8b", 5)
     wait_until(lambda: replicas(kube, "gpu") == 3, 30, "3 replicas")
-    status = wait_until(lambda: kube.get(MODELS, "LLMModel", "gpu", NAMESPACE).get("status", {}), 10, "status")
-    wait_until(lambda: kube.get(MODELS, "LLMModel", "gpu", NAMESPACE)["status"].get("queueDepth") == 5, 10, "depth")
+    wait_until(lambda: kube.get(MODELS, "LLMModel", "gpu", NAMESPACE).get("status", {}).get("queueDepth") == 5, 10,
+               "the queue depth in the status")  # fmt: skip
     status = kube.get(MODELS, "LLMModel", "gpu", NAMESPACE)["status"]
     assert status["desiredReplicas"] == 3
     events = kube.list("v1", "Event", NAMESPACE)
