@@ -160,6 +160,7 @@ def test_install_upgrade_and_uninstall_on_the_api_server(testbed: TestBed, kube:
     assert kube.get("apps/v1", "Deployment", "rel-llm-service-api", release)["spec"]["replicas"] == 3
     settings = kube.get("v1", "ConfigMap", "rel-llm-service-settings", release)["data"]
     assert settings["RATE_LIMIT_PER_MINUTE"] == "120"
+    assert (settings["MAX_QUEUE_LENGTH"], settings["CORS_ALLOWED_ORIGINS"]) == ("10000", "")
     assert secret_value(kube, "rel-llm-service-api-keys", release, "api-keys") == generated_key
     # Keys given in values replace it; turning the operator off removes its RBAC
     testbed.helm("upgrade", "rel", str(CHART), "--namespace", release,
