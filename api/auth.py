@@ -39,9 +39,15 @@ def matching_key(candidate: str, keys: list[str]) -> str | None:
 
 
 def _bearer() -> str | None:
-    """OpenAI's clients send the key as `Authorization: Bearer <key>`."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    """OpenAI's clients send the key as `Authorization: Bearer <key>`. Any other Authorization header is
+    refused rather than ignored: a request must not carry credentials the api did not check."""
+    value = request.headers.get("Authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "Invalid API key: the Authorization header must be `Bearer <key>`")
+    return token.strip()
 
 
 def _static_keys() -> list[str]:
@@ -64,7 +70,10 @@ def require_api_key(view: F | None = None, *, allow_query: bool = False) -> Any:
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            candidate = request.headers.get(API_KEY_HEADER) or _bearer()
+            header, bearer = request.headers.get(API_KEY_HEADER), _bearer()
+            if header and bearer and header != bearer:
+                raise ApiError(401, "Invalid API key: two different keys in one request (X-API-Key and Bearer)")
+            candidate = header or bearer
             if not candidate and allow_query:
                 candidate = request.args.get(API_KEY_QUERY)
             if not candidate:

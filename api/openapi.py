@@ -10,6 +10,7 @@ from workers.core.settings import Settings
 
 from . import schemas
 from .auth import API_KEY_HEADER, API_KEY_QUERY
+from .openapi_v1 import openai_paths
 from .version import VERSION
 
 REF = "#/components/schemas/{model}"
@@ -103,6 +104,7 @@ def build_spec(settings: Settings) -> dict[str, Any]:
             "200": _content("text/plain", {"type": "string"}, "Prometheus text format"),
         })},
     }  # fmt: skip
+    paths |= openai_paths(settings)
     return {
         "openapi": "3.1.0",
         "info": {"title": "LLM inference service", "version": VERSION},
@@ -112,6 +114,7 @@ def build_spec(settings: Settings) -> dict[str, Any]:
             "securitySchemes": {
                 "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
                 "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": API_KEY_QUERY},
+                "BearerAuth": {"type": "http", "scheme": "bearer"},
             },
         },
     }

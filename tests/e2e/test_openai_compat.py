@@ -89,6 +89,9 @@ def test_a_seed_makes_sampling_repeatable(client: openai.OpenAI) -> None:
 def test_errors_are_the_librarys_own_exceptions(client: openai.OpenAI, api: Api) -> None:
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=api.url("/v1"), api_key="wrong", max_retries=0).models.list()
+    mixed = requests.get(client.base_url.join("models").__str__(), timeout=10,
+                         headers={"Authorization": f"Bearer {OTHER_KEY}", "X-API-Key": API_KEY})  # fmt: skip
+    assert mixed.status_code == 401  # two different keys in one request: neither is taken
     with pytest.raises(openai.NotFoundError) as missing:
         client.completions.create(model="no-such-model", prompt="x", max_tokens=1)
     assert missing.value.body["param"] == "model"  # type: ignore[index]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..stack import API_KEY, Api, RedisServer, start_api
+from ..stack import API_KEY, Api, Process, RedisServer, start_api
 
 ST = Path(sys.executable).parent / "st"
 # "positive_data_acceptance" is left out: `model` is any string in the document because the models that
@@ -20,12 +20,15 @@ EXCLUDED = "positive_data_acceptance"
 
 
 @pytest.fixture(scope="module")
-def fuzzed_api(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[Api]:
-    # No worker serves this model: requests only queue. The limit is raised so that the input is judged,
-    # not the rate; SSE connections end after a second so a stream of a queued task cannot hang.
-    settings = {**model_settings, "served_model_name": "fuzzed"}
-    api = start_api(workdir, redis_server.url(db=14), api_keys=API_KEY, rate_limit_per_minute=100_000,
-                    rate_limit_burst=100_000, sse_max_seconds=1, **settings)  # fmt: skip
+def fuzzed_api(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
+) -> Iterator[Api]:
+    # In front of the session's worker (the /v1 routes wait for results), with short generations so the fuzzing
+    # stays quick. The limit is raised so that the input is judged, not the rate; SSE connections end after a
+    # second so a stream cannot hang.
+    api = start_api(workdir, redis_server.url(), api_keys=API_KEY, rate_limit_per_minute=100_000,
+                    rate_limit_burst=100_000, sse_max_seconds=1, max_tokens_limit=32, max_new_tokens=8,
+                    **model_settings)  # fmt: skip
     yield api
     api.stop()
 

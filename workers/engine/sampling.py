@@ -22,6 +22,7 @@ def choose_tokens(
     sorted_probs, order = probs.sort(dim=-1, descending=True)
     # Keep the smallest prefix whose mass reaches top_p (always at least the most likely token).
     outside = (sorted_probs.cumsum(dim=-1) - sorted_probs) >= top_p.unsqueeze(1)
+    outside[:, 0] = False  # even when top_p underflows to 0 in float32 (a top_p of 1e-300 is valid input)
     sorted_probs = sorted_probs.masked_fill(outside, 0.0)
     draws = torch.multinomial(sorted_probs, 1)
     for row, generator in enumerate(generators or []):
