@@ -74,7 +74,7 @@ def test_a_client_that_drops_its_sse_connection_frees_it_at_once(
         task_id = submit(api, key=KEY_A, prompt="never served", max_tokens=1)
         response = requests.get(api.url(f"/stream/{task_id}"), headers={"X-API-Key": KEY_A}, stream=True, timeout=30)
         next(response.iter_lines())  # the first event arrived: the stream is open
-        assert sample(scrape(api.url("/metrics")), "llm_service:sse_streams_open") == 1
+        wait_until(lambda: sample(scrape(api.url("/metrics")), "llm_service:sse_streams_open") == 1, 3, "counted")
         response.close()  # the client goes away mid-stream
         wait_until(lambda: sample(scrape(api.url("/metrics")), "llm_service:sse_streams_open") == 0, 3, "freed")
     finally:
