@@ -33,11 +33,15 @@ OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: 
                 429: "rate_limit_error", 503: "service_unavailable"}  # fmt: skip
 
 
+def openai_error(status_code: int, message: str, details: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's error body: `param` is our `field`."""
+    kind = OPENAI_TYPES.get(status_code, "server_error")
+    return {"error": {"message": message, "type": kind, "param": details.get("field"), "code": details.get("code")}}
+
+
 def error_response(status_code: int, message: str, **details: Any) -> Response:
     if has_request_context() and request.path.startswith(OPENAI_PREFIX):
-        kind = OPENAI_TYPES.get(status_code, "server_error")
-        error = {"message": message, "type": kind, "param": details.get("field"), "code": details.get("code")}
-        response = jsonify({"error": error})
+        response = jsonify(openai_error(status_code, message, details))
     else:
         response = respond(ErrorBody(error=message, status_code=status_code, **details))
     response.status_code = status_code

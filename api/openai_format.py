@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from .errors import OPENAI_TYPES, ApiError
+from .errors import ApiError, openai_error
 
 
 class Reply:
@@ -50,6 +50,4 @@ def usage(metrics: dict[str, Any]) -> dict[str, int]:
 
 def error_chunk(error: ApiError) -> dict[str, Any]:
     """A failure after the stream began: OpenAI's error object as one more event before [DONE]."""
-    kind = OPENAI_TYPES.get(error.status_code, "server_error")
-    return {"error": {"message": error.message, "type": kind, "param": error.details.get("field"),
-                      "code": error.details.get("code")}}  # fmt: skip
+    return openai_error(error.status_code, error.message, error.details)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, ValidationInfo, field_validator
 
-from .schemas import Number
+from .schemas import Number, within_limit
 
 # Accepted at their neutral values only (what a client library sends by default).
 NEUTRAL = {"n": 1, "presence_penalty": 0, "frequency_penalty": 0, "logprobs": None, "echo": False,
@@ -42,8 +42,16 @@ class _Common(BaseModel):
             raise ValueError("up to 4 non-empty strings")
         return stops
 
+    @field_validator("max_tokens")
+    @classmethod
+    def _within_limit(cls, tokens: int | None, info: ValidationInfo) -> int | None:
+        return within_limit(tokens, info)
+
     def stop_list(self) -> list[str]:
         return self.stop if isinstance(self.stop, list) else []
+
+    def wanted_tokens(self) -> int | None:
+        return self.max_tokens
 
 
 def unsupported(body: dict[str, Any], model: type[BaseModel]) -> tuple[str, str] | None:
@@ -89,6 +97,11 @@ class ChatCompletionRequest(_Common):
 
     def rendered_messages(self) -> list[dict[str, str]]:
         return [{"role": "system" if m.role == "developer" else m.role, "content": m.text()} for m in self.messages]
+
+    @field_validator("max_completion_tokens")
+    @classmethod
+    def _completion_within_limit(cls, tokens: int | None, info: ValidationInfo) -> int | None:
+        return within_limit(tokens, info)
 
     def wanted_tokens(self) -> int | None:
         return self.max_completion_tokens or self.max_tokens

@@ -38,10 +38,15 @@ class GenerateRequest(BaseModel):
     @field_validator("max_tokens")
     @classmethod
     def _within_limit(cls, max_tokens: int | None, info: ValidationInfo) -> int | None:
-        limit = (info.context or {}).get("max_tokens_limit")
-        if max_tokens is not None and limit is not None and max_tokens > limit:
-            raise ValueError(f"must be at most {limit} (MAX_TOKENS_LIMIT)")
-        return max_tokens
+        return within_limit(max_tokens, info)
+
+
+def within_limit(tokens: int | None, info: ValidationInfo) -> int | None:
+    """A token count no larger than the server's MAX_TOKENS_LIMIT, given as validation context."""
+    limit = (info.context or {}).get("max_tokens_limit")
+    if tokens is not None and limit is not None and tokens > limit:
+        raise ValueError(f"must be at most {limit} (MAX_TOKENS_LIMIT)")
+    return tokens
 
 
 def field_errors(errors: list[Any]) -> list[dict[str, str]]:

@@ -199,6 +199,12 @@ def wait_for_final(api: Api, task_id: str, key: str = API_KEY, timeout: float = 
     return result
 
 
+def statuses(api: Api, ids: list[str], key: str = API_KEY) -> list[str]:
+    """Each task's status, in order."""
+    return [requests.get(api.url(f"/status/{task_id}"), headers={"X-API-Key": key}, timeout=5).json()["status"]
+            for task_id in ids]  # fmt: skip
+
+
 def read_json_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 

@@ -25,7 +25,7 @@ from ..schemas import field_errors
 from ..services import services
 from ..submission import submit_params, with_defaults
 from .stream import READ_BLOCK_MS, client_gone
-from .tasks import _json_object, _model
+from .tasks import json_object, resolve_model
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
@@ -56,16 +56,9 @@ def chat_completions() -> Any:
 
 def _complete(schema: type[BaseModel], *, chat: bool) -> Any:
     parsed, params = _parse(schema)
-    model, registered = _model(parsed.model, unknown_status=404)
+    model, registered = resolve_model(parsed.model, unknown_status=404)
     svc = services()
-    wanted = parsed.wanted_tokens() if isinstance(parsed, ChatCompletionRequest) else parsed.max_tokens
-    if wanted is not None and wanted > svc.settings.max_tokens_limit:
-        field = (
-            "max_completion_tokens"
-            if isinstance(parsed, ChatCompletionRequest) and parsed.max_completion_tokens
-            else "max_tokens"
-        )  # noqa: E501
-        raise ApiError(400, f"Invalid {field}: must be at most {svc.settings.max_tokens_limit}", field=field)
+    wanted = parsed.wanted_tokens()
     params |= with_defaults(svc, registered, max_tokens=wanted, temperature=parsed.temperature, top_p=parsed.top_p)
     task_id = submit_params(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user)
     reply = Reply(task_id, model, chat=chat)
@@ -81,12 +74,13 @@ def _complete(schema: type[BaseModel], *, chat: bool) -> Any:
 
 
 def _parse(schema: type[BaseModel]) -> tuple[Any, dict[str, Any]]:
-    body = _json_object()
+    body = json_object()
     refused = unsupported(body, schema)
     if refused is not None:
         raise ApiError(400, refused[1], field=refused[0])
     try:
-        parsed: Any = schema.model_validate(body)
+        limit = {"max_tokens_limit": services().settings.max_tokens_limit}
+        parsed: Any = schema.model_validate(body, context=limit)
         text = {"messages": parsed.rendered_messages()} if isinstance(parsed, ChatCompletionRequest) else {}
     except ValidationError as error:
         errors = field_errors(error.errors())

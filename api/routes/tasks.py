@@ -38,7 +38,7 @@ MAX_TASK_ID_LENGTH = 64
 @require_api_key
 @limiter.limit(current_limits)
 def generate() -> Any:
-    body = _json_object()
+    body = json_object()
     try:
         parsed = GenerateRequest.model_validate(
             body, context={"max_tokens_limit": services().settings.max_tokens_limit}
@@ -47,7 +47,7 @@ def generate() -> Any:
         errors = field_errors(error.errors())
         field, why = errors[0]["field"], errors[0]["message"]
         raise ApiError(400, f"Invalid {field}: {why}", field=field, errors=errors) from None
-    model, registered = _model(parsed.model)
+    model, registered = resolve_model(parsed.model)
     task_id = submit(services(), owner=g.key_id, request=parsed, model=model, registered=registered)
     return respond(QueuedResponse(task_id=task_id, message=QUEUED_MESSAGE)), 202
 
@@ -75,7 +75,7 @@ def result(task_id: str) -> Any:
     return respond(PendingResult(status=record.status.value, task_id=task_id, message=STATUS_MESSAGES[record.status]))
 
 
-def _json_object() -> dict[str, Any]:
+def json_object() -> dict[str, Any]:
     if request.mimetype and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
         raise ApiError(415, f"Unsupported Content-Type {request.mimetype!r}: send application/json",
                        field="Content-Type")  # fmt: skip
@@ -107,7 +107,9 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def _model(requested: str | None, unknown_status: int = 400) -> tuple[str, model_registry.RegisteredModel | None]:
+def resolve_model(
+    requested: str | None, unknown_status: int = 400
+) -> tuple[str, model_registry.RegisteredModel | None]:
     """The default model, one that a live worker serves, or one the operator runs (even at zero replicas:
     the request waits in its queue and the operator starts a worker); 403 if the key may not use it."""
     svc = services()

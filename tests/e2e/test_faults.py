@@ -13,21 +13,16 @@ import requests
 
 from ..stack import (
     API_KEY,
-    Api,
     RedisServer,
     children_of,
     sse_events,
     start_api,
     start_worker,
+    statuses,
     submit,
     wait_for_final,
     wait_until,
 )
-
-
-def statuses(api: Api, ids: list[str]) -> list[str]:
-    return [requests.get(api.url(f"/status/{task_id}"), headers={"X-API-Key": API_KEY}, timeout=5).json()["status"]
-            for task_id in ids]  # fmt: skip
 
 
 def test_a_worker_sent_sigterm_finishes_what_it_generates_and_returns_the_rest(

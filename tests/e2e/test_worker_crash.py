@@ -7,8 +7,6 @@ import signal
 import time
 from pathlib import Path
 
-import requests
-
 from ..stack import (
     API_KEY,
     Process,
@@ -17,6 +15,7 @@ from ..stack import (
     sse_events,
     start_api,
     start_worker,
+    statuses,
     submit,
     wait_for_final,
     wait_until,
@@ -43,9 +42,8 @@ def test_tasks_of_a_killed_worker_are_redelivered_and_complete(
         ids = [submit(api, prompt=f"long {index}", max_tokens=900, temperature=0) for index in range(6)]
 
         def processing() -> bool:
-            statuses = [requests.get(api.url(f"/status/{task_id}"), headers={"X-API-Key": API_KEY}).json()["status"]
-                        for task_id in ids]  # fmt: skip
-            return statuses.count("processing") >= 3 and "completed" not in statuses
+            found = statuses(api, ids)
+            return found.count("processing") >= 3 and "completed" not in found
 
         wait_until(processing, 30, "the batch to be generating")
         # When it is killed mid-batch and another worker starts

@@ -97,3 +97,17 @@ def wait_for(condition: object, seconds: float = 5) -> bool:
             return True
         time.sleep(0.01)
     return False
+
+
+def test_auto_picks_the_batch_engine_on_cpu_and_the_paged_one_gets_its_memory_share(tiny_model: Path) -> None:
+    from transformers import AutoModelForCausalLM
+
+    from workers.engine import BatchEngine, create_engine
+    from workers.engine.paged_engine import PagedEngine
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model)
+    assert isinstance(create_engine("auto", model, {0}, 4, 0.8), BatchEngine)  # no CUDA here
+    paged = create_engine("paged", model, {0}, 4, 0.35)
+    assert isinstance(paged, PagedEngine)
+    assert paged.manager.continuous_batching_config.max_memory_percent == 0.35  # KV_CACHE_MEMORY_FRACTION
+    assert paged.manager.continuous_batching_config.max_requests_per_batch == 4  # MAX_BATCH_SIZE

@@ -18,6 +18,8 @@ import requests
 
 from tests.stack import ROOT, Process, free_port, wait_until
 
+from .kube import Kube
+
 ADMIN = "testbed-admin"
 
 
@@ -120,10 +122,7 @@ class TestBed:
                    "--enable-priority-and-fairness=false", "--profiling=false", "-v", "0"]  # fmt: skip
         process = Process("kube-apiserver", command, dict(os.environ), self.workdir)
         self.processes.append(process)
-        session = requests.Session()
-        session.cert = (f"{folder}/admin.crt", f"{folder}/admin.key")
-        session.verify = f"{folder}/ca.crt"
-        session.trust_env = False  # else REQUESTS_CA_BUNDLE in the environment wins over verify
+        session = Kube(self.server, folder).session
 
         def ready() -> bool:
             assert process.alive(), f"kube-apiserver exited:\n{process.tail()}"
