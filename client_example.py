@@ -81,14 +81,26 @@ class LLMClient:
         return self.session.get(f"{self.base_url}/health", timeout=self.timeout).json()  # type: ignore[no-any-return]
 
     def generate(
-        self, prompt: str, max_tokens: int | None = None, temperature: float | None = None, top_p: float | None = None,
-        user_id: str | None = None, model: str | None = None, wait: bool = True, poll_interval: float = 0.5,
+        self,
+        prompt: str,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        user_id: str | None = None,
+        model: str | None = None,
+        wait: bool = True,
+        poll_interval: float = 0.5,
         wait_timeout: float | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """Submit a prompt. With wait=True, return the completed result (or raise TaskFailedError);
         with wait=False, return at once with the task id."""
-        options = {"max_tokens": max_tokens, "temperature": temperature, "top_p": top_p, "user_id": user_id,
-                   "model": model}  # fmt: skip
+        options = {
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "top_p": top_p,
+            "user_id": user_id,
+            "model": model,
+        }
         body = {"prompt": prompt, **{name: value for name, value in options.items() if value is not None}}
         queued = self._call("post", "/generate", json=body)
         return self.wait(queued["task_id"], poll_interval, wait_timeout) if wait else queued

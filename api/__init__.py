@@ -1,5 +1,4 @@
-"""The HTTP service: Flask under Gunicorn. It validates, stores, enqueues and reads; it never imports torch."""
+"""The HTTP service: Flask under Gunicorn. It validates, stores, enqueues and reads; it never imports torch.
 
-from .app import create_app
-
-__all__ = ["create_app"]
+Kept empty on purpose: Gunicorn's config imports `api.settings` before it may let prometheus_client load.
+"""

@@ -5,14 +5,15 @@ from __future__ import annotations
 from flask import Flask
 from flask_cors import CORS
 
-from workers.core.logging_setup import configure_logging
-from workers.core.settings import ConfigurationError, Settings, load_settings
+from contract.logging_setup import configure_logging
+from contract.settings import ConfigurationError, load_settings
 
 from . import errors, metrics, rate_limit, routes, services
+from .settings import ApiSettings
 
 
-def create_app(settings: Settings | None = None) -> Flask:
-    settings = settings or load_settings()
+def create_app(settings: ApiSettings | None = None) -> Flask:
+    settings = settings or load_settings(ApiSettings)
     if not settings.api_key_list and not settings.api_keys_file:
         raise ConfigurationError(
             "Invalid configuration:\n  API_KEYS: set at least one key (comma-separated), or API_KEYS_FILE"

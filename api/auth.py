@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 import redis
 from flask import g, request
 
-from workers.core import model_registry
+from contract import model_registry
 
 from .errors import ApiError
 from .services import services
@@ -64,23 +64,26 @@ def _registered(candidate: str) -> bool:
     return model_registry.holds(model_registry.digest(candidate), models)
 
 
+def _presented_key(allow_query: bool) -> str:
+    """The one key the request carries; 401 when it carries none, or two different ones."""
+    header, bearer = request.headers.get(API_KEY_HEADER), _bearer()
+    if header and bearer and header != bearer:
+        raise ApiError(401, "Invalid API key: two different keys in one request (X-API-Key and Bearer)")
+    candidate = header or bearer or (request.args.get(API_KEY_QUERY) if allow_query else None)
+    if not candidate:
+        where = f"the {API_KEY_HEADER} header or as Authorization: Bearer <key>"
+        where += f", or as ?{API_KEY_QUERY}=" if allow_query else ""
+        raise ApiError(401, f"Missing API key: send it in {where}")
+    return candidate
+
+
 def require_api_key(view: F | None = None, *, allow_query: bool = False) -> Any:
     """Views see g.key_id. `allow_query` also takes ?api_key=, for browsers' EventSource (SSE only)."""
 
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            header, bearer = request.headers.get(API_KEY_HEADER), _bearer()
-            if header and bearer and header != bearer:
-                raise ApiError(401, "Invalid API key: two different keys in one request (X-API-Key and Bearer)")
-            candidate = header or bearer
-            if not candidate and allow_query:
-                candidate = request.args.get(API_KEY_QUERY)
-            if not candidate:
-                where = f"the {API_KEY_HEADER} header, Authorization: Bearer" + (
-                    f" or ?{API_KEY_QUERY}=" if allow_query else ""
-                )
-                raise ApiError(401, f"Missing API key: send it in {where}")
+            candidate = _presented_key(allow_query)
             if matching_key(candidate, _static_keys()) is None and not _registered(candidate):
                 raise ApiError(401, "Invalid API key")
             g.key_id = key_id(candidate)

@@ -28,9 +28,16 @@ class ApiError(Exception):
 
 OPENAI_PREFIX = "/v1/"
 # OpenAI's error types by status; its client libraries pick their exception class by the status itself.
-OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                404: "not_found_error", 413: "invalid_request_error", 415: "invalid_request_error",
-                429: "rate_limit_error", 503: "service_unavailable"}  # fmt: skip
+OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    429: "rate_limit_error",
+    503: "service_unavailable",
+}
 
 
 def openai_error(status_code: int, message: str, details: dict[str, Any]) -> dict[str, Any]:
@@ -58,7 +65,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def rate_limited(error: HTTPException) -> Response:
-        # The body the API document promises, exactly; flask-limiter adds Retry-After.
+        # The body docs/api.md promises, exactly; flask-limiter adds Retry-After.
         RATE_LIMIT_REJECTIONS.labels(request.url_rule.rule if request.url_rule else "unknown").inc()
         return error_response(429, "Rate limit exceeded")
 

@@ -7,9 +7,10 @@ from typing import Any
 
 import gunicorn.http.wsgi
 
-from workers.core.settings import load_settings
+from api.settings import ApiSettings
+from contract.settings import load_settings
 
-_settings = load_settings()
+_settings = load_settings(ApiSettings)
 # Say nothing about the server software in responses (Gunicorn sends "Server: gunicorn" otherwise).
 gunicorn.http.wsgi.SERVER = "llm-service"
 # /metrics adds up every Gunicorn worker's numbers from files here (prometheus_client multiprocess mode).
@@ -25,9 +26,13 @@ threads = _settings.api_threads
 timeout = 30
 # Longer than clients' own idle timeouts (Node's agent keeps sockets 5 s, load balancers often 60 s), so the
 # client closes an idle connection first; with Gunicorn's 2 s default, a client polling every 2 s (as the
-# API document's examples do) could reuse a socket just as the server closed it: "socket hang up".
+# examples in docs/api.md do) could reuse a socket just as the server closed it: "socket hang up".
 keepalive = 75
 graceful_timeout = 10
+# Gunicorn's control socket sits at one path per user ($XDG_RUNTIME_DIR or ~/.gunicorn), so two stacks on
+# one machine would fight over it, and a read-only root filesystem has no home to put it in. Nothing here
+# uses it: Gunicorn answers the same signals.
+control_socket_disable = True
 accesslog = "-"
 # %(U)s is the path without its query string, so nothing passed as a query parameter reaches the log.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'

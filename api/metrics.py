@@ -14,9 +14,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
 
-from workers.core import heartbeats
-from workers.core.contracts import METRIC_PREFIX as P
-from workers.core.queue_depth import queue_depth
+from contract import heartbeats
+from contract.names import METRIC_PREFIX as P
+from contract.queue_depth import queue_depth
 
 from .services import Services
 

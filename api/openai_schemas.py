@@ -11,9 +11,23 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 from .schemas import Number, within_limit
 
 # Accepted at their neutral values only (what a client library sends by default).
-NEUTRAL = {"n": 1, "presence_penalty": 0, "frequency_penalty": 0, "logprobs": None, "echo": False,
-           "best_of": 1, "suffix": None, "logit_bias": None, "top_logprobs": None, "tools": None,
-           "tool_choice": None, "response_format": None, "parallel_tool_calls": None}  # fmt: skip
+# OpenAI's parameters this service does not implement, accepted only at values that change nothing.
+# (chat's `logprobs` is a boolean defaulting to false; completions' is a count, where 0 is not neutral.)
+NEUTRAL: dict[str, tuple[Any, ...]] = {
+    "n": (1,),
+    "presence_penalty": (0,),
+    "frequency_penalty": (0,),
+    "logprobs": (None, False),
+    "echo": (False,),
+    "best_of": (1,),
+    "suffix": (None,),
+    "logit_bias": (None,),
+    "top_logprobs": (None,),
+    "tools": (None,),
+    "tool_choice": (None,),
+    "response_format": (None,),
+    "parallel_tool_calls": (None,),
+}
 
 
 class StreamOptions(BaseModel):
@@ -61,9 +75,15 @@ def unsupported(body: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]
             continue
         if name not in NEUTRAL:
             return name, f"Unrecognized request argument supplied: {name}"
-        if value != NEUTRAL[name]:
-            return name, f"{name}={value!r} is not supported here (only {NEUTRAL[name]!r})"
+        if not any(_same(value, neutral) for neutral in NEUTRAL[name]):
+            accepted = " or ".join(repr(neutral) for neutral in NEUTRAL[name])
+            return name, f"{name}={value!r} is not supported here (only {accepted})"
     return None
+
+
+def _same(value: Any, neutral: Any) -> bool:
+    """Equal, where false is not 0 (JSON tells them apart; Python's == does not)."""
+    return bool(value == neutral) and isinstance(value, bool) == isinstance(neutral, bool)
 
 
 class CompletionRequest(_Common):

@@ -6,11 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from workers.core.settings import Settings
-
 from . import schemas
 from .auth import API_KEY_HEADER, API_KEY_QUERY
 from .openapi_v1 import openai_paths
+from .settings import ApiSettings
 from .version import VERSION
 
 REF = "#/components/schemas/{model}"
@@ -65,7 +64,7 @@ def _content(media_type: str, schema: dict[str, Any], description: str) -> dict[
     return {"description": description, "content": {media_type: {"schema": schema}}}
 
 
-def build_spec(settings: Settings) -> dict[str, Any]:
+def build_spec(settings: ApiSettings) -> dict[str, Any]:
     c = _Components()
     key: list[dict[str, list[str]]] = [{"ApiKeyHeader": []}]
     by_id = {"parameters": [TASK_ID], "security": key}
@@ -75,35 +74,74 @@ def build_spec(settings: Settings) -> dict[str, Any]:
         f"Browsers' EventSource may pass the key as `?{API_KEY_QUERY}=` (this route only)."
     )
     paths = {
-        "/health": {"get": _operation("health", "Is Redis reachable; which models live workers serve", {
-            "200": c.json(schemas.HealthResponse, "Healthy, or degraded (no worker for the default model)"),
-            "503": c.json(schemas.HealthResponse, "Unhealthy: Redis unreachable"),
-        })},
-        "/generate": {"post": _operation(
-            "generate", "Submit a prompt; returns a task id at once",
-            {"202": c.json(schemas.QueuedResponse, "Queued"), **c.errors(400, 401, 403, 413, 415, 429, 503)},
-            security=key, requestBody={"required": True, **_content("application/json", _request_schema(c, settings),
-                                                                       "The prompt and generation parameters")},
-        )},
-        "/status/{task_id}": {"get": _operation(
-            "status", "A task's status", {"200": c.json(schemas.StatusResponse, "The status"),
-                                          **c.errors(401, 404, 503)}, **by_id,
-        )},
-        "/result/{task_id}": {"get": _operation(
-            "result", "A task's result, or its pending or error shape",
-            {"200": _content("application/json", result, "Completed, pending, or failed"), **c.errors(401, 404, 503)},
-            **by_id,
-        )},
-        "/stream/{task_id}": {"get": _operation(
-            "stream", "Server-Sent Events: status changes, text deltas, then the result or error",
-            {"200": _content("text/event-stream", _sse_event(c.ref(schemas.StreamEvent)), "Events until the final one"),
-             **c.errors(401, 404, 503)},
-            description=stream_notes, parameters=[TASK_ID], security=[*key, {"ApiKeyQuery": []}],
-        )},
-        "/metrics": {"get": _operation("metrics", "Prometheus metrics", {
-            "200": _content("text/plain", {"type": "string"}, "Prometheus text format"),
-        })},
-    }  # fmt: skip
+        "/health": {
+            "get": _operation(
+                "health",
+                "Is Redis reachable; which models live workers serve",
+                {
+                    "200": c.json(schemas.HealthResponse, "Healthy, or degraded (no worker for the default model)"),
+                    "503": c.json(schemas.HealthResponse, "Unhealthy: Redis unreachable"),
+                },
+            )
+        },
+        "/generate": {
+            "post": _operation(
+                "generate",
+                "Submit a prompt; returns a task id at once",
+                {"202": c.json(schemas.QueuedResponse, "Queued"), **c.errors(400, 401, 403, 413, 415, 429, 503)},
+                security=key,
+                requestBody={
+                    "required": True,
+                    **_content(
+                        "application/json", _request_schema(c, settings), "The prompt and generation parameters"
+                    ),
+                },
+            )
+        },
+        "/status/{task_id}": {
+            "get": _operation(
+                "status",
+                "A task's status",
+                {"200": c.json(schemas.StatusResponse, "The status"), **c.errors(401, 404, 503)},
+                **by_id,
+            )
+        },
+        "/result/{task_id}": {
+            "get": _operation(
+                "result",
+                "A task's result, or its pending or error shape",
+                {
+                    "200": _content("application/json", result, "Completed, pending, or failed"),
+                    **c.errors(401, 404, 503),
+                },
+                **by_id,
+            )
+        },
+        "/stream/{task_id}": {
+            "get": _operation(
+                "stream",
+                "Server-Sent Events: status changes, text deltas, then the result or error",
+                {
+                    "200": _content(
+                        "text/event-stream", _sse_event(c.ref(schemas.StreamEvent)), "Events until the final one"
+                    ),
+                    **c.errors(401, 404, 503),
+                },
+                description=stream_notes,
+                parameters=[TASK_ID],
+                security=[*key, {"ApiKeyQuery": []}],
+            )
+        },
+        "/metrics": {
+            "get": _operation(
+                "metrics",
+                "Prometheus metrics",
+                {
+                    "200": _content("text/plain", {"type": "string"}, "Prometheus text format"),
+                },
+            )
+        },
+    }
     paths |= openai_paths(settings)
     return {
         "openapi": "3.1.0",
@@ -120,13 +158,17 @@ def build_spec(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _request_schema(c: _Components, settings: Settings) -> dict[str, Any]:
+def _request_schema(c: _Components, settings: ApiSettings) -> dict[str, Any]:
     """GenerateRequest, with this server's limit and defaults written in."""
     c.ref(schemas.GenerateRequest)
     schema = c.schemas["GenerateRequest"]
     fields = schema["properties"]
     fields["max_tokens"]["anyOf"][0]["maximum"] = settings.max_tokens_limit
-    for name, default in (("max_tokens", settings.max_new_tokens), ("temperature", settings.temperature),
-                          ("top_p", settings.top_p), ("model", settings.model_id)):  # fmt: skip
+    for name, default in (
+        ("max_tokens", settings.max_new_tokens),
+        ("temperature", settings.temperature),
+        ("top_p", settings.top_p),
+        ("model", settings.model_id),
+    ):
         fields[name]["default"] = default
     return {"$ref": REF.format(model="GenerateRequest")}

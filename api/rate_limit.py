@@ -2,19 +2,22 @@
 
 RATE_LIMIT_PER_MINUTE with bursts of RATE_LIMIT_BURST, as two moving windows: the burst may arrive back
 to back, and then the key earns its requests back at the per-minute rate (10 per 10 s for 60/min and 10).
+A request refused as invalid (400, 413, 415) costs nothing: a client fixing its request is not locked out.
 """
 
 from __future__ import annotations
 
 import math
 
-from flask import Flask, g
+from flask import Flask, Response, g
 from flask_limiter import Limiter
 
-from workers.core.contracts import RATE_LIMIT_KEY_PREFIX
-from workers.core.settings import Settings
+from contract.names import RATE_LIMIT_KEY_PREFIX
 
 from .services import services
+from .settings import ApiSettings
+
+NOT_COUNTED = frozenset({400, 413, 415})
 
 
 def _limited_key() -> str:
@@ -36,7 +39,15 @@ def current_limits() -> str:
     return limit_string(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def _counts(response: Response) -> bool:
+    return response.status_code not in NOT_COUNTED
+
+
+# Views are checked before they run and charged after, by their response.
+counted_against_limit = limiter.limit(current_limits, deduct_when=_counts)
+
+
+def init_app(app: Flask, settings: ApiSettings) -> None:
     app.config.update(
         RATELIMIT_STORAGE_URI=settings.redis_url,
         RATELIMIT_HEADERS_ENABLED=True,

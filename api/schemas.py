@@ -78,6 +78,9 @@ class TaskMetrics(BaseModel):
     prompt_tokens: int
     completion_tokens: int = Field(description="generated tokens, counting an end-of-sequence token")
     tokens_per_second: float = Field(description="completion_tokens / processing_time")
+    finish_reason: Literal["stop", "length"] | None = Field(
+        None, description="stop: end of sequence or a stop string; length: max_tokens reached"
+    )
 
 
 class CompletedResult(BaseModel):

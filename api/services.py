@@ -8,28 +8,30 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from flask import Flask, current_app
 
-from workers.core.redis_client import make_broker, make_redis
-from workers.core.settings import Settings
-from workers.core.task_store import TaskStore
+from contract.connections import make_broker, make_redis
+from contract.task_store import TaskStore
 
 from .key_file import KeyFile
+from .settings import ApiSettings
 
 EXTENSION_KEY = "llm_services"
 
 
 @dataclass(frozen=True)
 class Services:
-    settings: Settings
+    settings: ApiSettings
     redis: redis.Redis
     store: TaskStore
     broker: RedisBroker
     key_file: KeyFile | None
 
 
-def init_app(app: Flask, settings: Settings) -> Services:
-    client = make_redis(settings)
+def init_app(app: Flask, settings: ApiSettings) -> Services:
+    client = make_redis(settings.redis_url)
     key_file = KeyFile(settings.api_keys_file) if settings.api_keys_file else None
-    found = Services(settings, client, TaskStore(client, settings.result_ttl), make_broker(settings), key_file)
+    found = Services(
+        settings, client, TaskStore(client, settings.result_ttl), make_broker(settings.redis_url), key_file
+    )
     app.extensions[EXTENSION_KEY] = found
     return found
 

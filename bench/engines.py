@@ -18,17 +18,22 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from workers.backends.transformers_backend import TransformersBackend  # noqa: E402
-from workers.engine import EngineRequest  # noqa: E402
+from workers.engine.types import EngineRequest  # noqa: E402
 from workers.model_builder import SHAPES, build  # noqa: E402
 
 
 def run(engine: object, concurrency: int, prompt_tokens: int, max_tokens: int) -> tuple[float, int]:
     """Seconds for `concurrency` requests submitted at once, and the tokens they generated."""
     requests = [
-        EngineRequest([97 + (index * 7 + position) % 26 for position in range(prompt_tokens)], max_tokens, 0.0, 1.0,
-                      time.monotonic() + 3600)
+        EngineRequest(
+            [97 + (index * 7 + position) % 26 for position in range(prompt_tokens)],
+            max_tokens,
+            0.0,
+            1.0,
+            time.monotonic() + 3600,
+        )
         for index in range(concurrency)
-    ]  # fmt: skip
+    ]
     started = time.perf_counter()
     for request in requests:
         engine.submit(request)  # type: ignore[attr-defined]

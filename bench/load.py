@@ -57,8 +57,12 @@ def in_process_rows(model_dir: Path, batch: int, prompt_tokens: int, max_tokens:
     torch.manual_seed(0)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    options = {"max_new_tokens": max_tokens, "min_new_tokens": max_tokens, "do_sample": False,
-               "pad_token_id": tokenizer.eos_token_id}  # fmt: skip
+    options = {
+        "max_new_tokens": max_tokens,
+        "min_new_tokens": max_tokens,
+        "do_sample": False,
+        "pad_token_id": tokenizer.eos_token_id,
+    }
 
     def run(prompts: list[str]) -> float:
         inputs = tokenizer(prompts, return_tensors="pt")
@@ -72,9 +76,15 @@ def in_process_rows(model_dir: Path, batch: int, prompt_tokens: int, max_tokens:
     singles = [run([prompt(index, prompt_tokens)]) for index in range(3)]
     return [
         Row(f"in-process generate, batch {batch} (ceiling)", batch, batch / batched, batch * max_tokens / batched),
-        Row("in-process generate, one at a time (naive)", 1, 1 / statistics.mean(singles),
-            max_tokens / statistics.mean(singles), statistics.median(singles), max(singles)),
-    ]  # fmt: skip
+        Row(
+            "in-process generate, one at a time (naive)",
+            1,
+            1 / statistics.mean(singles),
+            max_tokens / statistics.mean(singles),
+            statistics.median(singles),
+            max(singles),
+        ),
+    ]
 
 
 def one_request(api: Api, index: int, prompt_tokens: int, max_tokens: int) -> tuple[float, float, int]:
@@ -103,9 +113,14 @@ def stack_row(api: Api, concurrency: int, total: int, prompt_tokens: int, max_to
     wall = time.perf_counter() - started
     latencies = [result[0] for result in results]
     return Row(
-        "full stack over HTTP (SSE)", concurrency, total / wall, sum(result[2] for result in results) / wall,
-        statistics.median(latencies), percentile(latencies, 0.95), statistics.median(result[1] for result in results),
-    )  # fmt: skip
+        "full stack over HTTP (SSE)",
+        concurrency,
+        total / wall,
+        sum(result[2] for result in results) / wall,
+        statistics.median(latencies),
+        percentile(latencies, 0.95),
+        statistics.median(result[1] for result in results),
+    )
 
 
 def print_table(rows: list[Row], title: str) -> None:
@@ -116,8 +131,10 @@ def print_table(rows: list[Row], title: str) -> None:
     print("| what | concurrency | requests/s | generated tokens/s | p50 e2e s | p95 e2e s | p50 TTFT s |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
-        print(f"| {row.name} | {row.concurrency} | {row.requests_per_s:.2f} | {row.tokens_per_s:.1f} | "
-              f"{cell(row.p50_s)} | {cell(row.p95_s)} | {cell(row.ttft_p50_s)} |")  # fmt: skip
+        print(
+            f"| {row.name} | {row.concurrency} | {row.requests_per_s:.2f} | {row.tokens_per_s:.1f} | "
+            f"{cell(row.p50_s)} | {cell(row.p95_s)} | {cell(row.ttft_p50_s)} |"
+        )
 
 
 def main() -> None:
@@ -134,11 +151,23 @@ def main() -> None:
         model = build(workdir / "model", seed=0, shape=SHAPES[args.shape])
         rows = in_process_rows(model, min(32, max(levels)), args.prompt_tokens, args.max_tokens)
         server = RedisServer(workdir).start()
-        settings = {"model_name": model, "served_model_name": "bench", "log_dir": workdir / "logs",
-                    "max_batch_size": max(levels), "task_time_limit": 600, "log_level": "WARNING"}  # fmt: skip
+        settings = {
+            "model_name": model,
+            "served_model_name": "bench",
+            "log_dir": workdir / "logs",
+            "max_batch_size": max(levels),
+            "task_time_limit": 600,
+            "log_level": "WARNING",
+        }
         worker = start_worker(workdir, server.url(), **settings)
-        api = start_api(workdir, server.url(), api_keys=API_KEY, rate_limit_burst=100_000,
-                        rate_limit_per_minute=1_000_000, **settings)  # fmt: skip
+        api = start_api(
+            workdir,
+            server.url(),
+            api_keys=API_KEY,
+            rate_limit_burst=100_000,
+            rate_limit_per_minute=1_000_000,
+            **settings,
+        )
         try:
             stack_row(api, 1, 1, args.prompt_tokens, args.max_tokens)  # warm-up
             for level in levels:
@@ -149,8 +178,11 @@ def main() -> None:
             api.stop()
             worker.stop()
             server.stop()
-    print_table(rows, f"{args.shape}, {args.prompt_tokens}-token prompts, {args.max_tokens} new tokens, greedy, "
-                      f"{os.cpu_count()} CPU cores")  # fmt: skip
+    print_table(
+        rows,
+        f"{args.shape}, {args.prompt_tokens}-token prompts, {args.max_tokens} new tokens, greedy, "
+        f"{os.cpu_count()} CPU cores",
+    )
     print(f"\n{memory}")
 
 
@@ -164,8 +196,10 @@ def worker_memory(pid: int, model: Path) -> str:
     # Dramatiq's main process forks the worker process (and a metrics server): the largest is the worker.
     found = max((status(child) for child in children_of(pid)), key=lambda entry: entry["VmRSS"])
     weights = sum(path.stat().st_size for path in model.glob("*.safetensors")) / 2**20
-    return (f"worker resident memory: {found['VmRSS'] / 1024:.0f} MiB after the run, {found['VmHWM'] / 1024:.0f} MiB "
-            f"at peak; weights {weights:.0f} MiB")  # fmt: skip
+    return (
+        f"worker resident memory: {found['VmRSS'] / 1024:.0f} MiB after the run, {found['VmHWM'] / 1024:.0f} MiB "
+        f"at peak; weights {weights:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

@@ -77,8 +77,12 @@ def overload(api: object, clients: int, seconds: float) -> dict[str, object]:
         session = requests.Session()
         while time.monotonic() < end:
             try:
-                response = session.post(api.url("/generate"), headers={"X-API-Key": API_KEY},  # type: ignore[attr-defined]
-                                        json={"prompt": "overload", "max_tokens": 8}, timeout=30)  # fmt: skip
+                response = session.post(
+                    api.url("/generate"),
+                    headers={"X-API-Key": API_KEY},  # type: ignore[attr-defined]
+                    json={"prompt": "overload", "max_tokens": 8},
+                    timeout=30,
+                )
             except requests.RequestException:
                 codes[0] += 1
                 continue
@@ -115,11 +119,18 @@ def main() -> None:
         workdir = Path(tmp)
         model = build(workdir / "model", seed=0, shape=SHAPES[args.shape])
         server = RedisServer(workdir).start()
-        settings = {"model_name": model, "served_model_name": "soak", "log_dir": workdir / "logs",
-                    "max_batch_size": args.concurrency, "log_level": "WARNING", "max_queue_length": 200}  # fmt: skip
+        settings = {
+            "model_name": model,
+            "served_model_name": "soak",
+            "log_dir": workdir / "logs",
+            "max_batch_size": args.concurrency,
+            "log_level": "WARNING",
+            "max_queue_length": 200,
+        }
         worker = start_worker(workdir, server.url(), **settings)
-        api = start_api(workdir, server.url(), api_keys=API_KEY, rate_limit_per_minute=30_000, rate_limit_burst=2_000,
-                        **settings)  # fmt: skip
+        api = start_api(
+            workdir, server.url(), api_keys=API_KEY, rate_limit_per_minute=30_000, rate_limit_burst=2_000, **settings
+        )
         try:
             one_request(api, 0, 16, args.max_tokens)  # warm-up
             memory_start = (resident_mib(api.process.pid), resident_mib(worker.pid))
@@ -130,18 +141,25 @@ def main() -> None:
             api.stop()
             worker.stop()
             server.stop()
-    print(f"\nSoak: {args.minutes:g} min at concurrency {args.concurrency}, {args.shape} model, {args.max_tokens} "
-          f"tokens per request, MAX_BATCH_SIZE {args.concurrency}\n")  # fmt: skip
-    print("| requests | errors | latency, first minute | latency, last minute | api RSS start -> end | "
-          "worker RSS start -> end |\n|---:|---|---|---|---|---|")  # fmt: skip
-    print(f"| {soaked['requests']} | {soaked['errors'] or 0} | {describe(soaked['first'])} | "  # type: ignore[arg-type]
-          f"{describe(soaked['last'])} | {memory_start[0]:.0f} -> {memory_end[0]:.0f} MiB | "  # type: ignore[arg-type]
-          f"{memory_start[1]:.0f} -> {memory_end[1]:.0f} MiB |")  # fmt: skip
-    print(f"\nOverload: {args.overload_clients or 4 * args.concurrency} clients submitting without pause for "
-          f"{args.overload_seconds:g} s (MAX_QUEUE_LENGTH 200, rate limit 30,000/min, bursts of 2,000)\n")  # fmt: skip
+    print(
+        f"\nSoak: {args.minutes:g} min at concurrency {args.concurrency}, {args.shape} model, {args.max_tokens} "
+        f"tokens per request, MAX_BATCH_SIZE {args.concurrency}\n"
+    )
+    print(
+        "| requests | errors | latency, first minute | latency, last minute | api RSS start -> end | "
+        "worker RSS start -> end |\n|---:|---|---|---|---|---|"
+    )
+    print(
+        f"| {soaked['requests']} | {soaked['errors'] or 0} | {describe(soaked['first'])} | "  # type: ignore[arg-type]
+        f"{describe(soaked['last'])} | {memory_start[0]:.0f} -> {memory_end[0]:.0f} MiB | "  # type: ignore[arg-type]
+        f"{memory_start[1]:.0f} -> {memory_end[1]:.0f} MiB |"
+    )
+    print(
+        f"\nOverload: {args.overload_clients or 4 * args.concurrency} clients submitting without pause for "
+        f"{args.overload_seconds:g} s (MAX_QUEUE_LENGTH 200, rate limit 30,000/min, bursts of 2,000)\n"
+    )
     print("| responses by status | accepted | accepted that completed | latency of accepted |\n|---|---:|---:|---|")
-    print(f"| {loaded['codes']} | {loaded['accepted']} | {loaded['completed']} | "
-          f"{describe(loaded['latencies'])} |")  # type: ignore[arg-type]  # fmt: skip
+    print(f"| {loaded['codes']} | {loaded['accepted']} | {loaded['completed']} | {describe(loaded['latencies'])} |")  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

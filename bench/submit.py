@@ -44,14 +44,24 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         server = RedisServer(workdir).start()
-        api = start_api(workdir, server.url(), api_keys=API_KEY, api_workers=args.api_workers, log_level="WARNING",
-                        rate_limit_per_minute=10_000_000, rate_limit_burst=1_000_000, log_dir=workdir / "logs",
-                        model_name="bench")  # fmt: skip
+        api = start_api(
+            workdir,
+            server.url(),
+            api_keys=API_KEY,
+            api_workers=args.api_workers,
+            log_level="WARNING",
+            rate_limit_per_minute=10_000_000,
+            rate_limit_burst=1_000_000,
+            log_dir=workdir / "logs",
+            model_name="bench",
+        )
         latencies: list[float] = []
         errors: list[int] = []
         per_client = args.requests // args.concurrency
-        threads = [threading.Thread(target=client, args=(api.url("/generate"), per_client, latencies, errors))
-                   for _ in range(args.concurrency)]  # fmt: skip
+        threads = [
+            threading.Thread(target=client, args=(api.url("/generate"), per_client, latencies, errors))
+            for _ in range(args.concurrency)
+        ]
         try:
             client(api.url("/generate"), 50, [], [])  # warm-up
             started = time.perf_counter()
@@ -64,8 +74,10 @@ def main() -> None:
             api.stop()
             server.stop()
     ordered = sorted(latencies)
-    print(f"\nPOST /generate, {len(latencies)} requests from {args.concurrency} keep-alive clients, "
-          f"{args.api_workers} Gunicorn workers, {os.cpu_count()} CPU cores (clients share them)\n")  # fmt: skip
+    print(
+        f"\nPOST /generate, {len(latencies)} requests from {args.concurrency} keep-alive clients, "
+        f"{args.api_workers} Gunicorn workers, {os.cpu_count()} CPU cores (clients share them)\n"
+    )
     print("| requests/s | p50 ms | p99 ms | max ms | non-202 |")
     print("|---:|---:|---:|---:|---:|")
     p50, p99 = statistics.median(ordered) * 1000, ordered[int(0.99 * (len(ordered) - 1))] * 1000

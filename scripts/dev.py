@@ -13,7 +13,8 @@ from urllib.parse import urlparse
 
 import redis
 
-from workers.core.settings import Settings, load_settings
+from api.settings import ApiSettings
+from contract.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -38,7 +39,7 @@ def redis_command(url: str) -> list[str]:
     return ["redis-server", "--bind", host, "--port", str(port), "--dir", str(data), "--appendonly", "yes"]
 
 
-def start_redis(settings: Settings) -> subprocess.Popen[bytes] | None:
+def start_redis(settings: ApiSettings) -> subprocess.Popen[bytes] | None:
     if redis_answers(settings.redis_url):
         print(f"Redis already answers at {settings.redis_url}; using it", flush=True)
         return None
@@ -97,7 +98,7 @@ def main(argv: list[str]) -> int:
     mode = argv[0] if argv else "run"
     if mode not in {"run", "redis"}:
         sys.exit(f"usage: {Path(__file__).name} [run|redis]")
-    settings = load_settings()
+    settings = load_settings(ApiSettings)
     processes = [p for p in [start_redis(settings)] if p is not None]
     if mode == "redis" and not processes:
         return 0

@@ -77,9 +77,16 @@ class OllamaStub:
         words = [f"w{index} " for index in range(min(wanted, 3) if stops else wanted)]
         base = {"model": body["model"], "created_at": CREATED_AT}
         lines = [{**base, "response": word, "done": False} for word in words]
-        lines.append({
-            **base, "response": "", "done": True, "done_reason": "stop" if stops else "length",
-            "prompt_eval_count": len(body["prompt"].split()), "eval_count": len(words),
-            "total_duration": 1_000_000, "eval_duration": 500_000,
-        })  # fmt: skip
+        lines.append(
+            {
+                **base,
+                "response": "",
+                "done": True,
+                "done_reason": "stop" if stops else "length",
+                "prompt_eval_count": len(body["prompt"].split()),
+                "eval_count": len(words),
+                "total_duration": 1_000_000,
+                "eval_duration": 500_000,
+            }
+        )
         return lines

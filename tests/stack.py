@@ -19,13 +19,17 @@ from typing import Any
 import redis
 import requests
 
-from workers.core import heartbeats
-from workers.core.settings import Settings
+from api.settings import ApiSettings
+from contract import heartbeats
+from workers.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 API_KEY = "test-key-123"
 OTHER_KEY = "demo-key-456"
-SETTING_NAMES = {name.upper() for name in Settings.model_fields}
+# Every variable the services read, so that none leaks in from the developer's environment.
+SETTING_NAMES = {name.upper() for kind in (ApiSettings, WorkerSettings) for name in kind.model_fields} | {
+    "OLLAMA_MODEL"
+}
 
 
 def free_port() -> int:
@@ -201,8 +205,10 @@ def wait_for_final(api: Api, task_id: str, key: str = API_KEY, timeout: float = 
 
 def statuses(api: Api, ids: list[str], key: str = API_KEY) -> list[str]:
     """Each task's status, in order."""
-    return [requests.get(api.url(f"/status/{task_id}"), headers={"X-API-Key": key}, timeout=5).json()["status"]
-            for task_id in ids]  # fmt: skip
+    return [
+        requests.get(api.url(f"/status/{task_id}"), headers={"X-API-Key": key}, timeout=5).json()["status"]
+        for task_id in ids
+    ]
 
 
 def read_json_lines(path: Path) -> list[dict[str, Any]]:

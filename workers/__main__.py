@@ -10,10 +10,12 @@ import shutil
 import sys
 import tempfile
 
-from .core.settings import Settings, load_settings
+from contract.settings import load_settings
+
+from .settings import WorkerSettings
 
 
-def metrics_environment(settings: Settings, directory: str) -> dict[str, str]:
+def metrics_environment(settings: WorkerSettings, directory: str) -> dict[str, str]:
     """Set before any process imports prometheus_client: its multiprocess mode is chosen at import."""
     return {
         "PROMETHEUS_MULTIPROC_DIR": directory,
@@ -24,7 +26,7 @@ def metrics_environment(settings: Settings, directory: str) -> dict[str, str]:
 
 
 def main() -> int:
-    settings = load_settings()  # fail here, naming the variable, before any process forks
+    settings = load_settings(WorkerSettings)  # fail here, naming the variable, before any process forks
     # A fresh directory per start, so counters begin at zero and never mix with another worker's.
     directory = tempfile.mkdtemp(prefix="llm-worker-metrics-")
     os.environ.update(metrics_environment(settings, directory))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from .core.contracts import METRIC_PREFIX as P
+from contract.names import METRIC_PREFIX as P
 
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640)
 TOKEN_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5)
@@ -23,16 +23,20 @@ class WorkerMetrics:
             f"{P}time_to_first_token_seconds", "Time to first generated token.", LABELS, buckets=LATENCY_BUCKETS
         )
         self.time_per_output_token = Histogram(
-            f"{P}time_per_output_token_seconds", "Mean time per generated token after the first, per request.",
-            LABELS, buckets=TOKEN_BUCKETS,
-        )  # fmt: skip
+            f"{P}time_per_output_token_seconds",
+            "Mean time per generated token after the first, per request.",
+            LABELS,
+            buckets=TOKEN_BUCKETS,
+        )
         self.e2e_latency = Histogram(
             f"{P}e2e_request_latency_seconds", "Submission to finish, per request.", LABELS, buckets=LATENCY_BUCKETS
         )
         self.queue_time = Histogram(
-            f"{P}request_queue_time_seconds", "Time waiting in Redis before generation.", LABELS,
+            f"{P}request_queue_time_seconds",
+            "Time waiting in Redis before generation.",
+            LABELS,
             buckets=LATENCY_BUCKETS,
-        )  # fmt: skip
+        )
         self.prompt_tokens = Counter(f"{P}prompt_tokens", "Prompt tokens processed.", LABELS)
         self.generation_tokens = Counter(f"{P}generation_tokens", "Tokens generated.", LABELS)
         self.running = Gauge(
@@ -42,15 +46,24 @@ class WorkerMetrics:
             f"{P}num_requests_waiting", "Requests queued in Redis for this model.", LABELS, multiprocess_mode="livemax"
         )
         self.success = Counter(
-            f"{P}request_success", "Finished requests by reason: stop (end of sequence) or length.",
+            f"{P}request_success",
+            "Finished requests by reason: stop (end of sequence) or length.",
             [*LABELS, "finished_reason"],
-        )  # fmt: skip
+        )
         self.failure = Counter(f"{P}request_failure", "Failed requests by error type.", [*LABELS, "error_type"])
 
     def observe_success(
-        self, model: str, *, queue_time: float, e2e: float, ttft: float | None, decode_time: float, prompt: int,
-        generated: int, finished_reason: str,
-    ) -> None:  # fmt: skip
+        self,
+        model: str,
+        *,
+        queue_time: float,
+        e2e: float,
+        ttft: float | None,
+        decode_time: float,
+        prompt: int,
+        generated: int,
+        finished_reason: str,
+    ) -> None:
         self.queue_time.labels(model).observe(queue_time)
         self.e2e_latency.labels(model).observe(e2e)
         if ttft is not None:

@@ -16,8 +16,9 @@ import redis
 from dramatiq import Broker, Middleware, Worker
 from dramatiq.broker import MessageProxy
 
-from .core import heartbeats
-from .core.task_store import TaskStore
+from contract import heartbeats
+from contract.dramatiq_internals import set_poll_interval
+from contract.task_store import TaskStore
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class QueuePolling(Middleware):
         self.interval_ms = max(1, round(interval_seconds * 1000))
 
     def before_worker_boot(self, broker: Broker, worker: Worker) -> None:
-        worker.worker_timeout = self.interval_ms
+        set_poll_interval(worker, self.interval_ms)
 
 
 class FailExhaustedTasks(Middleware):

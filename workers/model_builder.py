@@ -86,11 +86,18 @@ def build_model(tokenizer: PreTrainedTokenizerFast, shape: ModelShape, seed: int
 
 def build_llama(shape: ModelShape, eos_id: int) -> PreTrainedModel:
     config = LlamaConfig(
-        vocab_size=shape.vocab, hidden_size=shape.hidden, num_hidden_layers=shape.layers,
-        num_attention_heads=shape.heads, num_key_value_heads=shape.kv_heads, intermediate_size=shape.intermediate,
-        max_position_embeddings=shape.context, bos_token_id=eos_id, eos_token_id=eos_id, pad_token_id=eos_id,
+        vocab_size=shape.vocab,
+        hidden_size=shape.hidden,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        num_key_value_heads=shape.kv_heads,
+        intermediate_size=shape.intermediate,
+        max_position_embeddings=shape.context,
+        bos_token_id=eos_id,
+        eos_token_id=eos_id,
+        pad_token_id=eos_id,
         tie_word_embeddings=False,
-    )  # fmt: skip
+    )
     # Initialised in bfloat16: an 8B model in float32 would need 32 GB just to exist.
     default = torch.get_default_dtype()
     torch.set_default_dtype(torch.bfloat16)

@@ -15,16 +15,18 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 from dramatiq.middleware.prometheus import Prometheus
 
-from .actors import make_generate_actor_fn
+from contract.connections import make_broker, make_redis
+from contract.dramatiq_internals import refresh_broker_heartbeat, waiting
+from contract.logging_setup import configure_logging
+from contract.names import ACTOR_NAME, queue_name
+from contract.settings import load_settings
+from contract.task_store import TaskStore
+
+from .actors import GenerateTask
 from .backends import create_backend
-from .core.contracts import ACTOR_NAME, queue_name
-from .core.logging_setup import configure_logging
-from .core.queue_depth import waiting
-from .core.redis_client import make_broker, make_redis
-from .core.settings import Settings, load_settings
-from .core.task_store import TaskStore
 from .metrics import WorkerMetrics
 from .middleware import FailExhaustedTasks, Heartbeats, QueuePolling
+from .settings import WorkerSettings
 
 logger = logging.getLogger(__name__)
 # Retries cover infrastructure faults (Redis hiccups); a generation error fails its task at once.
@@ -35,15 +37,15 @@ RETRY_MIN_BACKOFF_MS, RETRY_MAX_BACKOFF_MS = 1_000, 16_000
 TIME_LIMIT_GRACE_SECONDS = 5
 
 
-def build_worker_broker(settings: Settings) -> RedisBroker:
+def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
     # Dramatiq's parent process already echoes worker output to its stderr; files only here.
     configure_logging(settings.log_dir, settings.log_level, to_stdout=False)
     backend = create_backend(settings)
     backend.load()
-    client = make_redis(settings)
+    client = make_redis(settings.redis_url)
     store = TaskStore(client, settings.result_ttl)
     metrics = WorkerMetrics()
-    broker = make_broker(settings)
+    broker = make_broker(settings.redis_url, settings.worker_lost_after)
     broker.add_middleware(Prometheus())
     broker.add_middleware(FailExhaustedTasks(store), before=Retries)
     broker.add_middleware(QueuePolling(settings.queue_poll_interval))
@@ -67,7 +69,7 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
         min_backoff=RETRY_MIN_BACKOFF_MS,
         max_backoff=RETRY_MAX_BACKOFF_MS,
         time_limit=int((settings.task_time_limit + TIME_LIMIT_GRACE_SECONDS) * 1000),
-    )(make_generate_actor_fn(store, backend, settings.task_time_limit, metrics))
+    )(GenerateTask(store, backend, settings.task_time_limit, metrics))
     # One actor, on the configured model's queue; the queues of any other model the backend serves are
     # declared beside it, and the actor reads each task's model from its record.
     for model in backend.models[1:]:
@@ -77,11 +79,9 @@ def build_worker_broker(settings: Settings) -> RedisBroker:
 
 
 def keep_alive(broker: RedisBroker, client: redis.Redis, metrics: WorkerMetrics, models: list[str]) -> None:
-    # Any broker command refreshes this worker's Dramatiq heartbeat. Without this, a worker whose prefetch
-    # is full fetches nothing until a long generation ends, and could be taken for dead mid-batch.
-    broker.do_qsize(queue_name(models[0]))
+    refresh_broker_heartbeat(broker, models[0])
     for model in models:
         metrics.waiting.labels(model).set(waiting(client, model))
 
 
-broker = build_worker_broker(load_settings())
+broker = build_worker_broker(load_settings(WorkerSettings))

@@ -7,7 +7,7 @@ from typing import Any
 import redis
 from flask import Blueprint
 
-from workers.core import heartbeats
+from contract import heartbeats
 
 from ..responses import respond
 from ..schemas import HealthResponse

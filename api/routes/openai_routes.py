@@ -7,25 +7,27 @@ disconnects cancels its task."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from workers.core import events, heartbeats, model_registry
-from workers.core.task_store import TaskStore
+from contract import events, heartbeats, model_registry
+from contract.task_store import TaskStore
 
 from ..auth import require_api_key
 from ..errors import ApiError
+from ..model_access import resolve_model
 from ..openai_format import Reply, error_chunk
 from ..openai_schemas import ChatCompletionRequest, CompletionRequest, unsupported
-from ..rate_limit import current_limits, limiter
+from ..rate_limit import counted_against_limit
+from ..request_body import json_object
 from ..schemas import field_errors
 from ..services import services
-from ..submission import submit_params, with_defaults
-from .stream import READ_BLOCK_MS, client_gone
-from .tasks import json_object, resolve_model
+from ..submission import submit, task_params
+from ..task_events import CLIENT_GONE, Follower
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
@@ -42,30 +44,38 @@ def models() -> Any:
 
 @bp.post("/completions")
 @require_api_key
-@limiter.limit(current_limits)
+@counted_against_limit
 def completions() -> Any:
     return _complete(CompletionRequest, chat=False)
 
 
 @bp.post("/chat/completions")
 @require_api_key
-@limiter.limit(current_limits)
+@counted_against_limit
 def chat_completions() -> Any:
     return _complete(ChatCompletionRequest, chat=True)
 
 
 def _complete(schema: type[BaseModel], *, chat: bool) -> Any:
-    parsed, params = _parse(schema)
+    parsed, text = _parse(schema)
     model, registered = resolve_model(parsed.model, unknown_status=404)
     svc = services()
-    wanted = parsed.wanted_tokens()
-    params |= with_defaults(svc, registered, max_tokens=wanted, temperature=parsed.temperature, top_p=parsed.top_p)
-    task_id = submit_params(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user)
+    params = task_params(
+        svc.settings,
+        registered,
+        max_tokens=parsed.wanted_tokens(),
+        temperature=parsed.temperature,
+        top_p=parsed.top_p,
+        stop=tuple(parsed.stop_list()),
+        seed=parsed.seed,
+        **text,
+    )
+    task_id = submit(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user)
     reply = Reply(task_id, model, chat=chat)
     client = request.environ.get("gunicorn.socket")
     if parsed.stream:
         usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-        body = _chunks(svc.store, task_id, reply, usage, client)
+        body = chunks(_events(svc.store, task_id, client), reply, usage)
         return Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
     final = _final_event(svc.store, task_id, client)
     if final["status"] == "failed":
@@ -74,48 +84,38 @@ def _complete(schema: type[BaseModel], *, chat: bool) -> Any:
 
 
 def _parse(schema: type[BaseModel]) -> tuple[Any, dict[str, Any]]:
+    """The parsed request, and its text: {"prompt": ...} or {"messages": ...}."""
     body = json_object()
     refused = unsupported(body, schema)
     if refused is not None:
         raise ApiError(400, refused[1], field=refused[0])
     try:
-        limit = {"max_tokens_limit": services().settings.max_tokens_limit}
-        parsed: Any = schema.model_validate(body, context=limit)
-        text = {"messages": parsed.rendered_messages()} if isinstance(parsed, ChatCompletionRequest) else {}
+        parsed: Any = schema.model_validate(body, context={"max_tokens_limit": services().settings.max_tokens_limit})
+        if isinstance(parsed, ChatCompletionRequest):
+            return parsed, {"messages": parsed.rendered_messages()}
     except ValidationError as error:
         errors = field_errors(error.errors())
         raise ApiError(400, f"Invalid {errors[0]['field']}: {errors[0]['message']}", field=errors[0]["field"]) from None
-    except ValueError as error:  # a message's content parts
+    except ValueError as error:
         raise ApiError(400, f"Invalid messages: {error}", field="messages") from None
-    if not text:
-        text = {"prompt": parsed.prompt}
-    return parsed, {**text, "stop": parsed.stop_list(), "seed": parsed.seed}
+    return parsed, {"prompt": parsed.prompt}
 
 
-def _events(store: TaskStore, task_id: str, client: Any) -> Iterator[dict[str, Any]]:
-    """The task's events until its final one; cancels the task if the client goes away meanwhile. (The
-    store is passed in: a streamed response runs after the request's app context has gone.)"""
-    after = events.START
-    while True:
-        if client is not None and client_gone(client):
-            store.request_cancel(task_id)
-            return
-        for event_id, event in events.read_after(store.client, task_id, after, block_ms=READ_BLOCK_MS):
-            after = event_id
-            yield event
-            if events.is_final(event):
-                return
+def _events(store: TaskStore, task_id: str, client: socket.socket | None) -> Iterator[dict[str, Any]]:
+    """The task's events until its final one; cancels the task if the client goes away meanwhile."""
+    follower = Follower(store, task_id, events.START, client)
+    for item in follower:
+        if item is not None:
+            yield item[1]
+    if follower.ended_by == CLIENT_GONE:
+        store.request_cancel(task_id)
 
 
-def _final_event(store: TaskStore, task_id: str, client: Any) -> dict[str, Any]:
+def _final_event(store: TaskStore, task_id: str, client: socket.socket | None) -> dict[str, Any]:
     for event in _events(store, task_id, client):
         if events.is_final(event):
             return event
     raise ApiError(499, "Client closed the request")  # nobody is left to read it
-
-
-def _chunks(store: TaskStore, task_id: str, reply: Reply, usage: bool, client: Any) -> Iterator[str]:
-    yield from chunks(_events(store, task_id, client), reply, usage)
 
 
 def chunks(found: Iterable[dict[str, Any]], reply: Reply, usage: bool) -> Iterator[str]:

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contract.settings import DEFAULT_WORKER_METRICS_PORT, describe
+
 
 class OperatorConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPERATOR_", extra="ignore")
@@ -19,6 +21,7 @@ class OperatorConfig(BaseSettings):
     worker_template: dict[str, Any] = Field(default_factory=dict, description="JSON: labels, env, envFrom, ...")
     scale_interval: float = Field(10.0, gt=0.0, description="seconds between queue-depth checks")
     metrics_port: int = Field(9200, ge=0, le=65535, description="0: no metrics server")
+    worker_metrics_port: int = Field(DEFAULT_WORKER_METRICS_PORT, ge=1, le=65535, description="workers' /metrics")
 
     @field_validator("worker_template", mode="before")
     @classmethod
@@ -31,5 +34,4 @@ def load_config() -> OperatorConfig:
     try:
         return OperatorConfig()
     except ValidationError as error:
-        problems = "; ".join(f"{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors())
-        raise SystemExit(f"Invalid operator configuration (OPERATOR_* variables): {problems}") from None
+        raise SystemExit(describe(error, prefix="OPERATOR_")) from None

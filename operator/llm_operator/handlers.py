@@ -15,8 +15,9 @@ import kopf
 import redis
 from prometheus_client import start_http_server
 
-from workers.core import model_registry
-from workers.core.queue_depth import queue_depth
+from contract import model_registry
+from contract.connections import make_redis
+from contract.queue_depth import queue_depth
 
 from . import kube, metrics
 from .config import load_config
@@ -24,16 +25,16 @@ from .scaling import Bounds, clamp, decide
 from .worker_deployment import MANAGED_BY, MODEL_LABEL, build, deployment_name, served_name
 
 CONFIG = load_config()  # at import: a bad variable stops the operator before it watches anything
-REDIS = redis.Redis.from_url(CONFIG.redis_url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
 MODELS = (kube.GROUP, kube.VERSION, kube.PLURAL)
 Logger = logging.Logger | logging.LoggerAdapter[Any]
 
 
 @kopf.on.startup()
-def startup(settings: kopf.OperatorSettings, logger: Logger, **_: Any) -> None:
+def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Logger, **_: Any) -> None:
     settings.persistence.finalizer = "llm-service.io/worker-cleanup"
     settings.posting.level = logging.WARNING  # only warnings become Kubernetes Events; scaling posts its own
     kube.connect()
+    memo.redis = make_redis(CONFIG.redis_url)  # every resource's memo is a shallow copy of this one
     if CONFIG.metrics_port:
         start_http_server(CONFIG.metrics_port)
     logger.info("operator ready: workers %s, scaling every %ss", CONFIG.worker_image, CONFIG.scale_interval)
@@ -42,27 +43,29 @@ def startup(settings: kopf.OperatorSettings, logger: Logger, **_: Any) -> None:
 @kopf.on.resume(*MODELS)
 @kopf.on.create(*MODELS)
 @kopf.on.update(*MODELS)
-def reconcile(body: kopf.Body, logger: Logger, **_: Any) -> None:
-    model = _plain(body)
-    namespace, name = model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"])
-    existed = kube.get_deployment(namespace, name)
+def reconcile(
+    body: kopf.Body, spec: kopf.Spec, name: str, namespace: str | None, memo: kopf.Memo, logger: Logger, **_: Any
+) -> None:
+    namespace = _namespaced(namespace)
+    model = as_dict(body)
+    deployment = deployment_name(CONFIG, name)
+    existed = kube.get_deployment(namespace, deployment)
     kube.apply_deployment(build(model, CONFIG))
     # A new Deployment starts at the floor; `kubectl scale llmmodel` (spec.replicas) sets a count at once.
     # Either way the autoscaler takes over from there at its next check.
-    asked = model["spec"].get("replicas")
+    asked = spec.get("replicas")
     if existed is None or (asked is not None and asked != existed["spec"].get("replicas")):
-        kube.scale_deployment(namespace, name, clamp(0 if asked is None else int(asked), _bounds(model)))
-    _publish(model)
+        kube.scale_deployment(namespace, deployment, clamp(0 if asked is None else int(asked), _bounds(spec)))
+    _publish(memo.redis, model)
     logger.info("worker Deployment for %s applied", served_name(model))
 
 
 @kopf.on.delete(*MODELS)
-def remove(body: kopf.Body, **_: Any) -> None:
+def remove(body: kopf.Body, name: str, namespace: str | None, memo: kopf.Memo, **_: Any) -> None:
     """The garbage collector would delete the Deployment too (owner reference); do it now, and unregister."""
-    model = _plain(body)
-    kube.delete_deployment(model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"]))
+    kube.delete_deployment(_namespaced(namespace), deployment_name(CONFIG, name))
     try:
-        model_registry.withdraw(REDIS, served_name(model))
+        model_registry.withdraw(memo.redis, served_name(as_dict(body)))
     except redis.RedisError as error:
         raise kopf.TemporaryError(f"Redis unavailable, cannot unregister the model: {error}", delay=10) from error
 
@@ -80,26 +83,28 @@ def repair(event: kopf.RawEvent, logger: Logger, **_: Any) -> None:
     kube.apply_deployment(build(model, CONFIG))
     if event.get("type") == "DELETED":
         logger.warning("worker Deployment %s was deleted; recreated", deployment["metadata"]["name"])
-        kube.scale_deployment(namespace, deployment_name(CONFIG, owner), clamp(0, _bounds(model)))
+        kube.scale_deployment(namespace, deployment_name(CONFIG, owner), clamp(0, _bounds(model["spec"])))
 
 
 @kopf.timer(*MODELS, interval=CONFIG.scale_interval)
-def autoscale(body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, **_: Any) -> None:
-    model = _plain(body)
-    namespace, name = model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"])
-    deployment = kube.get_deployment(namespace, name)
+def autoscale(
+    body: kopf.Body, spec: kopf.Spec, name: str, namespace: str | None, memo: kopf.Memo, patch: kopf.Patch, **_: Any
+) -> None:
+    namespace = _namespaced(namespace)
+    model = as_dict(body)
+    deployment = kube.get_deployment(namespace, deployment_name(CONFIG, name))
     if deployment is None:
         return  # reconcile (or repair) creates it
     current = int(deployment["spec"].get("replicas") or 0)
-    depth = _depth(served_name(model))
-    decision = decide(current, depth, _bounds(model), time.monotonic(), memo.get("low_since"))
+    depth = _depth(memo.redis, served_name(model))
+    decision = decide(current, depth, _bounds(spec), time.monotonic(), memo.get("low_since"))
     memo["low_since"] = decision.low_since
     if decision.replicas != current:
-        kube.scale_deployment(namespace, name, decision.replicas)
+        kube.scale_deployment(namespace, deployment["metadata"]["name"], decision.replicas)
         direction = "up" if decision.replicas > current else "down"
         metrics.SCALES.labels(served_name(model), direction).inc()
-        kopf.event(body, type="Normal", reason=f"Scaled{direction.capitalize()}",
-                   message=f"worker replicas {current} -> {decision.replicas} (queue depth {depth})")  # fmt: skip
+        message = f"worker replicas {current} -> {decision.replicas} (queue depth {depth})"
+        kopf.event(body, type="Normal", reason=f"Scaled{direction.capitalize()}", message=message)
     metrics.DESIRED.labels(served_name(model)).set(decision.replicas)
     status = deployment.get("status", {})
     patch.status.update(
@@ -113,14 +118,14 @@ def autoscale(body: kopf.Body, memo: kopf.Memo, patch: kopf.Patch, **_: Any) -> 
         patch.status["queueDepth"] = depth
 
 
-def _depth(model_name: str) -> int | None:
+def _depth(client: redis.Redis, model_name: str) -> int | None:
     try:
-        found = queue_depth(REDIS, model_name)
+        found = queue_depth(client, model_name).total
     except redis.RedisError:
         metrics.REDIS_ERRORS.inc()
         return None
-    metrics.DEPTH.labels(model_name).set(found.waiting + found.in_flight)
-    return found.waiting + found.in_flight
+    metrics.DEPTH.labels(model_name).set(found)
+    return found
 
 
 def _queue_condition(model: dict[str, Any], depth: int | None) -> dict[str, str]:
@@ -136,7 +141,7 @@ def _queue_condition(model: dict[str, Any], depth: int | None) -> dict[str, str]
     }
 
 
-def _publish(model: dict[str, Any]) -> None:
+def _publish(client: redis.Redis, model: dict[str, Any]) -> None:
     namespace, spec = model["metadata"]["namespace"], model["spec"]
     digests = []
     for ref in spec.get("apiKeys", []):
@@ -153,23 +158,32 @@ def _publish(model: dict[str, Any]) -> None:
         temperature=generation.get("temperature"),
     )
     try:
-        model_registry.publish(REDIS, entry)
+        model_registry.publish(client, entry)
     except redis.RedisError as error:
         raise kopf.TemporaryError(f"Redis unavailable, cannot register the model: {error}", delay=10) from error
 
 
-def _bounds(model: dict[str, Any]) -> Bounds:
-    spec = model["spec"]
-    return Bounds(int(spec.get("minReplicas", 0)), int(spec.get("maxReplicas", 1)),
-                  int(spec.get("targetQueueLength", 32)), float(spec.get("scaleDownDelaySeconds", 300)))  # fmt: skip
+def _namespaced(namespace: str | None) -> str:
+    """LLMModel's CRD is namespaced, so Kopf always passes one."""
+    assert namespace is not None
+    return namespace
 
 
-def _plain(value: Any) -> Any:
-    """Kopf's bodies are live views; the Kubernetes client wants plain dicts and lists."""
+def _bounds(spec: Mapping[str, Any]) -> Bounds:
+    return Bounds(
+        int(spec.get("minReplicas", 0)),
+        int(spec.get("maxReplicas", 1)),
+        int(spec.get("targetQueueLength", 32)),
+        float(spec.get("scaleDownDelaySeconds", 300)),
+    )
+
+
+def as_dict(value: Any) -> Any:
+    """A copy of a Kopf body (a live view) as plain dicts and lists, which the Kubernetes client wants."""
     if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: as_dict(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [as_dict(item) for item in value]
     return value
 
 

@@ -21,13 +21,14 @@ def connect() -> None:
         config.load_kube_config()
 
 
-def _plain(obj: Any) -> dict[str, Any]:
+def serialized(obj: Any) -> dict[str, Any]:
+    """A client model object (V1Deployment, ...) as the JSON-shaped dict the API server sent."""
     return client.ApiClient().sanitize_for_serialization(obj)  # type: ignore[no-any-return]
 
 
 def get_deployment(namespace: str, name: str) -> dict[str, Any] | None:
     try:
-        return _plain(client.AppsV1Api().read_namespaced_deployment(name, namespace))
+        return serialized(client.AppsV1Api().read_namespaced_deployment(name, namespace))
     except client.ApiException as error:
         if error.status == 404:
             return None
@@ -42,8 +43,12 @@ def apply_deployment(body: dict[str, Any]) -> None:
 
 
 def scale_deployment(namespace: str, name: str, replicas: int) -> None:
-    body = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"replicas": replicas}}  # fmt: skip
+    body = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"replicas": replicas},
+    }
     client.AppsV1Api().patch_namespaced_deployment(
         name, namespace, body, field_manager=AUTOSCALER, force=True, _content_type=APPLY
     )

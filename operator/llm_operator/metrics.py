@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
-from workers.core.contracts import METRIC_PREFIX as P
+from contract.names import METRIC_PREFIX as P
 
 DESIRED = Gauge(f"{P}operator_desired_replicas", "Replicas the autoscaler wants per model.", ["model_name"])
 DEPTH = Gauge(f"{P}operator_queue_depth", "Requests waiting or in flight per model, as last read.", ["model_name"])

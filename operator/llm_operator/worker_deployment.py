@@ -18,8 +18,13 @@ DEFAULT_SECURITY = {
     "readOnlyRootFilesystem": True,
     "capabilities": {"drop": ["ALL"]},
 }
-DEFAULT_POD_SECURITY = {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001, "fsGroup": 10001,
-                        "seccompProfile": {"type": "RuntimeDefault"}}  # fmt: skip
+DEFAULT_POD_SECURITY = {
+    "runAsNonRoot": True,
+    "runAsUser": 10001,
+    "runAsGroup": 10001,
+    "fsGroup": 10001,
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 
 def deployment_name(config: OperatorConfig, model_name: str) -> str:
@@ -57,7 +62,7 @@ def build(model: dict[str, Any], config: OperatorConfig) -> dict[str, Any]:
             "namespace": model["metadata"]["namespace"],
             "labels": labels,
             "ownerReferences": [_owner(model)],
-        },  # fmt: skip
+        },
         "spec": {
             "selector": {"matchLabels": {MODEL_LABEL: name, **MANAGED_BY}},
             "template": {"metadata": {"labels": labels}, "spec": pod},
@@ -71,8 +76,8 @@ def _container(model: dict[str, Any], config: OperatorConfig) -> dict[str, Any]:
         "name": "worker",
         "image": spec.get("image") or config.worker_image,
         "args": ["python", "-m", "workers"],
-        "ports": [{"name": "metrics", "containerPort": 9191, "protocol": "TCP"}],
-        "env": [*copy.deepcopy(template.get("env", [])), *_model_env(model), *spec.get("env", [])],
+        "ports": [{"name": "metrics", "containerPort": config.worker_metrics_port, "protocol": "TCP"}],
+        "env": [*copy.deepcopy(template.get("env", [])), *_model_env(model, config), *spec.get("env", [])],
         "resources": _resources(spec.get("resources", {})),
         "securityContext": template.get("securityContext", DEFAULT_SECURITY),
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "models", "mountPath": "/models"}],
@@ -82,7 +87,7 @@ def _container(model: dict[str, Any], config: OperatorConfig) -> dict[str, Any]:
     return container
 
 
-def _model_env(model: dict[str, Any]) -> list[dict[str, str]]:
+def _model_env(model: dict[str, Any], config: OperatorConfig) -> list[dict[str, str]]:
     spec = model["spec"]
     backend = spec.get("backend", "transformers")
     values = {
@@ -91,11 +96,9 @@ def _model_env(model: dict[str, Any]) -> list[dict[str, str]]:
         "SERVED_MODEL_NAME": served_name(model),
         "MAX_BATCH_SIZE": str(spec.get("maxBatchSize", 32)),
         "WORKER_METRICS_HOST": "0.0.0.0",
-        "WORKER_METRICS_PORT": "9191",
+        "WORKER_METRICS_PORT": str(config.worker_metrics_port),
         "HF_HOME": "/models/huggingface",
     }
-    if backend == "ollama":
-        values["OLLAMA_MODEL"] = spec["model"]
     if "taskTimeLimit" in spec.get("generation", {}):
         values["TASK_TIME_LIMIT"] = str(spec["generation"]["taskTimeLimit"])
     return [{"name": key, "value": value} for key, value in values.items()]
@@ -115,5 +118,11 @@ def _resources(wanted: dict[str, Any]) -> dict[str, Any]:
 
 def _owner(model: dict[str, Any]) -> dict[str, Any]:
     """Deleted with its LLMModel by the cluster's garbage collector (the operator also deletes it itself)."""
-    return {"apiVersion": model["apiVersion"], "kind": model["kind"], "name": model["metadata"]["name"],
-            "uid": model["metadata"]["uid"], "controller": True, "blockOwnerDeletion": True}  # fmt: skip
+    return {
+        "apiVersion": model["apiVersion"],
+        "kind": model["kind"],
+        "name": model["metadata"]["name"],
+        "uid": model["metadata"]["uid"],
+        "controller": True,
+        "blockOwnerDeletion": True,
+    }

@@ -11,8 +11,15 @@ import requests
 from ..stack import API_KEY, Api, Process, RedisServer, start_api, start_worker, submit, wait_for_final, wait_until
 
 HEADERS = {"X-API-Key": API_KEY}
-METRIC_NAMES = {"queue_wait_time", "processing_time", "total_time", "prompt_tokens", "completion_tokens",
-                "tokens_per_second"}  # fmt: skip
+METRIC_NAMES = {
+    "queue_wait_time",
+    "processing_time",
+    "total_time",
+    "prompt_tokens",
+    "completion_tokens",
+    "tokens_per_second",
+    "finish_reason",
+}
 
 
 def test_curl_flow_from_the_document(api: Api) -> None:

@@ -19,6 +19,18 @@ def test_missing_or_wrong_key_is_401_json(api: Api, method: str, path: str, head
     assert body["status_code"] == 401 and "API key" in body["error"]
 
 
+@pytest.mark.parametrize(
+    ("path", "where"),
+    [
+        ("/result/some-id", "the X-API-Key header or as Authorization: Bearer <key>"),
+        ("/stream/some-id", "the X-API-Key header or as Authorization: Bearer <key>, or as ?api_key="),
+    ],
+)
+def test_a_missing_key_is_told_where_to_send_it(api: Api, path: str, where: str) -> None:
+    response = requests.get(api.url(path), timeout=5)
+    assert response.status_code == 401 and response.json()["error"] == f"Missing API key: send it in {where}"
+
+
 def test_health_needs_no_key(api: Api) -> None:
     assert requests.get(api.url("/health"), timeout=5).status_code == 200
 

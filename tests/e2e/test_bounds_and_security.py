@@ -22,8 +22,16 @@ KEY_A, KEY_B = "bounds-key-a", "bounds-key-b"
 def bounded_api(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[Api]:
     """A model no worker serves (requests wait), a queue of 3, SSE connections of 2 s at most."""
     settings = {**model_settings, "served_model_name": "bounded-nobody"}
-    api = start_api(workdir, redis_server.url(db=9), api_keys=f"{KEY_A},{KEY_B}", max_queue_length=3,
-                    sse_max_seconds=2, rate_limit_per_minute=1000, rate_limit_burst=1000, **settings)  # fmt: skip
+    api = start_api(
+        workdir,
+        redis_server.url(db=9),
+        api_keys=f"{KEY_A},{KEY_B}",
+        max_queue_length=3,
+        sse_max_seconds=2,
+        rate_limit_per_minute=1000,
+        rate_limit_burst=1000,
+        **settings,
+    )
     yield api
     api.stop()
 
@@ -53,16 +61,21 @@ def test_a_full_queue_is_503_with_retry_after_and_stores_nothing(bounded_api: Ap
 def test_an_sse_connection_ends_at_its_longest_life_and_resumes_without_loss(bounded_api: Api) -> None:
     task_id = submit(bounded_api, key=KEY_A, prompt="stream me", max_tokens=1)
     started = time.monotonic()
-    with requests.get(bounded_api.url(f"/stream/{task_id}"), headers={"X-API-Key": KEY_A}, stream=True,
-                      timeout=30) as response:  # fmt: skip
+    with requests.get(
+        bounded_api.url(f"/stream/{task_id}"), headers={"X-API-Key": KEY_A}, stream=True, timeout=30
+    ) as response:
         lines = list(response.iter_lines(decode_unicode=True))
     assert 2 <= time.monotonic() - started < 10  # SSE_MAX_SECONDS=2 ended it, not the client
     assert any("SSE_MAX_SECONDS reached" in line for line in lines)
     first = parse_sse(lines)
     assert [event["data"]["status"] for event in first] == ["queued"]
     # Reconnecting after the last id repeats nothing
-    with requests.get(bounded_api.url(f"/stream/{task_id}"), stream=True, timeout=30,
-                      headers={"X-API-Key": KEY_A, "Last-Event-ID": first[-1]["id"]}) as again:  # fmt: skip
+    with requests.get(
+        bounded_api.url(f"/stream/{task_id}"),
+        stream=True,
+        timeout=30,
+        headers={"X-API-Key": KEY_A, "Last-Event-ID": first[-1]["id"]},
+    ) as again:
         assert parse_sse(again.iter_lines(decode_unicode=True)) == []
 
 
@@ -117,12 +130,12 @@ def test_no_server_version_no_stack_traces_and_cors_off_by_default(bounded_api: 
             data='{"prompt": "x", "max_tokens": 1e999}',
             headers={"X-API-Key": KEY_A, "Content-Type": "application/json"},
             timeout=5,
-        ),  # fmt: skip
+        ),
         requests.get(bounded_api.url("/status/" + "x" * 5000), headers={"X-API-Key": KEY_A}, timeout=5),
         requests.options(
             bounded_api.url("/generate"),
             headers={"Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST"},
-        ),  # fmt: skip
+        ),
     ]
     for response in responses:
         # No product, no version (Gunicorn's own answer to an over-long request line has no Server header)
@@ -134,11 +147,15 @@ def test_no_server_version_no_stack_traces_and_cors_off_by_default(bounded_api: 
 def test_cors_when_configured_allows_only_the_listed_origins(
     workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
 ) -> None:
-    api = start_api(workdir, redis_server.url(db=12), api_keys=KEY_A, cors_allowed_origins="https://app.example",
-                    **model_settings)  # fmt: skip
+    api = start_api(
+        workdir, redis_server.url(db=12), api_keys=KEY_A, cors_allowed_origins="https://app.example", **model_settings
+    )
     try:
-        preflight = {"Origin": "https://app.example", "Access-Control-Request-Method": "POST",
-                     "Access-Control-Request-Headers": "x-api-key,content-type"}  # fmt: skip
+        preflight = {
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "x-api-key,content-type",
+        }
         allowed = requests.options(api.url("/generate"), headers=preflight, timeout=5)
         assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
         assert "x-api-key" in allowed.headers["Access-Control-Allow-Headers"].lower()

@@ -60,8 +60,10 @@ def test_errors_become_typed_exceptions(api: Api, client: LLMClient) -> None:
 def test_running_the_file_prints_a_text_and_its_metrics(api: Api) -> None:
     run = subprocess.run(
         [sys.executable, str(ROOT / "client_example.py"), "--url", api.base_url, "--key", API_KEY, "Hello"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     assert "Result:" in run.stdout and "tokens_per_second:" in run.stdout
     generated = re.search(r"completion_tokens: (\d+)", run.stdout)

@@ -12,8 +12,8 @@ import pytest
 import requests
 from openapi_spec_validator import validate
 
-from api import create_app
-from workers.core.settings import Settings
+from api.app import create_app
+from api.settings import ApiSettings
 
 from ..stack import API_KEY, Api, sse_events, submit, wait_for_final
 
@@ -40,7 +40,7 @@ def test_the_spec_is_valid_openapi_and_shows_this_servers_limits(spec: dict[str,
 
 
 def test_the_spec_documents_exactly_the_apis_routes(spec: dict[str, Any], tmp_path: Path) -> None:
-    app = create_app(Settings(api_keys="k", log_dir=tmp_path, _env_file=None))  # type: ignore[call-arg]
+    app = create_app(ApiSettings(api_keys="k", log_dir=tmp_path, _env_file=None))  # type: ignore[call-arg]
     served = {
         re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for rule in app.url_map.iter_rules()

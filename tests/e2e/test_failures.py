@@ -19,9 +19,13 @@ def short_limit_worker(
 ) -> Iterator[Process]:
     """The same model under another name, with a 0.2 s TASK_TIME_LIMIT."""
     worker = start_worker(
-        workdir, redis_server.url(), model_name=tiny_model, served_model_name="tiny-short", log_dir=log_dir,
+        workdir,
+        redis_server.url(),
+        model_name=tiny_model,
+        served_model_name="tiny-short",
+        log_dir=log_dir,
         task_time_limit=0.2,
-    )  # fmt: skip
+    )
     yield worker
     worker.stop()
 

@@ -79,8 +79,12 @@ def test_worker_metrics_follow_generation(api: Api, worker: Process) -> None:
 
     assert delta(f"{P}generation_tokens_total") == 7
     assert delta(f"{P}prompt_tokens_total") == len("measure me")
-    for histogram in ("time_to_first_token_seconds", "time_per_output_token_seconds", "e2e_request_latency_seconds",
-                      "request_queue_time_seconds"):  # fmt: skip
+    for histogram in (
+        "time_to_first_token_seconds",
+        "time_per_output_token_seconds",
+        "e2e_request_latency_seconds",
+        "request_queue_time_seconds",
+    ):
         assert delta(f"{P}{histogram}_count") == 1, histogram
     assert delta(f"{P}request_success_total", finished_reason="length") == 1
     assert (f"{P}num_requests_running", frozenset(labels.items())) in after
@@ -116,8 +120,9 @@ def test_every_metric_the_dashboard_charts_is_exported(
     workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
 ) -> None:
     # Given an api whose limit is two requests, in front of the session's worker
-    api = start_api(workdir, redis_server.url(), api_keys=API_KEY, rate_limit_per_minute=2, rate_limit_burst=2,
-                    **model_settings)  # fmt: skip
+    api = start_api(
+        workdir, redis_server.url(), api_keys=API_KEY, rate_limit_per_minute=2, rate_limit_burst=2, **model_settings
+    )
     charted = dashboard_metric_names()
     try:
         # When one task completes, one fails (too long for the context) and a third is refused with 429

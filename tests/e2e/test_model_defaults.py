@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import redis
 
-from workers.core import model_registry
+from contract import model_registry
 
 from ..stack import Api, submit, wait_for_final
 

@@ -96,7 +96,12 @@ def test_ollama_errors_become_clear_task_errors_and_the_worker_lives(ollama: Oll
 
 
 def test_a_worker_exits_naming_ollama_host_when_ollama_cannot_be_reached(tmp_path: Path) -> None:
-    env = service_env(model_backend="ollama", ollama_host=f"http://127.0.0.1:{free_port()}", log_dir=tmp_path,
-                      redis_url="redis://127.0.0.1:1/0", worker_metrics_port=free_port())  # fmt: skip
+    env = service_env(
+        model_backend="ollama",
+        ollama_host=f"http://127.0.0.1:{free_port()}",
+        log_dir=tmp_path,
+        redis_url="redis://127.0.0.1:1/0",
+        worker_metrics_port=free_port(),
+    )
     run = subprocess.run([sys.executable, "-m", "workers"], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode != 0 and "OLLAMA_HOST" in run.stderr

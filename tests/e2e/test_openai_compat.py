@@ -48,8 +48,16 @@ def test_a_chat_completion_streamed_and_not_agree(client: openai.OpenAI) -> None
     assert whole.object == "chat.completion" and whole.choices[0].message.role == "assistant"
     # No chat template in the tiny model: the plain one, "role: content" lines then "assistant:"
     assert whole.usage.prompt_tokens == len(b"system: Be brief.\nuser: Hello!\nassistant:")
-    chunks = list(client.chat.completions.create(model=MODEL, messages=messages, max_tokens=16, temperature=0,
-                                                 stream=True, stream_options={"include_usage": True}))  # fmt: skip
+    chunks = list(
+        client.chat.completions.create(
+            model=MODEL,
+            messages=messages,
+            max_tokens=16,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     assert all(chunk.object == "chat.completion.chunk" for chunk in chunks)
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
     assert text == whole.choices[0].message.content
@@ -59,8 +67,9 @@ def test_a_chat_completion_streamed_and_not_agree(client: openai.OpenAI) -> None
 
 def test_a_streamed_completion_ends_with_done(api: Api) -> None:
     body = {"model": MODEL, "prompt": "stream", "max_tokens": 5, "temperature": 0, "stream": True}
-    with requests.post(api.url("/v1/completions"), headers={"Authorization": f"Bearer {API_KEY}"}, json=body,
-                       stream=True, timeout=60) as response:  # fmt: skip
+    with requests.post(
+        api.url("/v1/completions"), headers={"Authorization": f"Bearer {API_KEY}"}, json=body, stream=True, timeout=60
+    ) as response:
         lines = [line for line in response.iter_lines(decode_unicode=True) if line]
     assert lines[-1] == "data: [DONE]"
     last = json.loads(lines[-2][len("data: ") :])
@@ -72,8 +81,9 @@ def test_stop_sequences_are_honoured(client: openai.OpenAI) -> None:
     stop = next(free[index : index + 2] for index in range(4, len(free) - 2) if "\ufffd" not in free[index : index + 2])
     cut = client.completions.create(model=MODEL, prompt="stop here", max_tokens=30, temperature=0, stop=[stop])
     assert cut.choices[0].text == free[: free.index(stop)] and cut.choices[0].finish_reason == "stop"
-    streamed = client.completions.create(model=MODEL, prompt="stop here", max_tokens=30, temperature=0, stop=stop,
-                                         stream=True)  # fmt: skip
+    streamed = client.completions.create(
+        model=MODEL, prompt="stop here", max_tokens=30, temperature=0, stop=stop, stream=True
+    )
     assert "".join(chunk.choices[0].text for chunk in streamed) == free[: free.index(stop)]
 
 
@@ -89,8 +99,11 @@ def test_a_seed_makes_sampling_repeatable(client: openai.OpenAI) -> None:
 def test_errors_are_the_librarys_own_exceptions(client: openai.OpenAI, api: Api) -> None:
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=api.url("/v1"), api_key="wrong", max_retries=0).models.list()
-    mixed = requests.get(client.base_url.join("models").__str__(), timeout=10,
-                         headers={"Authorization": f"Bearer {OTHER_KEY}", "X-API-Key": API_KEY})  # fmt: skip
+    mixed = requests.get(
+        client.base_url.join("models").__str__(),
+        timeout=10,
+        headers={"Authorization": f"Bearer {OTHER_KEY}", "X-API-Key": API_KEY},
+    )
     assert mixed.status_code == 401  # two different keys in one request: neither is taken
     with pytest.raises(openai.NotFoundError) as missing:
         client.completions.create(model="no-such-model", prompt="x", max_tokens=1)
@@ -106,8 +119,9 @@ def test_errors_are_the_librarys_own_exceptions(client: openai.OpenAI, api: Api)
 def test_rate_limit_is_the_librarys_rate_limit_error(
     workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
 ) -> None:
-    limited = start_api(workdir, redis_server.url(), api_keys=OTHER_KEY, rate_limit_per_minute=1, rate_limit_burst=1,
-                        **model_settings)  # fmt: skip
+    limited = start_api(
+        workdir, redis_server.url(), api_keys=OTHER_KEY, rate_limit_per_minute=1, rate_limit_burst=1, **model_settings
+    )
     try:
         client = openai.OpenAI(base_url=limited.url("/v1"), api_key=OTHER_KEY, max_retries=0, timeout=60)
         client.completions.create(model=MODEL, prompt="one", max_tokens=1)
@@ -119,8 +133,13 @@ def test_rate_limit_is_the_librarys_rate_limit_error(
 
 def test_a_client_that_disconnects_cancels_its_task(api: Api) -> None:
     body = {"model": MODEL, "messages": [{"role": "user", "content": "long"}], "max_tokens": 1000, "stream": True}
-    response = requests.post(api.url("/v1/chat/completions"), headers={"Authorization": f"Bearer {API_KEY}"},
-                             json=body, stream=True, timeout=60)  # fmt: skip
+    response = requests.post(
+        api.url("/v1/chat/completions"),
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        json=body,
+        stream=True,
+        timeout=60,
+    )
     first = next(line for line in response.iter_lines(decode_unicode=True) if line)
     task_id = json.loads(first[len("data: ") :])["id"].removeprefix("chatcmpl-")
     response.close()  # gone before the end

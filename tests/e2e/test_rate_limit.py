@@ -10,7 +10,7 @@ import requests
 
 from client_example import LLMClient, RateLimitError
 
-from ..stack import Api, RedisServer, sample, scrape, start_api
+from ..stack import Api, Process, RedisServer, sample, scrape, start_api
 
 KEY_A, KEY_B, KEY_C = "rate-key-a", "rate-key-b", "rate-key-c"
 
@@ -55,3 +55,34 @@ def test_unauthenticated_requests_do_not_spend_a_keys_budget(default_limits_api:
     for _ in range(12):
         assert requests.post(default_limits_api.url("/generate"), json={"prompt": "x"}).status_code == 401
     assert post(default_limits_api, KEY_B).status_code == 202
+
+
+KEY_D = "rate-key-d"
+
+
+@pytest.fixture(scope="module")
+def fresh_key_api(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
+) -> Iterator[Api]:
+    api = start_api(workdir, redis_server.url(), api_keys=KEY_D, **model_settings)
+    yield api
+    api.stop()
+
+
+@pytest.mark.parametrize("route", ["/generate", "/v1/completions"])
+def test_invalid_requests_do_not_spend_a_keys_budget(fresh_key_api: Api, route: str) -> None:
+    # Given a key that sent a dozen requests the api refused as invalid (bad field, not JSON, too large)
+    headers = {"X-API-Key": KEY_D}
+    for _ in range(4):
+        assert (
+            requests.post(fresh_key_api.url(route), headers=headers, json={"prompt": "x", "max_tokens": 0}).status_code
+            == 400
+        )
+        refused = requests.post(fresh_key_api.url(route), headers={**headers, "Content-Type": "text/plain"}, data="x")
+        assert refused.status_code == 415
+        huge = {"prompt": "x" * 2_000_000, "model": "tiny"}
+        assert requests.post(fresh_key_api.url(route), headers=headers, json=huge).status_code == 413
+    # When it then sends valid ones, its whole burst is still there
+    body = {"prompt": "x", "max_tokens": 1, **({"model": "tiny"} if route.startswith("/v1") else {})}
+    statuses = [requests.post(fresh_key_api.url(route), headers=headers, json=body).status_code for _ in range(11)]
+    assert statuses[:10] == [202 if route == "/generate" else 200] * 10 and statuses[10] == 429

@@ -22,9 +22,16 @@ def test_supervisor_runs_the_stack_and_ctrl_c_stops_it(tmp_path: Path, tiny_mode
     # Given nothing running on the chosen ports
     redis_port, api_port = free_port(), free_port()
     env = service_env(
-        redis_url=f"redis://127.0.0.1:{redis_port}/0", api_port=api_port, api_keys=API_KEY, model_name=tiny_model,
-        served_model_name="dev", log_dir=tmp_path / "logs", heartbeat_interval=0.5,
-    )  # fmt: skip
+        redis_url=f"redis://127.0.0.1:{redis_port}/0",
+        api_port=api_port,
+        api_keys=API_KEY,
+        model_name=tiny_model,
+        served_model_name="dev",
+        log_dir=tmp_path / "logs",
+        heartbeat_interval=0.5,
+    )
+    env.pop("XDG_RUNTIME_DIR", None)
+    env["HOME"] = str(tmp_path / "home")  # where Gunicorn would put its one control socket per user
     output = (tmp_path / "dev.out").open("wb")
     supervisor = subprocess.Popen(
         [sys.executable, str(ROOT / "scripts" / "dev.py"), "run"], env=env, cwd=tmp_path, stdout=output, stderr=output
@@ -45,6 +52,8 @@ def test_supervisor_runs_the_stack_and_ctrl_c_stops_it(tmp_path: Path, tiny_mode
         assert wait_for_final(api, started.json()["task_id"])["status"] == "completed"
         children = children_of(supervisor.pid)
         assert len(children) == 3  # redis-server, the worker, gunicorn
+        # Two stacks on one machine do not share a Gunicorn control socket: there is none
+        assert not (tmp_path / "home" / ".gunicorn").exists()
         # Then Ctrl-C stops every process it started, and it exits cleanly
         supervisor.send_signal(signal.SIGINT)
         assert supervisor.wait(timeout=60) == 0

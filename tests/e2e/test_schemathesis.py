@@ -26,18 +26,41 @@ def fuzzed_api(
     # In front of the session's worker (the /v1 routes wait for results), with short generations so the fuzzing
     # stays quick. The limit is raised so that the input is judged, not the rate; SSE connections end after a
     # second so a stream cannot hang.
-    api = start_api(workdir, redis_server.url(), api_keys=API_KEY, rate_limit_per_minute=100_000,
-                    rate_limit_burst=100_000, sse_max_seconds=1, max_tokens_limit=32, max_new_tokens=8,
-                    **model_settings)  # fmt: skip
+    api = start_api(
+        workdir,
+        redis_server.url(),
+        api_keys=API_KEY,
+        rate_limit_per_minute=100_000,
+        rate_limit_burst=100_000,
+        sse_max_seconds=1,
+        max_tokens_limit=32,
+        max_new_tokens=8,
+        **model_settings,
+    )
     yield api
     api.stop()
 
 
 @pytest.mark.parametrize("key", [API_KEY, "wrong-key", None], ids=["valid key", "wrong key", "no key"])
 def test_every_route_survives_fuzzing_and_keeps_to_the_document(fuzzed_api: Api, key: str | None) -> None:
-    command = [str(ST), "run", fuzzed_api.url("/openapi.json"), "--checks", "all", "--exclude-checks", EXCLUDED,
-               "--max-examples", "60", "--seed", "20261126", "--request-timeout", "30",
-               "--generation-database", "none", "--no-color"]  # fmt: skip
+    command = [
+        str(ST),
+        "run",
+        fuzzed_api.url("/openapi.json"),
+        "--checks",
+        "all",
+        "--exclude-checks",
+        EXCLUDED,
+        "--max-examples",
+        "60",
+        "--seed",
+        "20261126",
+        "--request-timeout",
+        "30",
+        "--generation-database",
+        "none",
+        "--no-color",
+    ]
     if key:
         command += ["-H", f"X-API-Key: {key}"]
     run = subprocess.run(command, capture_output=True, text=True, timeout=600)

@@ -9,7 +9,7 @@ import pytest
 import redis
 import requests
 
-from workers.core.contracts import TASK_KEY_PATTERN
+from contract.names import TASK_KEY_PATTERN
 
 from ..stack import API_KEY, Api
 
@@ -76,8 +76,12 @@ def test_bad_input_is_400_naming_the_field_and_enqueues_nothing(
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
 def test_a_body_that_is_not_declared_json_is_415(api: Api, redis_client: redis.Redis, content_type: str) -> None:
     before = task_count(redis_client)
-    response = requests.post(api.url("/generate"), data=b'{"prompt": "hi"}', timeout=5,
-                             headers={"X-API-Key": API_KEY, "Content-Type": content_type})  # fmt: skip
+    response = requests.post(
+        api.url("/generate"),
+        data=b'{"prompt": "hi"}',
+        timeout=5,
+        headers={"X-API-Key": API_KEY, "Content-Type": content_type},
+    )
     assert response.status_code == 415 and response.json()["field"] == "Content-Type"
     assert task_count(redis_client) == before
 

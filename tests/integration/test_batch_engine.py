@@ -102,7 +102,8 @@ def wait_for(condition: object, seconds: float = 5) -> bool:
 def test_auto_picks_the_batch_engine_on_cpu_and_the_paged_one_gets_its_memory_share(tiny_model: Path) -> None:
     from transformers import AutoModelForCausalLM
 
-    from workers.engine import BatchEngine, create_engine
+    from workers.engine.batch_engine import BatchEngine
+    from workers.engine.factory import create_engine
     from workers.engine.paged_engine import PagedEngine
 
     model = AutoModelForCausalLM.from_pretrained(tiny_model)

@@ -7,9 +7,15 @@ import uuid
 
 import redis
 
-from workers.core import heartbeats
-from workers.core.contracts import TaskStatus, task_key
-from workers.core.task_store import TaskRecord, TaskStore
+from contract import heartbeats
+from contract.names import task_key
+from contract.statuses import TaskStatus
+from contract.task_params import TaskParams
+from contract.task_store import TaskRecord, TaskStore
+
+from ..stack import wait_until
+
+PARAMS = TaskParams(prompt="p", max_tokens=2, temperature=0.0, top_p=1.0, stop=("\n",))
 
 
 def new_id() -> str:
@@ -19,8 +25,9 @@ def new_id() -> str:
 def test_record_lifecycle_and_retention(redis_client: redis.Redis) -> None:
     store = TaskStore(redis_client, ttl_seconds=3600)
     task_id = new_id()
-    created = store.create(task_id, owner="k1", model="m", params={"prompt": "p", "max_tokens": 2}, user_id=None)
+    created = store.create(task_id, owner="k1", model="m", params=PARAMS, user_id=None)
     assert store.get(task_id) == created and created.status is TaskStatus.QUEUED
+    assert created.params == PARAMS  # typed parameters survive the round trip through Redis
     assert 0 < redis_client.ttl(task_key(task_id)) <= 3600
     processing = store.mark_processing(task_id)
     assert processing is not None and processing.status is TaskStatus.PROCESSING and processing.started_at
@@ -37,7 +44,7 @@ def test_record_lifecycle_and_retention(redis_client: redis.Redis) -> None:
 def test_failing_an_expired_task_does_not_resurrect_it(redis_client: redis.Redis) -> None:
     store = TaskStore(redis_client, ttl_seconds=3600)
     task_id = new_id()
-    expired = TaskRecord(task_id, TaskStatus.PROCESSING, "k1", "m", {}, time.time())  # never stored, or expired
+    expired = TaskRecord(task_id, TaskStatus.PROCESSING, "k1", "m", PARAMS, time.time())  # never stored, or expired
     assert store.fail(expired, error_type="X", error_message="gone") is None
     assert store.get(task_id) is None and store.mark_processing(task_id) is None
 
@@ -46,5 +53,4 @@ def test_heartbeats_expire(redis_client: redis.Redis) -> None:
     beat = heartbeats.Heartbeat("hb-test", ["hb-model"], "transformers", True, 1, "host", 1, time.time())
     heartbeats.publish(redis_client, beat, ttl_seconds=1)
     assert beat in heartbeats.live(redis_client) and "hb-model" in heartbeats.loaded_models([beat])
-    time.sleep(1.5)
-    assert beat not in heartbeats.live(redis_client)
+    wait_until(lambda: beat not in heartbeats.live(redis_client), 5, "the heartbeat to expire")

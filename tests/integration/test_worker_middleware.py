@@ -9,11 +9,14 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 
-from workers.core.contracts import TaskStatus
-from workers.core.task_store import TaskStore
+from contract.statuses import TaskStatus
+from contract.task_params import TaskParams
+from contract.task_store import TaskStore
 from workers.middleware import FailExhaustedTasks, QueuePolling
 
 from ..stack import RedisServer, wait_until
+
+PARAMS = TaskParams(prompt="p", max_tokens=1, temperature=0.0, top_p=1.0)
 
 
 def test_task_whose_message_exhausts_its_retries_ends_failed(
@@ -29,7 +32,7 @@ def test_task_whose_message_exhausts_its_retries_ends_failed(
         raise ConnectionError("redis went away mid-task")
 
     task_id = f"exhaust-{uuid.uuid4()}"
-    store.create(task_id, owner="k", model="m", params={}, user_id=None)
+    store.create(task_id, owner="k", model="m", params=PARAMS, user_id=None)
     worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
     worker.start()
     try:

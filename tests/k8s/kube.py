@@ -66,8 +66,15 @@ class Kube:
         path = self.path(body["apiVersion"], body["kind"], body["metadata"].get("namespace", namespace))
         return self.request("POST", path, json=body, params=params)
 
-    def patch(self, api_version: str, kind: str, name: str, body: dict[str, Any], namespace: str = "default",
-              patch_type: str = "merge") -> dict[str, Any]:  # fmt: skip
+    def patch(
+        self,
+        api_version: str,
+        kind: str,
+        name: str,
+        body: dict[str, Any],
+        namespace: str = "default",
+        patch_type: str = "merge",
+    ) -> dict[str, Any]:
         headers = {"Content-Type": f"application/{patch_type}-patch+json"}
         return self.request("PATCH", self.path(api_version, kind, namespace, name), json=body, headers=headers)
 

@@ -155,25 +155,45 @@ def test_install_upgrade_and_uninstall_on_the_api_server(testbed: TestBed, kube:
     assert len(generated_key) == 40
 
     # Upgrade with changed values: they change, and the generated API key survives
-    testbed.helm("upgrade", "rel", str(CHART), "--namespace", release, "--set", "api.replicas=3",
-                 "--set", "settings.rateLimitPerMinute=120")  # fmt: skip
+    testbed.helm(
+        "upgrade",
+        "rel",
+        str(CHART),
+        "--namespace",
+        release,
+        "--set",
+        "api.replicas=3",
+        "--set",
+        "settings.rateLimitPerMinute=120",
+    )
     assert kube.get("apps/v1", "Deployment", "rel-llm-service-api", release)["spec"]["replicas"] == 3
     settings = kube.get("v1", "ConfigMap", "rel-llm-service-settings", release)["data"]
     assert settings["RATE_LIMIT_PER_MINUTE"] == "120"
     assert (settings["MAX_QUEUE_LENGTH"], settings["CORS_ALLOWED_ORIGINS"]) == ("10000", "")
     assert secret_value(kube, "rel-llm-service-api-keys", release, "api-keys") == generated_key
     # Keys given in values replace it; turning the operator off removes its RBAC
-    testbed.helm("upgrade", "rel", str(CHART), "--namespace", release,
-                 "--set", "apiKeys.keys={key-one-1234,key-two-5678}", "--set", "operator.enabled=false")  # fmt: skip
+    testbed.helm(
+        "upgrade",
+        "rel",
+        str(CHART),
+        "--namespace",
+        release,
+        "--set",
+        "apiKeys.keys={key-one-1234,key-two-5678}",
+        "--set",
+        "operator.enabled=false",
+    )
     assert secret_value(kube, "rel-llm-service-api-keys", release, "api-keys") == "key-one-1234,key-two-5678"
     assert not kube.exists("v1", "ServiceAccount", "rel-llm-service-operator", release)
 
     # Uninstall removes what it installed (the CRD stays, as Helm does for crds/)
     testbed.helm("uninstall", "rel", "--namespace", release)
-    for api_version, kind, name in [("apps/v1", "Deployment", "rel-llm-service-api"),
-                                    ("apps/v1", "StatefulSet", "rel-llm-service-redis"),
-                                    ("v1", "Secret", "rel-llm-service-api-keys"),
-                                    ("v1", "ConfigMap", "rel-llm-service-settings")]:  # fmt: skip
+    for api_version, kind, name in [
+        ("apps/v1", "Deployment", "rel-llm-service-api"),
+        ("apps/v1", "StatefulSet", "rel-llm-service-redis"),
+        ("v1", "Secret", "rel-llm-service-api-keys"),
+        ("v1", "ConfigMap", "rel-llm-service-settings"),
+    ]:
         assert not kube.exists(api_version, kind, name, release)
     assert kube.established("llmmodels.llm-service.io")
 

@@ -5,6 +5,7 @@ registry out."""
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -18,9 +19,9 @@ import yaml
 from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 
+from contract import model_registry
+from contract.names import ACTOR_NAME, queue_name
 from tests.stack import API_KEY, ROOT, Process, RedisServer, free_port, start_api, wait_until
-from workers.core import model_registry
-from workers.core.contracts import ACTOR_NAME, queue_name
 
 from .kube import Kube
 from .testbed import TestBed
@@ -35,11 +36,26 @@ def deployment_of(model: str) -> str:
 
 
 def start_operator(testbed: TestBed, redis_url: str, workdir: Path) -> Process:
-    env = {**os.environ, "KUBECONFIG": str(testbed.kubeconfig), "REDIS_URL": redis_url,
-           "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'operator'}", "OPERATOR_SCALE_INTERVAL": "0.5",
-           "OPERATOR_METRICS_PORT": str(free_port()), "OPERATOR_WORKER_IMAGE": "worker:test"}  # fmt: skip
-    command = [sys.executable, "-m", "kopf", "run", "--standalone", "--namespace", NAMESPACE,
-               "-m", "llm_operator.handlers"]  # fmt: skip
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(testbed.kubeconfig),
+        "REDIS_URL": redis_url,
+        "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'operator'}",
+        "OPERATOR_SCALE_INTERVAL": "0.5",
+        "OPERATOR_METRICS_PORT": str(free_port()),
+        "OPERATOR_WORKER_IMAGE": "worker:test",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "kopf",
+        "run",
+        "--standalone",
+        "--namespace",
+        NAMESPACE,
+        "-m",
+        "llm_operator.handlers",
+    ]
     process = Process(f"operator-{time.monotonic_ns()}", command, env, workdir)
     process.metrics_url = f"http://127.0.0.1:{env['OPERATOR_METRICS_PORT']}/metrics"
     return process
@@ -63,8 +79,7 @@ def operator(testbed: TestBed, kube: Kube, queue_redis: RedisServer) -> Iterator
 
 
 def apply_model(kube: Kube, name: str, **spec: Any) -> dict[str, Any]:
-    body = {"apiVersion": MODELS, "kind": "LLMModel", "metadata": {"name": name, "namespace": NAMESPACE},
-            "spec": spec}  # fmt: skip
+    body = {"apiVersion": MODELS, "kind": "LLMModel", "metadata": {"name": name, "namespace": NAMESPACE}, "spec": spec}
     return kube.create(body, namespace=NAMESPACE)
 
 
@@ -93,8 +108,11 @@ def replicas(kube: Kube, model: str) -> int:
 def enqueue(redis_url: str, served_name: str, count: int) -> None:
     broker = RedisBroker(url=redis_url)
     for index in range(count):
-        broker.enqueue(Message(queue_name=queue_name(served_name), actor_name=ACTOR_NAME, args=(f"t{index}",),
-                               kwargs={}, options={}))  # fmt: skip
+        broker.enqueue(
+            Message(
+                queue_name=queue_name(served_name), actor_name=ACTOR_NAME, args=(f"t{index}",), kwargs={}, options={}
+            )
+        )
     broker.close()
 
 
@@ -104,16 +122,30 @@ def drain(redis_url: str, served_name: str) -> None:
 
 
 def test_a_model_becomes_a_worker_deployment_with_its_fields(kube: Kube, operator: Process) -> None:
-    model = apply_model(kube, "gpu", model="meta-llama/Llama-3.1-8B-Instruct", servedModelName="llama-8b",
-                        image="worker:cuda", resources={"gpus": 1, "cpu": "4", "memory": "48Gi"},
-                        nodeSelector={"gpu": "h100"}, tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}],
-                        env=[{"name": "KV_CACHE_MEMORY_FRACTION", "value": "0.85"}],
-                        generation={"taskTimeLimit": 300}, minReplicas=0, maxReplicas=3, targetQueueLength=2,
-                        scaleDownDelaySeconds=3)  # fmt: skip
+    model = apply_model(
+        kube,
+        "gpu",
+        model="meta-llama/Llama-3.1-8B-Instruct",
+        servedModelName="llama-8b",
+        image="worker:cuda",
+        resources={"gpus": 1, "cpu": "4", "memory": "48Gi"},
+        nodeSelector={"gpu": "h100"},
+        tolerations=[{"key": "nvidia.com/gpu", "operator": "Exists"}],
+        env=[{"name": "KV_CACHE_MEMORY_FRACTION", "value": "0.85"}],
+        generation={"taskTimeLimit": 300},
+        minReplicas=0,
+        maxReplicas=3,
+        targetQueueLength=2,
+        scaleDownDelaySeconds=3,
+    )
     found = wait_until(lambda: deployment(kube, "gpu"), 30, "the worker Deployment", interval=0.2)
     assert container(found)["image"] == "worker:cuda" and container(found)["args"] == ["python", "-m", "workers"]
-    assert {"MODEL_NAME": "meta-llama/Llama-3.1-8B-Instruct", "SERVED_MODEL_NAME": "llama-8b",
-            "TASK_TIME_LIMIT": "300", "KV_CACHE_MEMORY_FRACTION": "0.85"}.items() <= env(found).items()  # fmt: skip
+    assert {
+        "MODEL_NAME": "meta-llama/Llama-3.1-8B-Instruct",
+        "SERVED_MODEL_NAME": "llama-8b",
+        "TASK_TIME_LIMIT": "300",
+        "KV_CACHE_MEMORY_FRACTION": "0.85",
+    }.items() <= env(found).items()
     assert container(found)["resources"]["limits"]["nvidia.com/gpu"] == "1"
     pod = found["spec"]["template"]["spec"]
     assert pod["nodeSelector"] == {"gpu": "h100"} and pod["tolerations"][0]["key"] == "nvidia.com/gpu"
@@ -146,8 +178,11 @@ def test_replicas_follow_queue_depth_up_at_once_and_down_after_the_delay(
     # 5 requests at 2 per replica: ceil(5 / 2) = 3 replicas, the maximum
     enqueue(queue_redis.url(), "llama-8b", 5)
     wait_until(lambda: replicas(kube, "gpu") == 3, 30, "3 replicas")
-    wait_until(lambda: kube.get(MODELS, "LLMModel", "gpu", NAMESPACE).get("status", {}).get("queueDepth") == 5, 10,
-               "the queue depth in the status")  # fmt: skip
+    wait_until(
+        lambda: kube.get(MODELS, "LLMModel", "gpu", NAMESPACE).get("status", {}).get("queueDepth") == 5,
+        10,
+        "the queue depth in the status",
+    )
     status = kube.get(MODELS, "LLMModel", "gpu", NAMESPACE)["status"]
     assert status["desiredReplicas"] == 3
     events = kube.list("v1", "Event", NAMESPACE)
@@ -163,8 +198,12 @@ def test_replicas_follow_queue_depth_up_at_once_and_down_after_the_delay(
 def test_kubectl_scale_on_the_model_sets_replicas_until_the_autoscaler_decides(kube: Kube, operator: Process) -> None:
     assert replicas(kube, "gpu") == 0
     scale = {"spec": {"replicas": 2}}
-    kube.request("PATCH", kube.path(MODELS, "LLMModel", NAMESPACE, "gpu") + "/scale", json=scale,
-                 headers={"Content-Type": "application/merge-patch+json"})  # fmt: skip
+    kube.request(
+        "PATCH",
+        kube.path(MODELS, "LLMModel", NAMESPACE, "gpu") + "/scale",
+        json=scale,
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
     wait_until(lambda: replicas(kube, "gpu") == 2, 10, "the scaled count", interval=0.1)
     # Nothing is queued: after scaleDownDelaySeconds the autoscaler takes it back to the floor
     wait_until(lambda: replicas(kube, "gpu") == 0, 30, "back to zero")
@@ -174,8 +213,12 @@ def test_keys_restricted_to_a_model_are_enforced_by_the_api(
     kube: Kube, operator: Process, queue_redis: RedisServer, workdir: Path, model_settings: dict[str, object]
 ) -> None:
     # Given a Secret with a key, and a model that only that key may use
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "team-a", "namespace": NAMESPACE},
-              "stringData": {"keys": "team-a-key-0001"}}  # fmt: skip
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "team-a", "namespace": NAMESPACE},
+        "stringData": {"keys": "team-a-key-0001"},
+    }
     kube.create(secret, namespace=NAMESPACE)
     apply_model(kube, "private", model="Qwen/Qwen2.5-0.5B-Instruct", apiKeys=[{"secretName": "team-a", "key": "keys"}])
     client = redis.Redis.from_url(queue_redis.url(), decode_responses=True)
@@ -184,8 +227,9 @@ def test_keys_restricted_to_a_model_are_enforced_by_the_api(
     try:
 
         def post(key: str) -> requests.Response:
-            return requests.post(api.url("/generate"), headers={"X-API-Key": key}, timeout=10,
-                                 json={"prompt": "hi", "model": "private"})  # fmt: skip
+            return requests.post(
+                api.url("/generate"), headers={"X-API-Key": key}, timeout=10, json={"prompt": "hi", "model": "private"}
+            )
 
         # Then its key may use it (though no worker runs: the request waits), another valid key gets 403
         assert post("team-a-key-0001").status_code == 202
@@ -213,7 +257,8 @@ def test_an_operator_restart_resumes_without_duplicates(
         assert after == before  # the same objects, none added
     finally:
         drain(queue_redis.url(), "llama-8b")
-        operator.popen, operator.output = second.popen, second.output  # the fixture stops whichever runs
+        # The fixture stops whichever runs, and later tests read the one that runs
+        operator.popen, operator.output, operator.metrics_url = second.popen, second.output, second.metrics_url
 
 
 def test_deleting_a_model_removes_its_deployment_and_registry_entry(
@@ -239,8 +284,18 @@ def test_redis_unreadable_holds_replicas_and_sets_a_condition(
         return found[0] if found and found[0]["status"] == "False" else None
 
     assert wait_until(condition, 30, "QueueReadable False")["reason"] == "RedisUnavailable"
-    time.sleep(3)  # six scaling intervals, and past the scale-down delay
+    # Six more autoscaler runs per model that could not read the queue (0.5 s apart, so past the 3 s
+    # scale-down delay): replicas were held through every one
+    runs = 6 * len(kube.list(MODELS, "LLMModel", NAMESPACE))
+    before = failed_queue_reads(operator)
+    wait_until(lambda: failed_queue_reads(operator) >= before + runs, 30, f"{runs} more failed queue reads")
     assert replicas(kube, "gpu") == 2
+
+
+def failed_queue_reads(operator: Process) -> float:
+    text = requests.get(operator.metrics_url, timeout=5).text
+    found = re.search(r"^llm_service:operator_redis_errors_total (\S+)$", text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
 
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=lambda path: path.name)

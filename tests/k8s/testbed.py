@@ -36,8 +36,21 @@ def openssl(*args: str) -> None:
 def make_certificates(folder: Path) -> None:
     """A CA; a serving certificate for 127.0.0.1; an admin client certificate in system:masters; and the
     key pair that signs service-account tokens."""
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=testbed-ca",
-            "-keyout", f"{folder}/ca.key", "-out", f"{folder}/ca.crt")  # fmt: skip
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=testbed-ca",
+        "-keyout",
+        f"{folder}/ca.key",
+        "-out",
+        f"{folder}/ca.crt",
+    )
     for name, subject, extensions in [
         ("server", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"),
         ("admin", f"/O=system:masters/CN={ADMIN}", "extendedKeyUsage=clientAuth"),
@@ -45,8 +58,23 @@ def make_certificates(folder: Path) -> None:
         (folder / f"{name}.ext").write_text(extensions + "\n")
         key, request, certificate = (f"{folder}/{name}.{suffix}" for suffix in ("key", "csr", "crt"))
         openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", key, "-out", request)
-        openssl("x509", "-req", "-in", request, "-CA", f"{folder}/ca.crt", "-CAkey", f"{folder}/ca.key",
-                "-CAcreateserial", "-days", "2", "-extfile", f"{folder}/{name}.ext", "-out", certificate)  # fmt: skip
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            request,
+            "-CA",
+            f"{folder}/ca.crt",
+            "-CAkey",
+            f"{folder}/ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            f"{folder}/{name}.ext",
+            "-out",
+            certificate,
+        )
     openssl("genrsa", "-out", f"{folder}/sa.key", "2048")
     openssl("rsa", "-in", f"{folder}/sa.key", "-pubout", "-out", f"{folder}/sa.pub")
 
@@ -94,32 +122,78 @@ class TestBed:
 
     def helm(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         home = str(self.workdir / "helm")  # keeps the user's own helm settings and repositories out of it
-        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig), "HELM_CACHE_HOME": home, "HELM_CONFIG_HOME": home,
-               "HELM_DATA_HOME": home}  # fmt: skip
+        env = {
+            **os.environ,
+            "KUBECONFIG": str(self.kubeconfig),
+            "HELM_CACHE_HOME": home,
+            "HELM_CONFIG_HOME": home,
+            "HELM_DATA_HOME": home,
+        }
         return subprocess.run([str(self.bin / "helm"), *args], env=env, check=check, capture_output=True, text=True)
 
     def _start_etcd(self) -> str:
         client, peer = f"http://127.0.0.1:{free_port()}", f"http://127.0.0.1:{free_port()}"
-        command = [str(self.bin / "etcd"), "--name", "testbed", "--data-dir", str(self.workdir / "etcd"),
-                   "--listen-client-urls", client, "--advertise-client-urls", client, "--listen-peer-urls", peer,
-                   "--initial-advertise-peer-urls", peer, "--initial-cluster", f"testbed={peer}",
-                   "--unsafe-no-fsync", "--log-level", "warn"]  # fmt: skip
+        command = [
+            str(self.bin / "etcd"),
+            "--name",
+            "testbed",
+            "--data-dir",
+            str(self.workdir / "etcd"),
+            "--listen-client-urls",
+            client,
+            "--advertise-client-urls",
+            client,
+            "--listen-peer-urls",
+            peer,
+            "--initial-advertise-peer-urls",
+            peer,
+            "--initial-cluster",
+            f"testbed={peer}",
+            "--unsafe-no-fsync",
+            "--log-level",
+            "warn",
+        ]
         self.processes.append(Process("etcd", command, dict(os.environ), self.workdir))
         wait_until(lambda: _answers(f"{client}/health"), 30, "etcd")
         return client
 
     def _start_apiserver(self, etcd_url: str) -> None:
         folder = self.workdir
-        command = [str(self.bin / "kube-apiserver"), "--etcd-servers", etcd_url,
-                   "--bind-address", "127.0.0.1", "--advertise-address", "127.0.0.1", "--secure-port", str(self.port),
-                   "--tls-cert-file", f"{folder}/server.crt", "--tls-private-key-file", f"{folder}/server.key",
-                   "--client-ca-file", f"{folder}/ca.crt", "--authorization-mode", "RBAC",
-                   "--service-account-issuer", "https://kubernetes.default.svc",
-                   "--service-account-key-file", f"{folder}/sa.pub",
-                   "--service-account-signing-key-file", f"{folder}/sa.key",
-                   "--service-cluster-ip-range", "10.96.0.0/16", "--cert-dir", f"{folder}/apiserver-certs",
-                   "--endpoint-reconciler-type", "none",  # a loopback address may not be an endpoint
-                   "--enable-priority-and-fairness=false", "--profiling=false", "-v", "0"]  # fmt: skip
+        command = [
+            str(self.bin / "kube-apiserver"),
+            "--etcd-servers",
+            etcd_url,
+            "--bind-address",
+            "127.0.0.1",
+            "--advertise-address",
+            "127.0.0.1",
+            "--secure-port",
+            str(self.port),
+            "--tls-cert-file",
+            f"{folder}/server.crt",
+            "--tls-private-key-file",
+            f"{folder}/server.key",
+            "--client-ca-file",
+            f"{folder}/ca.crt",
+            "--authorization-mode",
+            "RBAC",
+            "--service-account-issuer",
+            "https://kubernetes.default.svc",
+            "--service-account-key-file",
+            f"{folder}/sa.pub",
+            "--service-account-signing-key-file",
+            f"{folder}/sa.key",
+            "--service-cluster-ip-range",
+            "10.96.0.0/16",
+            "--cert-dir",
+            f"{folder}/apiserver-certs",
+            "--endpoint-reconciler-type",
+            "none",  # a loopback address may not be an endpoint
+            "--enable-priority-and-fairness=false",
+            "--profiling=false",
+            "-v",
+            "0",
+        ]
         process = Process("kube-apiserver", command, dict(os.environ), self.workdir)
         self.processes.append(process)
         session = Kube(self.server, folder).session

@@ -25,13 +25,22 @@ def test_deltas_become_chunks_then_the_finish_reason() -> None:
 
 
 def test_a_restart_with_the_same_text_sends_nothing_twice() -> None:
-    events = [{"status": "processing", "delta": "hel"}, {"status": "processing", "restarted": True},
-              {"status": "processing", "delta": "he"}, {"status": "processing", "delta": "llo"}, DONE]  # fmt: skip
+    events = [
+        {"status": "processing", "delta": "hel"},
+        {"status": "processing", "restarted": True},
+        {"status": "processing", "delta": "he"},
+        {"status": "processing", "delta": "llo"},
+        DONE,
+    ]
     assert texts(events)[0] == "hello"
 
 
 def test_a_restart_with_different_text_ends_the_stream_with_an_error() -> None:
-    events = [{"status": "processing", "delta": "abc"}, {"status": "processing", "restarted": True},
-              {"status": "processing", "delta": "xyz"}, DONE]  # fmt: skip
+    events = [
+        {"status": "processing", "delta": "abc"},
+        {"status": "processing", "restarted": True},
+        {"status": "processing", "delta": "xyz"},
+        DONE,
+    ]
     text, payloads = texts(events)
     assert text == "abc" and payloads[-1]["error"]["code"] == "restarted"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..core.settings import Settings
+from ..settings import WorkerSettings
 from .base import Backend, GenerationRequest, GenerationResult
 
 __all__ = ["Backend", "GenerationRequest", "GenerationResult", "create_backend"]
 
 
-def create_backend(settings: Settings) -> Backend:
+def create_backend(settings: WorkerSettings) -> Backend:
     # Imported here so that choosing a backend pulls in only its own heavy dependencies.
     if settings.model_backend == "transformers":
         from .transformers_backend import TransformersBackend

@@ -1,6 +1,6 @@
 """Ollama backend: streams from an Ollama server's /api/generate (https://github.com/ollama/ollama/blob/main/docs/api.md).
 
-One worker serves every model the Ollama server has pulled; the configured one (OLLAMA_MODEL) must be
+One worker serves every model the Ollama server has pulled; the configured one (MODEL_NAME, or OLLAMA_MODEL) must be
 among them.
 """
 
@@ -56,7 +56,7 @@ class OllamaBackend:
         configured = self.models[0]
         if not any(_same_model(configured, name) for name in pulled):
             raise OllamaModelLoadError(
-                f"OLLAMA_MODEL={configured!r} is not pulled on {self.host} (it has {pulled}); "
+                f"MODEL_NAME={configured!r} is not pulled on {self.host} (it has {pulled}); "
                 f"run `ollama pull {configured}`"
             )
         self.models = [configured, *(name for name in pulled if not _same_model(configured, name))]
@@ -74,7 +74,7 @@ class OllamaBackend:
                 "num_predict": request.max_tokens,
                 **({"stop": list(request.stop)} if request.stop else {}),
                 **({"seed": request.seed} if request.seed is not None else {}),
-            },  # fmt: skip
+            },
         }
         started = time.monotonic()
         try:

@@ -11,7 +11,8 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from ..engine import EngineKind, EngineRequest, create_engine
+from ..engine.factory import create_engine
+from ..engine.types import Engine, EngineKind, EngineRequest
 from .base import GenerationRequest, GenerationResult, TextSink
 from .chat import plain_chat_template
 from .stop_strings import StopStrings
@@ -48,7 +49,7 @@ class TransformersBackend:
         self.kv_cache_memory_fraction = kv_cache_memory_fraction
         self.model: Any = None
         self.tokenizer: Any = None
-        self.engine: Any = None
+        self.engine: Engine | None = None
 
     def load(self) -> None:
         on_gpu = torch.cuda.is_available()
@@ -92,8 +93,9 @@ class TransformersBackend:
         self._check_context(len(prompt_ids), request.max_tokens)
         if time.monotonic() >= request.deadline:
             raise TimeoutError("task time limit reached before generation started")
-        job = EngineRequest(prompt_ids, request.max_tokens, request.temperature, request.top_p, request.deadline,
-                            seed=request.seed)  # fmt: skip
+        job = EngineRequest(
+            prompt_ids, request.max_tokens, request.temperature, request.top_p, request.deadline, seed=request.seed
+        )
         started = time.monotonic()
         stops = StopStrings(request.stop, on_text or (lambda _: None))
         decoder = IncrementalDecoder(self.tokenizer, stops.feed)

@@ -14,38 +14,17 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from transformers import DynamicCache
 
 from .sampling import choose_tokens
+from .types import DEADLINE_MESSAGE, EngineRequest, TokenEvent
 
 logger = logging.getLogger(__name__)
 IDLE_WAIT_SECONDS = 0.05
-DEADLINE_MESSAGE = "generation exceeded the task time limit (TASK_TIME_LIMIT)"
-
-
-@dataclass(frozen=True)
-class TokenEvent:
-    """One item on a request's queue: a token, or the end ("stop", "length") or an error."""
-
-    token: int | None = None
-    finish_reason: str | None = None
-    error: BaseException | None = None
-
-
-@dataclass
-class EngineRequest:
-    prompt_ids: list[int]
-    max_tokens: int
-    temperature: float
-    top_p: float
-    deadline: float
-    seed: int | None = None
-    events: queue.Queue[TokenEvent] = field(default_factory=queue.Queue)
-    cancelled: threading.Event = field(default_factory=threading.Event)
 
 
 @dataclass
@@ -133,8 +112,10 @@ class BatchEngine:
         ).logits[:, -1, :]
         generators = [_generator(request.seed, device) for request in requests]
         tokens = choose_tokens(logits, *self._knobs(requests), generators).tolist()
-        rows = [_Row(request, len(request.prompt_ids), token, generator=generator)
-                for request, token, generator in zip(requests, tokens, generators, strict=True)]  # fmt: skip
+        rows = [
+            _Row(request, len(request.prompt_ids), token, generator=generator)
+            for request, token, generator in zip(requests, tokens, generators, strict=True)
+        ]
         going_on = [index for index, row in enumerate(rows) if not self._emit(row, row.last_token)]
         if going_on:
             chosen = torch.tensor(going_on, device=device)

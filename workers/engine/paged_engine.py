@@ -16,7 +16,7 @@ from typing import Any
 from transformers import GenerationConfig
 from transformers.generation.configuration_utils import ContinuousBatchingConfig
 
-from .batch_engine import DEADLINE_MESSAGE, EngineRequest, TokenEvent
+from .types import DEADLINE_MESSAGE, EngineRequest, TokenEvent
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.02

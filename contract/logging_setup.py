@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from logging.handlers import WatchedFileHandler
 from pathlib import Path
-from typing import Any
-
-from .task_store import TaskRecord
 
 APP_LOG = "app.log"
 ERROR_LOG = "errors.log"
@@ -49,23 +45,3 @@ def _configure_request_log(log_dir: Path) -> None:
     handler = WatchedFileHandler(log_dir / REQUEST_LOG)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)
-
-
-def log_finished_task(record: TaskRecord) -> None:
-    """One JSON line per finished task: ids, model, tokens, timings, status; never the prompt or the key."""
-    entry: dict[str, Any] = {
-        "task_id": record.task_id,
-        "key_id": record.owner,
-        "user_id": record.user_id,
-        "model": record.model,
-        "status": record.status.value,
-        "created_at": record.created_at,
-        "finished_at": record.finished_at,
-        "max_tokens": record.params.get("max_tokens"),
-        "temperature": record.params.get("temperature"),
-        "top_p": record.params.get("top_p"),
-        **record.metrics,
-    }
-    if record.error_type:
-        entry["error_type"] = record.error_type
-    logging.getLogger(REQUEST_LOGGER).info(json.dumps(entry, sort_keys=True))

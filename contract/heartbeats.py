@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 
 import redis
 
-from .contracts import HEARTBEAT_KEY_PATTERN, heartbeat_key
+from .names import HEARTBEAT_KEY_PATTERN, heartbeat_key
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,9 @@ from typing import Any
 import redis
 
 from . import events
-from .contracts import FINAL_STATUSES, TASKS_FINISHED_KEY, TaskStatus, events_key, task_key
+from .names import TASKS_FINISHED_KEY, events_key, task_key
+from .statuses import FINAL_STATUSES, TaskStatus
+from .task_params import TaskParams
 
 CANCEL_FIELD = "cancel_requested"
 
@@ -22,7 +24,7 @@ class TaskRecord:
     status: TaskStatus
     owner: str
     model: str
-    params: dict[str, Any]
+    params: TaskParams
     created_at: float
     user_id: str | None = None
     started_at: float | None = None
@@ -46,7 +48,7 @@ class TaskRecord:
             status=TaskStatus(data["status"]),
             owner=data["owner"],
             model=data["model"],
-            params=json.loads(data.get("params") or "{}"),
+            params=TaskParams.model_validate_json(data["params"]),
             created_at=float(data["created_at"]),
             user_id=data.get("user_id") or None,
             started_at=number("started_at"),
@@ -63,9 +65,7 @@ class TaskStore:
         self.client = client
         self.ttl = ttl_seconds
 
-    def create(
-        self, task_id: str, *, owner: str, model: str, params: dict[str, Any], user_id: str | None
-    ) -> TaskRecord:
+    def create(self, task_id: str, *, owner: str, model: str, params: TaskParams, user_id: str | None) -> TaskRecord:
         record = TaskRecord(task_id, TaskStatus.QUEUED, owner, model, params, time.time(), user_id)
         self._write(
             task_id,
@@ -73,7 +73,7 @@ class TaskStore:
                 "status": record.status.value,
                 "owner": owner,
                 "model": model,
-                "params": json.dumps(params),
+                "params": params.model_dump_json(exclude_defaults=True),
                 "created_at": repr(record.created_at),
                 "user_id": user_id or "",
             },
@@ -117,8 +117,12 @@ class TaskStore:
     ) -> TaskRecord | None:
         """The record as completed, or None when it had expired (and stays gone)."""
         done = replace(record, status=TaskStatus.COMPLETED, result=result, metrics=metrics, finished_at=finished_at)
-        fields = {"status": done.status.value, "result": result, "metrics": json.dumps(metrics),
-                  "finished_at": repr(finished_at)}  # fmt: skip
+        fields = {
+            "status": done.status.value,
+            "result": result,
+            "metrics": json.dumps(metrics),
+            "finished_at": repr(finished_at),
+        }
         return done if self._update(done, fields, events.completed_event(result, metrics)) else None
 
     def fail(self, record: TaskRecord, *, error_type: str, error_message: str) -> TaskRecord | None:
@@ -130,8 +134,12 @@ class TaskStore:
             error_message=error_message,
             finished_at=time.time(),
         )
-        fields = {"status": failed.status.value, "error_type": error_type, "error_message": error_message,
-                  "finished_at": repr(failed.finished_at)}  # fmt: skip
+        fields = {
+            "status": failed.status.value,
+            "error_type": error_type,
+            "error_message": error_message,
+            "finished_at": repr(failed.finished_at),
+        }
         return failed if self._update(failed, fields, events.failed_event(error_type, error_message)) else None
 
     def request_cancel(self, task_id: str) -> None:

@@ -11,7 +11,8 @@ from typing import Any
 
 import redis
 
-from .contracts import FINAL_STATUSES, STATUS_MESSAGES, TaskStatus, events_key
+from .names import events_key
+from .statuses import FINAL_STATUSES, STATUS_MESSAGES, TaskStatus
 
 DATA_FIELD = "data"
 START = "0-0"

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 
 import redis
 
-from .contracts import MODEL_REGISTRY_KEY
+from .names import MODEL_REGISTRY_KEY
 
 
 @dataclass(frozen=True)

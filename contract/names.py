@@ -1,30 +1,13 @@
-"""The one source of truth for names both sides of the queue agree on."""
+"""The one source of truth for names in Redis and on the queue that every part agrees on."""
 
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 
 KEY_PREFIX = "llm"
 DRAMATIQ_NAMESPACE = "dramatiq"
 ACTOR_NAME = "generate_text"
 QUEUE_PREFIX = "llm-"
-
-
-class TaskStatus(StrEnum):
-    QUEUED = "queued"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED})
-STATUS_MESSAGES = {
-    TaskStatus.QUEUED: "Task is waiting in the queue",
-    TaskStatus.PROCESSING: "Task is currently being processed",
-    TaskStatus.COMPLETED: "Task completed successfully",
-    TaskStatus.FAILED: "Task failed",
-}
 
 
 def model_slug(model_id: str) -> str:

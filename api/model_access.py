@@ -1,0 +1,34 @@
+"""Which model a request runs on, and whether its key may use it."""
+
+from __future__ import annotations
+
+from flask import g
+
+from contract import heartbeats, model_registry
+
+from .errors import ApiError
+from .services import services
+
+
+def resolve_model(
+    requested: str | None, unknown_status: int = 400
+) -> tuple[str, model_registry.RegisteredModel | None]:
+    """The default model, one that a live worker serves, or one the operator runs (even at zero replicas:
+    the request waits in its queue and the operator starts a worker); 403 if the key may not use it."""
+    svc = services()
+    default = svc.settings.model_id
+    registered = model_registry.read(svc.redis)
+    model = requested or default
+    if model != default and model not in registered:
+        available = heartbeats.loaded_models(heartbeats.live(svc.redis))
+        if model not in available:
+            choices = sorted({default, *available, *registered})
+            raise ApiError(
+                unknown_status,
+                f"Invalid model: unknown model {model!r}; available: {choices}",
+                field="model",
+                code="model_not_found",
+            )
+    if not model_registry.may_use(g.key_digest, registered.get(model)):
+        raise ApiError(403, f"This API key may not use model {model!r}", field="model")
+    return model, registered.get(model)

@@ -1,0 +1,43 @@
+"""Reading a request's JSON body: application/json only, one object, no key given twice."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import request
+
+from .errors import ApiError
+
+
+class DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def json_object() -> dict[str, Any]:
+    if request.mimetype and request.mimetype != "application/json" and not request.mimetype.endswith("+json"):
+        raise ApiError(
+            415, f"Unsupported Content-Type {request.mimetype!r}: send application/json", field="Content-Type"
+        )
+    try:
+        body = json.loads(request.get_data(), object_pairs_hook=_no_duplicate_keys)
+    except DuplicateKeyError as error:
+        raise ApiError(400, f"Invalid {error.key}: given more than once", field=error.key) from None
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, too many digits, nested too deep
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise ApiError(400, f"Invalid JSON body: {reason}", field="body") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "Invalid body: expected a JSON object", field="body")
+    return body
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """JSON parsers disagree on which of two equal keys wins; refuse the ambiguity instead of guessing."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise DuplicateKeyError(key)
+        found[key] = value
+    return found

@@ -1,0 +1,51 @@
+"""The api's settings: access, limits, generation defaults, and how Gunicorn serves it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+
+from contract.settings import CommonSettings
+
+
+class ApiSettings(CommonSettings):
+    # Access
+    api_keys: str = Field("", description="comma-separated API keys the api accepts")
+    api_keys_file: Path | None = Field(
+        None, description="more keys, one per line or comma-separated; re-read on change"
+    )
+    cors_allowed_origins: str = Field("", description="comma-separated origins browsers may call from; empty: none")
+    max_queue_length: int = Field(10_000, ge=1, description="waiting requests per model before 503")
+    sse_max_seconds: float = Field(3600.0, gt=0.0, description="longest one SSE connection stays open")
+    sse_keepalive_seconds: float = Field(15.0, gt=0.0)
+    rate_limit_per_minute: int = Field(60, ge=1)
+    rate_limit_burst: int = Field(10, ge=1)
+    max_request_bytes: int = Field(1_048_576, ge=1024)
+
+    # Generation defaults, for what a request leaves out
+    max_new_tokens: int = Field(512, ge=1, description="max_tokens when a request gives none")
+    max_tokens_limit: int = Field(2048, ge=1, description="largest max_tokens a request may ask for")
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.9, gt=0.0, le=1.0)
+
+    # Gunicorn (kept here rather than left to GUNICORN_CMD_ARGS: they are read from .env like everything
+    # else and validated at start, naming the variable; GUNICORN_CMD_ARGS still overrides them)
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_workers: int = Field(2, ge=1)
+    api_threads: int = Field(128, ge=1, description="threads per Gunicorn worker; each open stream holds one")
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> ApiSettings:
+        if self.max_new_tokens > self.max_tokens_limit:
+            raise ValueError("MAX_NEW_TOKENS must not exceed MAX_TOKENS_LIMIT")
+        return self
+
+    @property
+    def api_key_list(self) -> list[str]:
+        return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]

@@ -1,0 +1,36 @@
+"""Redis connections and the Dramatiq broker, built the same way for the api, the workers and the operator."""
+
+from __future__ import annotations
+
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from .names import DRAMATIQ_NAMESPACE
+
+# Per million broker commands. Dramatiq's 1,000 means a lost worker's messages return only after about a
+# thousand polls by the others; 100,000 makes that about ten (about a second of an idle worker's polling).
+MAINTENANCE_CHANCE = 100_000
+# Dramatiq's own default; only workers' heartbeats are judged by it, so the api may leave it.
+DEFAULT_WORKER_LOST_AFTER = 15.0
+
+
+def make_redis(redis_url: str) -> redis.Redis:
+    # Short timeouts so a dead Redis turns into a clear 503 quickly instead of a hung request.
+    return redis.Redis.from_url(
+        redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15, decode_responses=True
+    )
+
+
+def make_broker(redis_url: str, worker_lost_after: float = DEFAULT_WORKER_LOST_AFTER) -> RedisBroker:
+    """A broker with Dramatiq's default middleware, on its own pool (it needs bytes, the store wants str).
+
+    A worker silent for `worker_lost_after` seconds is taken for dead and its unacknowledged messages go
+    back to their queues; workers keep their heartbeat fresh from the Heartbeats middleware, even mid-batch.
+    """
+    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=10)
+    return RedisBroker(
+        client=client,
+        namespace=DRAMATIQ_NAMESPACE,
+        heartbeat_timeout=int(worker_lost_after * 1000),
+        maintenance_chance=MAINTENANCE_CHANCE,
+    )

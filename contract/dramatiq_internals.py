@@ -1,0 +1,49 @@
+"""Every place this project relies on Dramatiq beyond its documented API, in one module.
+
+Each function says why it reaches past the public surface. tests/integration/test_dramatiq_internals.py
+exercises each against real Dramatiq on a real Redis, so an upgrade that changes one fails there first.
+"""
+
+from __future__ import annotations
+
+import redis
+from dramatiq import Message, Worker
+from dramatiq.brokers.redis import RedisBroker
+
+from .names import ACTOR_NAME, DRAMATIQ_NAMESPACE, queue_name
+
+
+def enqueue_task(broker: RedisBroker, model: str, task_id: str) -> None:
+    """The generate actor's message for one task, built by hand: the api enqueues without declaring the
+    actor, whose module loads the model (torch). Same shape as `actor.send(task_id)` would build."""
+    message: Message[None] = Message(
+        queue_name=queue_name(model), actor_name=ACTOR_NAME, args=(task_id,), kwargs={}, options={}
+    )
+    broker.enqueue(message)
+
+
+def waiting(client: redis.Redis, model: str) -> int:
+    """Messages in the model's queue that no worker has taken yet. Dramatiq keeps a queue as a Redis list
+    named `<namespace>:<queue>` and offers no count that other processes can read."""
+    return int(client.llen(f"{DRAMATIQ_NAMESPACE}:{queue_name(model)}"))  # type: ignore[arg-type]
+
+
+def in_flight(client: redis.Redis, model: str) -> int:
+    """Messages of the model's queue that workers took but have not acknowledged. Each worker keeps these
+    in a set `<namespace>:__acks__.<worker id>.<queue>`; Dramatiq has no call that adds them up."""
+    pattern = f"{DRAMATIQ_NAMESPACE}:__acks__.*.{queue_name(model)}"
+    return sum(int(client.scard(key)) for key in client.scan_iter(match=pattern, count=500))  # type: ignore[arg-type]
+
+
+def refresh_broker_heartbeat(broker: RedisBroker, model: str) -> None:
+    """Any command of the broker's dispatch script refreshes this worker's Dramatiq heartbeat; `qsize` is
+    the cheapest. Without it, a worker whose prefetch is full fetches nothing until a long generation ends,
+    and the others would take it for dead and run its messages twice."""
+    broker.do_qsize(queue_name(model))
+
+
+def set_poll_interval(worker: Worker, milliseconds: int) -> None:
+    """The longest an idle worker waits between looks at its queue. Dramatiq's consumers back off up to
+    `worker_timeout` (1 s, settable only by an environment variable read at import), so a request arriving
+    at an idle worker waited up to a second before it started. Takes effect for consumers started later."""
+    worker.worker_timeout = milliseconds

@@ -1,0 +1,21 @@
+"""A task's life: queued, processing, then completed or failed (the values clients see)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED})
+STATUS_MESSAGES = {
+    TaskStatus.QUEUED: "Task is waiting in the queue",
+    TaskStatus.PROCESSING: "Task is currently being processed",
+    TaskStatus.COMPLETED: "Task completed successfully",
+    TaskStatus.FAILED: "Task failed",
+}
