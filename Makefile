@@ -68,4 +68,4 @@ test: install redis-server-installed test-tools lint
 	$(BIN)/pytest
 
 clean:
-	rm -rf $(VENV) models .redis-data logs .pytest_cache .mypy_cache .ruff_cache .schemathesis *.egg-info tests/js/node_modules
+	rm -rf $(VENV) models .redis-data logs .pytest_cache .mypy_cache .ruff_cache .schemathesis .hypothesis *.egg-info tests/js/node_modules
