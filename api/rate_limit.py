@@ -13,11 +13,19 @@ from flask import Flask, Response, g
 from flask_limiter import Limiter
 
 from contract.names import RATE_LIMIT_KEY_PREFIX
+from contract.redis_url import sentinel_url
 
 from .services import services
 from .settings import ApiSettings
 
 NOT_COUNTED = frozenset({400, 413, 415})
+# Counts read from the primary too: a replica a little behind would let a burst through twice.
+SENTINEL_STORAGE_OPTIONS = {
+    "use_replicas": False,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 2,
+    "sentinel_kwargs": {"socket_connect_timeout": 1, "socket_timeout": 1},
+}
 
 
 def _limited_key() -> str:
@@ -50,6 +58,7 @@ counted_against_limit = limiter.limit(current_limits, deduct_when=_counts)
 def init_app(app: Flask, settings: ApiSettings) -> None:
     app.config.update(
         RATELIMIT_STORAGE_URI=settings.redis_url,
+        RATELIMIT_STORAGE_OPTIONS=SENTINEL_STORAGE_OPTIONS if sentinel_url(settings.redis_url) else {},
         RATELIMIT_HEADERS_ENABLED=True,
         # When Redis is down the request goes on and meets a clear 503 from the queue, not a 500 here.
         RATELIMIT_SWALLOW_ERRORS=True,

@@ -18,6 +18,7 @@ from .settings import ApiSettings
 
 logger = logging.getLogger(__name__)
 QUEUE_FULL_RETRY_AFTER_SECONDS = 10
+REPLICAS_RETRY_AFTER_SECONDS = 2
 
 
 def task_params(
@@ -57,8 +58,10 @@ def submit(svc: Services, *, owner: str, model: str, params: TaskParams, user_id
     svc.store.create(task_id, owner=owner, model=model, params=params, user_id=user_id)
     try:
         enqueue_task(svc.broker, model, task_id)
+        _check_replicated(svc, task_id)
     except Exception:
-        # The client hears 503 and will retry: leave no orphan record that no message will ever finish.
+        # The client hears 503 and will retry: leave no orphan record that no message will ever finish
+        # (a worker that takes the message finds no record, and skips it).
         try:
             svc.store.delete(task_id)
         except redis.RedisError:
@@ -67,6 +70,22 @@ def submit(svc: Services, *, owner: str, model: str, params: TaskParams, user_id
     TASKS_SUBMITTED.labels(model).inc()
     logger.info("task %s queued for %s (key %s)", task_id, model, owner)
     return task_id
+
+
+def _check_replicated(svc: Services, task_id: str) -> None:
+    """With REDIS_WAIT_REPLICAS, a task is accepted only once that many replicas hold it: a failover to one
+    of them then loses no accepted task (replication is otherwise asynchronous)."""
+    wanted = svc.settings.redis_wait_replicas
+    if not wanted:
+        return
+    reached = svc.store.wait_for_replicas(task_id, wanted, svc.settings.redis_wait_timeout)
+    if reached < wanted:
+        raise ApiError(
+            503,
+            f"Not accepted: the task reached {reached} of {wanted} Redis replicas in time (REDIS_WAIT_REPLICAS); "
+            "retry later",
+            retry_after=REPLICAS_RETRY_AFTER_SECONDS,
+        )
 
 
 def _check_room(svc: Services, model: str) -> None:

@@ -1,24 +1,32 @@
-"""Redis connections and the Dramatiq broker, built the same way for the api, the workers and the operator."""
+"""Redis connections and the Dramatiq broker, built the same way for the api, the workers and the operator,
+from a plain Redis URL or a Sentinel one (redis_url.py)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from .names import DRAMATIQ_NAMESPACE
+from .redis_url import sentinel_url
 
 # Per million broker commands. Dramatiq's 1,000 means a lost worker's messages return only after about a
 # thousand polls by the others; 100,000 makes that about ten (about a second of an idle worker's polling).
 MAINTENANCE_CHANCE = 100_000
 # Dramatiq's own default; only workers' heartbeats are judged by it, so the api may leave it.
 DEFAULT_WORKER_LOST_AFTER = 15.0
+# Short timeouts so a dead Redis turns into a clear 503 quickly instead of a hung request.
+STORE_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 5, "health_check_interval": 15}
+BROKER_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10}
 
 
 def make_redis(redis_url: str) -> redis.Redis:
-    # Short timeouts so a dead Redis turns into a clear 503 quickly instead of a hung request.
-    return redis.Redis.from_url(
-        redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=15, decode_responses=True
-    )
+    """The client for task records, events, heartbeats and the registry (str in, str out)."""
+    sentinel = sentinel_url(redis_url)
+    if sentinel is not None:
+        return sentinel.client(decode_responses=True, **STORE_OPTIONS)
+    return redis.Redis.from_url(redis_url, decode_responses=True, **STORE_OPTIONS)
 
 
 def make_broker(redis_url: str, worker_lost_after: float = DEFAULT_WORKER_LOST_AFTER) -> RedisBroker:
@@ -27,7 +35,8 @@ def make_broker(redis_url: str, worker_lost_after: float = DEFAULT_WORKER_LOST_A
     A worker silent for `worker_lost_after` seconds is taken for dead and its unacknowledged messages go
     back to their queues; workers keep their heartbeat fresh from the Heartbeats middleware, even mid-batch.
     """
-    client = redis.Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=10)
+    sentinel = sentinel_url(redis_url)
+    client = sentinel.client(**BROKER_OPTIONS) if sentinel else redis.Redis.from_url(redis_url, **BROKER_OPTIONS)
     return RedisBroker(
         client=client,
         namespace=DRAMATIQ_NAMESPACE,

@@ -14,6 +14,8 @@ from typing import Literal, TypeVar
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .redis_url import RedisUrl
+
 DEFAULT_MODEL_DIR = "models/tiny-random-gpt2"
 DEFAULT_WORKER_METRICS_PORT = 9191
 
@@ -33,7 +35,7 @@ class CommonSettings(BaseSettings):
     )
 
     # Where things live
-    redis_url: str = Field("redis://127.0.0.1:6379/0", pattern=r"^(redis|rediss|unix)://")
+    redis_url: RedisUrl = "redis://127.0.0.1:6379/0"
     log_dir: Path = Path("logs")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     result_ttl: int = Field(86_400, ge=60, description="seconds a task record is kept")

@@ -142,6 +142,17 @@ class TaskStore:
         }
         return failed if self._update(failed, fields, events.failed_event(error_type, error_message)) else None
 
+    def wait_for_replicas(self, task_id: str, replicas: int, timeout_seconds: float) -> int:
+        """How many replicas hold every write made so far (Redis WAIT), waiting up to the timeout.
+
+        WAIT counts the writes of the connection it runs on, so it follows a write on the same connection
+        (the record's expiry, set again): replication keeps order, so the record and the queue message,
+        written before that, are on every replica that acknowledges it."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.expire(task_key(task_id), self.ttl)
+            pipe.wait(replicas, max(1, round(timeout_seconds * 1000)))
+            return int(pipe.execute()[1])
+
     def request_cancel(self, task_id: str) -> None:
         """The client went away: the worker stops generating at its next check (a field, not an event, so a
         record that has already finished is left as it is)."""

@@ -14,6 +14,8 @@ from urllib.parse import urlparse
 import redis
 
 from api.settings import ApiSettings
+from contract.connections import make_redis
+from contract.redis_url import sentinel_url
 from contract.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,13 +25,15 @@ STOP_TIMEOUT_SECONDS = 20
 
 def redis_answers(url: str) -> bool:
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=1).ping())
+        return bool(make_redis(url).ping())
     except redis.RedisError:
         return False
 
 
 def redis_command(url: str) -> list[str]:
     parts = urlparse(url)
+    if sentinel_url(url):
+        sys.exit("Redis behind the Sentinels at REDIS_URL does not answer: start them, or use a redis:// URL")
     host, port = parts.hostname or "127.0.0.1", parts.port or 6379
     if host not in LOCAL_HOSTS:
         sys.exit(f"Redis at REDIS_URL ({host}:{port}) does not answer, and it is not local: start it or fix REDIS_URL")

@@ -21,6 +21,7 @@ import requests
 
 from api.settings import ApiSettings
 from contract import heartbeats
+from contract.connections import make_redis
 from workers.settings import WorkerSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,11 +94,15 @@ def children_of(pid: int) -> set[int]:
 
 
 class RedisServer:
-    def __init__(self, workdir: Path, port: int | None = None, persistent: bool = False) -> None:
+    def __init__(
+        self, workdir: Path, port: int | None = None, persistent: bool = False, extra: tuple[str, ...] = ()
+    ) -> None:
         self.workdir = workdir
         self.port = port or free_port()
         self.persistent = persistent
         """append-only file on, fsync on every write, kept in a folder of its own across restarts"""
+        self.extra = extra
+        """more redis-server arguments (a password, replicaof, ...)"""
         self.process: Process | None = None
 
     def url(self, db: int = 0) -> str:
@@ -112,10 +117,14 @@ class RedisServer:
             data.mkdir(exist_ok=True)
             command[-1] = "yes"
             command += ["--appendfsync", "always", "--dir", str(data)]
-        self.process = Process(f"redis-{self.port}", command, dict(os.environ), self.workdir)
-        client = redis.Redis(port=self.port)
+        self.process = Process(f"redis-{self.port}", [*command, *self.extra], dict(os.environ), self.workdir)
+        client = redis.Redis(port=self.port, password=self.password)
         wait_until(lambda: _pings(client), 10, f"redis-server on {self.port}")
         return self
+
+    @property
+    def password(self) -> str | None:
+        return self.extra[self.extra.index("--requirepass") + 1] if "--requirepass" in self.extra else None
 
     def stop(self) -> None:
         if self.process is not None:
@@ -143,7 +152,7 @@ def start_worker(workdir: Path, redis_url: str, **settings: Any) -> Process:
     env = service_env(REDIS_URL=redis_url, **settings)
     model = settings.get("served_model_name") or settings["model_name"]
     worker = Process(f"worker-{model}-{free_port()}", [sys.executable, "-m", "workers"], env, workdir)
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    client = make_redis(redis_url)
 
     def ready() -> bool:
         assert worker.alive(), f"worker exited:\n{worker.tail()}"

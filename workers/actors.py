@@ -33,17 +33,18 @@ class GenerateTask:
 
     def __call__(self, task_id: str) -> None:
         for attempt in range(1, REDIS_OUTAGE_ATTEMPTS + 1):
-            record = self.store.mark_processing(task_id)  # a second attempt tells stream readers it restarted
-            if record is None or record.is_final:
-                logger.warning("task %s is %s; skipping", task_id, "gone" if record is None else record.status)
-                return
             try:
+                record = self.store.mark_processing(task_id)  # a second attempt tells readers it restarted
+                if record is None or record.is_final:
+                    logger.warning("task %s is %s; skipping", task_id, "gone" if record is None else record.status)
+                    return
                 with self.metrics.running.labels(record.model).track_inprogress():
                     self.run(record)
                 return
             except redis.RedisError:
-                # The store failed, not the generation. Wait here for Redis rather than handing the message
-                # to Dramatiq's retry, which needs Redis itself to requeue it; then generate again.
+                # The store failed, not the generation (or Redis is failing over). Wait here for Redis rather
+                # than handing the message to Dramatiq's retry, which needs Redis itself to requeue it (and
+                # drops the message when it cannot); then generate again.
                 logger.warning("task %s: Redis failed mid-task (attempt %d); waiting for it", task_id, attempt)
                 if attempt == REDIS_OUTAGE_ATTEMPTS or not wait_for_redis(self.store.client, REDIS_OUTAGE_WAIT_SECONDS):
                     raise

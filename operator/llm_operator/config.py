@@ -9,13 +9,14 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contract.redis_url import RedisUrl
 from contract.settings import DEFAULT_WORKER_METRICS_PORT, describe
 
 
 class OperatorConfig(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OPERATOR_", extra="ignore")
 
-    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="REDIS_URL", pattern=r"^(redis|rediss|unix)://")
+    redis_url: RedisUrl = Field("redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
     name_prefix: str = Field("llm-service", min_length=1, max_length=40, description="worker Deployments' prefix")
     worker_image: str = Field("ghcr.io/llm-inference-service/worker:1.0.0", min_length=1)
     worker_template: dict[str, Any] = Field(default_factory=dict, description="JSON: labels, env, envFrom, ...")

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from contract.redis_url import sentinel_url
 from tests.stack import ROOT
 
 from .kube import Kube, KubeError
@@ -102,6 +103,42 @@ def test_options_render_what_they_promise(testbed: TestBed) -> None:
     assert by_kind(monitored, "ServiceMonitor")[0]["metadata"]["labels"]["release"] == "prometheus"
     alerts = [r["alert"] for g in by_kind(monitored, "PrometheusRule")[0]["spec"]["groups"] for r in g["rules"]]
     assert alerts == ["LLMServiceErrorRateHigh", "LLMServiceQueueGrowing", "LLMServiceNoWorkerForQueuedModel"]
+
+
+def test_redis_ha_runs_sentinels_that_every_part_goes_through(testbed: TestBed) -> None:
+    objects = render(testbed, "--values", str(CHART / "ci" / "redis-ha-values.yaml"))
+    # A StatefulSet of three Redis pods, each with a Sentinel, spread over nodes, on volumes, with a budget
+    redis_set = by_kind(objects, "StatefulSet")[0]
+    pod = redis_set["spec"]["template"]["spec"]
+    assert redis_set["spec"]["replicas"] == 3 and [c["name"] for c in pod["containers"]] == ["redis", "sentinel"]
+    assert pod["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert redis_set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "data"
+    assert by_kind(objects, "PodDisruptionBudget")[-1]["spec"]["maxUnavailable"] == 1
+    headless = next(s for s in by_kind(objects, "Service") if s["metadata"]["name"] == "rel-llm-service-redis-ha")
+    assert headless["spec"]["clusterIP"] == "None" and headless["spec"]["publishNotReadyAddresses"] is True
+    # Every process finds the primary through the three Sentinels; the api waits for one replica
+    sentinels = ",".join(f"rel-llm-service-redis-{i}.rel-llm-service-redis-ha:26379" for i in range(3))
+    url = f"redis+sentinel://:$(REDIS_PASSWORD)@{sentinels}/rel-llm-service"
+    deployments = {d["metadata"]["name"]: d for d in by_kind(objects, "Deployment")}
+    assert env_of(deployments["rel-llm-service-api"])["REDIS_URL"] == url
+    assert env_of(deployments["rel-llm-service-api"])["REDIS_WAIT_REPLICAS"] == "1"
+    operator = deployments["rel-llm-service-operator"]
+    assert env_of(operator)["REDIS_URL"] == url
+    template = json.loads(env_of(operator)["OPERATOR_WORKER_TEMPLATE"].replace("$$(", "$("))
+    assert {"name": "REDIS_URL", "value": url} in template["env"]
+    # And the settings the processes read accept that URL, naming the Sentinels and the service
+    found = sentinel_url(url.replace("$(REDIS_PASSWORD)", "pw"))
+    assert found is not None and len(found.hosts) == 3 and found.service == "rel-llm-service"
+
+
+def test_redis_ha_refuses_impossible_numbers(testbed: TestBed) -> None:
+    for flags, message in (
+        (["--set", "redis.ha.quorum=4"], "quorum must not exceed"),
+        (["--set", "redis.ha.waitReplicas=3"], "waitReplicas must be below"),
+        (["--set", "redis.ha.replicas=2"], "minimum: got 2, want 3"),
+    ):
+        result = testbed.helm("template", "rel", str(CHART), "--set", "redis.ha.enabled=true", *flags, check=False)
+        assert result.returncode != 0 and message in result.stderr, result.stderr
 
 
 def test_every_pod_runs_as_non_root_with_a_read_only_root(testbed: TestBed) -> None:

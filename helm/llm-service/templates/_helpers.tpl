@@ -50,7 +50,11 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
   valueFrom:
     secretKeyRef: {name: {{ include "llm.redisSecret" . }}, key: {{ .Values.redis.existingSecretKey }}}
 - name: REDIS_URL
+  {{- if .Values.redis.ha.enabled }}
+  value: "redis+sentinel://:$(REDIS_PASSWORD)@{{ include "llm.sentinelHosts" . }}/{{ include "llm.sentinelService" . }}"
+  {{- else }}
   value: "redis://:$(REDIS_PASSWORD)@{{ include "llm.fullname" . }}-redis:6379/0"
+  {{- end }}
 {{- else if .Values.redis.externalUrlSecret }}
 - name: REDIS_URL
   valueFrom:
@@ -85,4 +89,18 @@ securityContext:
     "modelVolume" $volume
     "imagePullSecrets" $pullSecrets
   | toJson }}
+{{- end }}
+
+{{/* Redis HA: the Sentinel service name, and every Sentinel's stable address (one per Redis pod). */}}
+{{- define "llm.sentinelService" -}}
+{{ include "llm.fullname" . }}
+{{- end }}
+
+{{- define "llm.sentinelHosts" -}}
+{{- $full := include "llm.fullname" . }}
+{{- $hosts := list }}
+{{- range $i := until (int .Values.redis.ha.replicas) }}
+{{- $hosts = append $hosts (printf "%s-redis-%d.%s-redis-ha:26379" $full $i $full) }}
+{{- end }}
+{{- join "," $hosts }}
 {{- end }}

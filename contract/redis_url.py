@@ -1,0 +1,68 @@
+"""REDIS_URL: a plain Redis URL (redis://, rediss://, unix://), or a Sentinel one,
+`redis+sentinel://[:password@]host:port[,host:port...]/service_name` (database 0), the form flask-limiter's
+storage takes too. With Sentinel a client asks the Sentinels for the current primary, and asks again after
+a failover; the password goes to the Sentinels and to Redis alike."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
+
+import redis
+from pydantic import AfterValidator
+from redis.sentinel import Sentinel
+
+SENTINEL_SCHEME = "redis+sentinel"
+
+
+@dataclass(frozen=True)
+class SentinelUrl:
+    hosts: tuple[tuple[str, int], ...]
+    service: str
+    username: str | None = None
+    password: str | None = None
+
+    def client(self, **options: Any) -> redis.Redis:
+        """A client of the current primary: it finds the primary through the Sentinels, again after a failover."""
+        auth = {key: value for key, value in (("username", self.username), ("password", self.password)) if value}
+        sentinels = Sentinel(
+            list(self.hosts),
+            sentinel_kwargs={**auth, "socket_connect_timeout": 1, "socket_timeout": 1},
+            **auth,
+        )
+        return sentinels.master_for(self.service, **options)
+
+
+def sentinel_url(url: str) -> SentinelUrl | None:
+    """The parts of a redis+sentinel:// URL, or None for any other URL; ValueError when it is malformed."""
+    parts = urlsplit(url)
+    if parts.scheme != SENTINEL_SCHEME:
+        return None
+    credentials, _, locations = parts.netloc.rpartition("@")
+    username, _, password = credentials.partition(":")
+    service = parts.path.strip("/")
+    if not locations or not service or "/" in service:
+        raise ValueError("expected redis+sentinel://[:password@]host:port[,host:port...]/service_name")
+    hosts = []
+    for location in locations.split(","):
+        host, _, port = location.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"expected host:port for each Sentinel, got {location!r}")
+        hosts.append((host, int(port)))
+    return SentinelUrl(tuple(hosts), service, unquote(username) or None, unquote(password) or None)
+
+
+PLAIN_SCHEMES = ("redis", "rediss", "unix")
+
+
+def checked_redis_url(url: str) -> str:
+    """For settings: a URL every part can connect with, or ValueError saying what is wrong."""
+    scheme = urlsplit(url).scheme
+    if scheme not in (*PLAIN_SCHEMES, SENTINEL_SCHEME):
+        raise ValueError(f"expected a redis://, rediss://, unix:// or {SENTINEL_SCHEME}:// URL")
+    sentinel_url(url)
+    return url
+
+
+RedisUrl = Annotated[str, AfterValidator(checked_redis_url)]

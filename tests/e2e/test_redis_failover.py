@@ -1,0 +1,49 @@
+"""Redis Sentinel: SIGKILL to the primary under steady submission and generation (real redis-server and
+Sentinel processes). Nothing but a documented 503 while there is no primary; with REDIS_WAIT_REPLICAS=1
+not one accepted task is lost. (bench/failover.py prints the timings.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ..failover import run_failover
+from ..sentinel import SentinelCluster
+from ..stack import API_KEY, start_api, start_worker
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[SentinelCluster]:
+    found = SentinelCluster(tmp_path).start()
+    yield found
+    found.stop()
+
+
+@pytest.mark.parametrize("wait_replicas", [0, 1])
+def test_killing_the_primary_loses_nothing_accepted(
+    tmp_path: Path, cluster: SentinelCluster, model_settings: dict[str, object], wait_replicas: int
+) -> None:
+    # Given an api and a worker that reach Redis only through the Sentinels
+    worker = start_worker(tmp_path, cluster.url(), **model_settings)
+    limits = {"rate_limit_per_minute": 1_000_000, "rate_limit_burst": 100_000}  # the rate limit is not under test
+    api = start_api(
+        tmp_path, cluster.url(), api_keys=API_KEY, redis_wait_replicas=wait_replicas, **limits, **model_settings
+    )
+    try:
+        # When the primary is killed while clients submit and the worker generates
+        outcome = run_failover(api, cluster)
+    finally:
+        api.stop()
+        worker.stop()
+    # Then clients saw only 202s and 503s with Retry-After, and /health said so, then recovered by itself
+    assert outcome.unexpected == []
+    assert any(since >= 0 and status == 503 for since, status in outcome.health)
+    assert outcome.health[-1][1] == 200
+    # And every accepted task completed, except (without WAIT) any written in the instant before the kill
+    # that had not reached a replica yet
+    lost = outcome.count("lost")
+    assert outcome.count("completed") == len(outcome.accepted) - lost
+    if wait_replicas:
+        assert lost == 0
