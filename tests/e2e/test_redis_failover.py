@@ -8,10 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+import requests
+
+from contract.names import TASK_KEY_PATTERN
 
 from ..failover import run_failover
 from ..sentinel import SentinelCluster
-from ..stack import API_KEY, start_api, start_worker
+from ..stack import API_KEY, RedisServer, start_api, start_worker
 
 
 @pytest.fixture
@@ -47,3 +51,24 @@ def test_killing_the_primary_loses_nothing_accepted(
     assert outcome.count("completed") == len(outcome.accepted) - lost
     if wait_replicas:
         assert lost == 0
+
+
+def test_a_task_that_reaches_too_few_replicas_is_refused_and_withdrawn(
+    tmp_path: Path, model_settings: dict[str, object]
+) -> None:
+    # Given an api that wants one replica, in front of a Redis of its own that has none
+    alone = RedisServer(tmp_path).start()
+    client = redis.Redis.from_url(alone.url(), decode_responses=True)
+    api = start_api(
+        tmp_path, alone.url(), api_keys=API_KEY, redis_wait_replicas=1, redis_wait_timeout=0.2, **model_settings
+    )
+    try:
+        # When a task is submitted
+        response = requests.post(api.url("/generate"), headers={"X-API-Key": API_KEY}, json={"prompt": "x"}, timeout=10)
+        # Then it is refused with a retry delay, and no record of it is left for a worker to run
+        assert response.status_code == 503 and int(response.headers["Retry-After"]) >= 2
+        assert "0 of 1 Redis replicas" in response.json()["error"]
+        assert list(client.scan_iter(match=TASK_KEY_PATTERN)) == []
+    finally:
+        api.stop()
+        alone.stop()
