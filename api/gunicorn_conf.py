@@ -11,6 +11,8 @@ from api.settings import ApiSettings
 from contract.settings import load_settings
 
 _settings = load_settings(ApiSettings)
+# Connections a worker keeps for requests other than streams (submissions, /health, /status, /result).
+OTHER_CONNECTIONS = 1000
 # Say nothing about the server software in responses (Gunicorn sends "Server: gunicorn" otherwise).
 gunicorn.http.wsgi.SERVER = "llm-service"
 # /metrics adds up every Gunicorn worker's numbers from files here (prometheus_client multiprocess mode).
@@ -21,8 +23,10 @@ if _own_metrics_dir:
 
 bind = f"{_settings.api_host}:{_settings.api_port}"
 workers = _settings.api_workers
-worker_class = "gthread"
-threads = _settings.api_threads
+# gevent: an open stream is a parked greenlet, not an OS thread, so thousands fit in one worker
+# (docs/benchmarks.md). Connections beyond the streams' budget stay free for everything else.
+worker_class = "gevent"
+worker_connections = _settings.max_open_streams + OTHER_CONNECTIONS
 timeout = 30
 # Longer than clients' own idle timeouts (Node's agent keeps sockets 5 s, load balancers often 60 s), so the
 # client closes an idle connection first; with Gunicorn's 2 s default, a client polling every 2 s (as the

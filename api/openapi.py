@@ -84,6 +84,13 @@ def build_spec(settings: ApiSettings) -> dict[str, Any]:
                 },
             )
         },
+        "/livez": {
+            "get": _operation(
+                "live",
+                "Liveness: the process answers (readiness, Redis included, is /health)",
+                {"200": c.json(schemas.LiveResponse, "Alive")},
+            )
+        },
         "/generate": {
             "post": _operation(
                 "generate",

@@ -103,6 +103,10 @@ class ErrorResult(BaseModel):
     error_type: str
 
 
+class LiveResponse(BaseModel):
+    status: Literal["alive"] = "alive"
+
+
 class HealthResponse(BaseModel):
     status: Literal["healthy", "degraded", "unhealthy"]
     redis_connected: bool

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from contract.connections import make_broker, make_redis
 from contract.task_store import TaskStore
 
+from .event_hub import EventHub
 from .key_file import KeyFile
 from .settings import ApiSettings
 
@@ -24,14 +25,15 @@ class Services:
     store: TaskStore
     broker: RedisBroker
     key_file: KeyFile | None
+    hub: EventHub
 
 
 def init_app(app: Flask, settings: ApiSettings) -> Services:
     client = make_redis(settings.redis_url)
     key_file = KeyFile(settings.api_keys_file) if settings.api_keys_file else None
-    found = Services(
-        settings, client, TaskStore(client, settings.result_ttl), make_broker(settings.redis_url), key_file
-    )
+    store = TaskStore(client, settings.result_ttl)
+    hub = EventHub(client, settings.max_open_streams)
+    found = Services(settings, client, store, make_broker(settings.redis_url), key_file, hub)
     app.extensions[EXTENSION_KEY] = found
     return found
 

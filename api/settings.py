@@ -19,6 +19,9 @@ class ApiSettings(CommonSettings):
     max_queue_length: int = Field(10_000, ge=1, description="waiting requests per model before 503")
     sse_max_seconds: float = Field(3600.0, gt=0.0, description="longest one SSE connection stays open")
     sse_keepalive_seconds: float = Field(15.0, gt=0.0)
+    max_open_streams: int = Field(
+        5000, ge=1, le=100_000, description="streams (/stream, streamed or waiting /v1) one Gunicorn worker follows"
+    )
     rate_limit_per_minute: int = Field(60, ge=1)
     rate_limit_burst: int = Field(10, ge=1)
     max_request_bytes: int = Field(1_048_576, ge=1024)
@@ -36,7 +39,6 @@ class ApiSettings(CommonSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(8000, ge=1, le=65535)
     api_workers: int = Field(2, ge=1)
-    api_threads: int = Field(128, ge=1, description="threads per Gunicorn worker; each open stream holds one")
 
     @model_validator(mode="after")
     def _check_consistency(self) -> ApiSettings:

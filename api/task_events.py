@@ -7,51 +7,78 @@ import select
 import socket
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from contract import events
-from contract.task_store import TaskStore
 
-# Redis reads block this long at most (below the client's socket timeout), so the loop stays responsive.
-READ_BLOCK_MS = 1000
+from .errors import ApiError
+from .event_hub import Event, EventHub, StreamsFull
+
+# How often a waiting follower looks at its client's socket (and its deadline) between events.
+CHECK_SECONDS = 1.0
 FINAL, CLIENT_GONE, DEADLINE = "final", "client gone", "deadline"
+STREAMS_FULL_RETRY_AFTER_SECONDS = 5
 
-Event = tuple[str, dict[str, Any]]
+
+def follow(
+    hub: EventHub, task_id: str, after: str, client: socket.socket | None, deadline: float = math.inf
+) -> Follower:
+    """A Follower, or 503 with Retry-After when this process already follows MAX_OPEN_STREAMS tasks (other
+    requests, /health included, are not affected)."""
+    try:
+        return Follower(hub, task_id, after, client, deadline)
+    except StreamsFull:
+        raise ApiError(
+            503,
+            f"Too many open streams on this server ({hub.capacity}); retry later",
+            retry_after=STREAMS_FULL_RETRY_AFTER_SECONDS,
+        ) from None
 
 
 class Follower:
-    """Iterates a task's events after `after` as (event id, event), and None after each read that found
-    nothing (so callers can send keep-alives), until the final event, the client closing its connection,
-    or `deadline` (time.monotonic()). `ended_by` then says which. The store is passed in: a streamed
-    response runs after the request's app context has gone."""
+    """Iterates a task's events after `after` as (event id, event), and None after each second that brought
+    nothing (so callers can send keep-alives), until the final event, the client closing its connection, or
+    `deadline` (time.monotonic()). `ended_by` then says which. It follows through the process's EventHub,
+    so while it waits it holds no Redis connection; the subscription is taken when it starts (StreamsFull
+    when the process follows all it may) and given back when it ends."""
 
     def __init__(
-        self, store: TaskStore, task_id: str, after: str, client: socket.socket | None, deadline: float = math.inf
+        self, hub: EventHub, task_id: str, after: str, client: socket.socket | None, deadline: float = math.inf
     ) -> None:
-        self.store = store
-        self.task_id = task_id
-        self.after = after
+        self.subscription = hub.subscribe(task_id, after)
+        self.hub = hub
         self.client = client
         self.deadline = deadline
         self.ended_by: str | None = None
 
+    @property
+    def after(self) -> str:
+        """the id of the last event delivered (or the starting point)"""
+        return self.subscription.after
+
     def __iter__(self) -> Iterator[Event | None]:
+        try:
+            yield from self._events()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Gives the subscription back; safe to call again (the response also calls it when it closes)."""
+        self.hub.unsubscribe(self.subscription)
+
+    def _events(self) -> Iterator[Event | None]:
         while True:
             if self.client is not None and client_gone(self.client):
                 self.ended_by = CLIENT_GONE
                 return
-            if time.monotonic() >= self.deadline:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
                 self.ended_by = DEADLINE
                 return
-            found = events.read_after(self.store.client, self.task_id, self.after, block_ms=READ_BLOCK_MS)
-            if not found:
-                yield None
-            for event_id, event in found:
-                self.after = event_id
-                yield event_id, event
-                if events.is_final(event):
-                    self.ended_by = FINAL
-                    return
+            item = self.subscription.next(timeout=min(CHECK_SECONDS, left))
+            yield item
+            if item is not None and events.is_final(item[1]):
+                self.ended_by = FINAL
+                return
 
 
 def client_gone(sock: socket.socket) -> bool:

@@ -7,6 +7,7 @@ from typing import Any
 
 import redis
 from dramatiq.brokers.redis import RedisBroker
+from redis.connection import BlockingConnectionPool
 
 from .names import DRAMATIQ_NAMESPACE
 from .redis_url import sentinel_url
@@ -16,9 +17,17 @@ from .redis_url import sentinel_url
 MAINTENANCE_CHANCE = 100_000
 # Dramatiq's own default; only workers' heartbeats are judged by it, so the api may leave it.
 DEFAULT_WORKER_LOST_AFTER = 15.0
-# Short timeouts so a dead Redis turns into a clear 503 quickly instead of a hung request.
-STORE_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 5, "health_check_interval": 15}
-BROKER_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10}
+# Short timeouts so a dead Redis turns into a clear 503 quickly instead of a hung request. Pools are bounded
+# per process: past `max_connections` a caller waits up to `timeout` for a connection to come back, instead
+# of opening ever more (redis-py's default pool fails at 100 with "Too many connections").
+POOL_OPTIONS: dict[str, Any] = {"max_connections": 64, "timeout": 10}
+STORE_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+    "health_check_interval": 15,
+    **POOL_OPTIONS,
+}
+BROKER_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10, **POOL_OPTIONS}
 
 
 def make_redis(redis_url: str) -> redis.Redis:
@@ -26,7 +35,9 @@ def make_redis(redis_url: str) -> redis.Redis:
     sentinel = sentinel_url(redis_url)
     if sentinel is not None:
         return sentinel.client(decode_responses=True, **STORE_OPTIONS)
-    return redis.Redis.from_url(redis_url, decode_responses=True, **STORE_OPTIONS)
+    return redis.Redis(
+        connection_pool=BlockingConnectionPool.from_url(redis_url, decode_responses=True, **STORE_OPTIONS)
+    )
 
 
 def make_broker(redis_url: str, worker_lost_after: float = DEFAULT_WORKER_LOST_AFTER) -> RedisBroker:
@@ -36,7 +47,10 @@ def make_broker(redis_url: str, worker_lost_after: float = DEFAULT_WORKER_LOST_A
     back to their queues; workers keep their heartbeat fresh from the Heartbeats middleware, even mid-batch.
     """
     sentinel = sentinel_url(redis_url)
-    client = sentinel.client(**BROKER_OPTIONS) if sentinel else redis.Redis.from_url(redis_url, **BROKER_OPTIONS)
+    if sentinel is not None:
+        client = sentinel.client(**BROKER_OPTIONS)
+    else:
+        client = redis.Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, **BROKER_OPTIONS))
     return RedisBroker(
         client=client,
         namespace=DRAMATIQ_NAMESPACE,

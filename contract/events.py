@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from .names import events_key
+from .names import EVENTS_CHANNEL, events_key
 from .statuses import FINAL_STATUSES, STATUS_MESSAGES, TaskStatus
 
 DATA_FIELD = "data"
@@ -37,6 +37,7 @@ def failed_event(error_type: str | None, error_message: str | None) -> dict[str,
 def append(pipe: redis.client.Pipeline, task_id: str, event: dict[str, Any], ttl_seconds: int) -> None:
     pipe.xadd(events_key(task_id), {DATA_FIELD: json.dumps(event)})
     pipe.expire(events_key(task_id), ttl_seconds)
+    pipe.publish(EVENTS_CHANNEL, task_id)
 
 
 def is_final(event: dict[str, Any]) -> bool:
@@ -47,6 +48,24 @@ def read_after(
     client: redis.Redis, task_id: str, after: str, block_ms: int | None = None
 ) -> list[tuple[str, dict[str, Any]]]:
     """Events after the given id, oldest first; waits up to block_ms for the first one when there is none."""
-    found: Any = client.xread({events_key(task_id): after}, count=500, block=block_ms)
-    entries: list[tuple[str, dict[str, str]]] = found[0][1] if found else []
-    return [(entry_id, json.loads(fields[DATA_FIELD])) for entry_id, fields in entries]
+    return read_many(client, {task_id: after}, block_ms).get(task_id, [])
+
+
+def read_many(
+    client: redis.Redis, positions: dict[str, str], block_ms: int | None = None, count: int = 500
+) -> dict[str, list[tuple[str, dict[str, Any]]]]:
+    """For each task, its events after the given id (up to `count`), in one command."""
+    found: Any = client.xread(
+        {events_key(task): after for task, after in positions.items()}, count=count, block=block_ms
+    )
+    prefix = len(events_key(""))
+    return {
+        key[prefix:]: [(entry_id, json.loads(fields[DATA_FIELD])) for entry_id, fields in entries]
+        for key, entries in found or []
+    }
+
+
+def id_order(event_id: str) -> tuple[int, int]:
+    """A stream entry id as something that sorts like the stream does ("1700000000000-3" -> (1700..., 3))."""
+    milliseconds, _, sequence = event_id.partition("-")
+    return int(milliseconds), int(sequence or 0)

@@ -35,6 +35,11 @@ def events_key(task_id: str) -> str:
     return f"{KEY_PREFIX}:events:{task_id}"
 
 
+# Pub/Sub channel on which every event write announces its task id, so that each api process reads a
+# task's stream only when something was written to it (api/event_hub.py).
+EVENTS_CHANNEL = f"{KEY_PREFIX}:events-written"
+
+
 def heartbeat_key(worker_id: str) -> str:
     return f"{KEY_PREFIX}:worker:{worker_id}"
 

@@ -11,9 +11,15 @@ from urllib.parse import unquote, urlsplit
 
 import redis
 from pydantic import AfterValidator
-from redis.sentinel import Sentinel
+from redis.connection import BlockingConnectionPool
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 SENTINEL_SCHEME = "redis+sentinel"
+
+
+class SentinelBlockingConnectionPool(SentinelConnectionPool, BlockingConnectionPool):
+    """The primary's pool, bounded like BlockingConnectionPool: past `max_connections` a caller waits for a
+    connection (up to `timeout`) instead of failing with "Too many connections"."""
 
 
 @dataclass(frozen=True)
@@ -31,7 +37,7 @@ class SentinelUrl:
             sentinel_kwargs={**auth, "socket_connect_timeout": 1, "socket_timeout": 1},
             **auth,
         )
-        return sentinels.master_for(self.service, **options)
+        return sentinels.master_for(self.service, connection_pool_class=SentinelBlockingConnectionPool, **options)
 
 
 def sentinel_url(url: str) -> SentinelUrl | None:

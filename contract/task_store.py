@@ -106,10 +106,12 @@ class TaskStore:
         )
         return replace(record, status=TaskStatus.PROCESSING, started_at=started_at)
 
-    def append_delta(self, task_id: str, text: str) -> None:
-        """New generated text, for /stream; the record itself gets the whole text at completion."""
+    def append_deltas(self, texts: Mapping[str, str]) -> None:
+        """New generated text of several tasks, by task id, in one round trip (for streams; the record
+        itself gets the whole text at completion)."""
         with self.client.pipeline(transaction=False) as pipe:
-            events.append(pipe, task_id, events.delta_event(text), self.ttl)
+            for task_id, text in texts.items():
+                events.append(pipe, task_id, events.delta_event(text), self.ttl)
             pipe.execute()
 
     def complete(

@@ -14,6 +14,7 @@ from contract.task_store import TaskRecord, TaskStore
 
 from .backends.base import Backend, GenerationRequest, GenerationResult, TextSink
 from .cancellation import CANCELLED_MESSAGE, CancelCheck, TaskCancelled
+from .delta_writer import DeltaWriter
 from .metrics import WorkerMetrics
 from .request_log import log_finished_task
 
@@ -25,8 +26,11 @@ REDIS_OUTAGE_WAIT_SECONDS = 60.0
 class GenerateTask:
     """Called with a task id (the message carries nothing else; the parameters live in the task record)."""
 
-    def __init__(self, store: TaskStore, backend: Backend, time_limit: float, metrics: WorkerMetrics) -> None:
+    def __init__(
+        self, store: TaskStore, backend: Backend, time_limit: float, metrics: WorkerMetrics, deltas: DeltaWriter
+    ) -> None:
         self.store = store
+        self.deltas = deltas
         self.backend = backend
         self.time_limit = time_limit
         self.metrics = metrics
@@ -42,6 +46,7 @@ class GenerateTask:
                     self.run(record)
                 return
             except redis.RedisError:
+                self.deltas.discard(task_id)  # the text starts over with the next attempt
                 # The store failed, not the generation (or Redis is failing over). Wait here for Redis rather
                 # than handing the message to Dramatiq's retry, which needs Redis itself to requeue it (and
                 # drops the message when it cannot); then generate again.
@@ -70,6 +75,7 @@ class GenerateTask:
             self.complete(record, output)
 
     def complete(self, record: TaskRecord, output: GenerationResult) -> None:
+        self.deltas.flush(record.task_id)  # every delta before the final event
         finished_at = time.time()
         summary = task_metrics(record, output, finished_at)
         done = self.store.complete(record, result=output.text, metrics=summary, finished_at=finished_at)
@@ -87,6 +93,7 @@ class GenerateTask:
         )
 
     def fail(self, record: TaskRecord, error_type: str, message: str) -> None:
+        self.deltas.flush(record.task_id)  # what was generated before the failure, as before the final event
         failed = self.store.fail(record, error_type=error_type, error_message=message)
         if failed is not None:
             log_finished_task(failed)
@@ -98,7 +105,7 @@ class GenerateTask:
 
         def on_text(text: str) -> None:
             cancel.raise_if_requested()
-            self.store.append_delta(task_id, text)
+            self.deltas.add(task_id, text)
 
         return on_text
 

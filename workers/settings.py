@@ -17,6 +17,9 @@ class WorkerSettings(CommonSettings):
     engine: EngineKind = Field("auto", description="auto: paged on a GPU, batch on CPU")
     kv_cache_memory_fraction: float = Field(0.8, gt=0.0, le=1.0, description="paged engine: share of free memory")
     max_batch_size: int = Field(32, ge=1, le=4096, description="requests in flight per worker")
+    stream_interval: float = Field(
+        0.02, ge=0.0, le=5.0, description="seconds of generated text gathered per Redis write; 0: every delta"
+    )
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(DEFAULT_WORKER_METRICS_PORT, ge=1, le=65535)
     heartbeat_interval: float = Field(5.0, gt=0.0)

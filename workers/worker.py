@@ -24,6 +24,7 @@ from contract.task_store import TaskStore
 
 from .actors import GenerateTask
 from .backends import create_backend
+from .delta_writer import DeltaWriter
 from .metrics import WorkerMetrics
 from .middleware import FailExhaustedTasks, Heartbeats, QueuePolling
 from .settings import WorkerSettings
@@ -69,7 +70,7 @@ def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
         min_backoff=RETRY_MIN_BACKOFF_MS,
         max_backoff=RETRY_MAX_BACKOFF_MS,
         time_limit=int((settings.task_time_limit + TIME_LIMIT_GRACE_SECONDS) * 1000),
-    )(GenerateTask(store, backend, settings.task_time_limit, metrics))
+    )(GenerateTask(store, backend, settings.task_time_limit, metrics, DeltaWriter(store, settings.stream_interval)))
     # One actor, on the configured model's queue; the queues of any other model the backend serves are
     # declared beside it, and the actor reads each task's model from its record.
     for model in backend.models[1:]:

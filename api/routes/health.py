@@ -10,7 +10,7 @@ from flask import Blueprint
 from contract import heartbeats
 
 from ..responses import respond
-from ..schemas import HealthResponse
+from ..schemas import HealthResponse, LiveResponse
 from ..services import services
 from ..version import VERSION
 
@@ -35,3 +35,10 @@ def health() -> Any:
     return respond(
         HealthResponse(status=status, redis_connected=True, model_loaded=loaded, available_models=models, **common)
     )
+
+
+@bp.get("/livez")
+def live() -> Any:
+    """Liveness: the process answers. Nothing else is checked, so a busy api, or one whose Redis is away
+    (readiness, /health, says so), is never restarted for it."""
+    return respond(LiveResponse())

@@ -7,7 +7,6 @@ disconnects cancels its task."""
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -27,7 +26,7 @@ from ..request_body import json_object
 from ..schemas import field_errors
 from ..services import services
 from ..submission import submit, task_params
-from ..task_events import CLIENT_GONE, Follower
+from ..task_events import CLIENT_GONE, Follower, follow
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
@@ -75,9 +74,12 @@ def _complete(schema: type[BaseModel], *, chat: bool) -> Any:
     client = request.environ.get("gunicorn.socket")
     if parsed.stream:
         usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-        body = chunks(_events(svc.store, task_id, client), reply, usage)
-        return Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
-    final = _final_event(svc.store, task_id, client)
+        follower = follow(svc.hub, task_id, events.START, client)
+        body = chunks(_events(svc.store, follower), reply, usage)
+        response = Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
+        response.call_on_close(follower.close)
+        return response
+    final = _final_event(svc.store, follow(svc.hub, task_id, events.START, client))
     if final["status"] == "failed":
         raise _failure(final)
     return jsonify(reply.whole(final["result"], final["metrics"]))
@@ -101,18 +103,18 @@ def _parse(schema: type[BaseModel]) -> tuple[Any, dict[str, Any]]:
     return parsed, {"prompt": parsed.prompt}
 
 
-def _events(store: TaskStore, task_id: str, client: socket.socket | None) -> Iterator[dict[str, Any]]:
-    """The task's events until its final one; cancels the task if the client goes away meanwhile."""
-    follower = Follower(store, task_id, events.START, client)
+def _events(store: TaskStore, follower: Follower) -> Iterator[dict[str, Any]]:
+    """The task's events until its final one; cancels the task if the client goes away meanwhile. (The
+    store is passed in: a streamed response runs after the request's app context has gone.)"""
     for item in follower:
         if item is not None:
             yield item[1]
     if follower.ended_by == CLIENT_GONE:
-        store.request_cancel(task_id)
+        store.request_cancel(follower.subscription.task_id)
 
 
-def _final_event(store: TaskStore, task_id: str, client: socket.socket | None) -> dict[str, Any]:
-    for event in _events(store, task_id, client):
+def _final_event(store: TaskStore, follower: Follower) -> dict[str, Any]:
+    for event in _events(store, follower):
         if events.is_final(event):
             return event
     raise ApiError(499, "Client closed the request")  # nobody is left to read it

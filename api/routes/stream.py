@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, Response, request
 
 from contract import events
 from contract.statuses import TaskStatus
-from contract.task_store import TaskRecord, TaskStore
+from contract.task_store import TaskRecord
 
 from ..auth import require_api_key
 from ..metrics import SSE_STREAMS_OPEN
 from ..services import services
-from ..task_events import DEADLINE, Follower
+from ..task_events import DEADLINE, Follower, follow
 from ..task_ownership import owned_task
 
 bp = Blueprint("stream", __name__)
@@ -30,38 +28,26 @@ def stream(task_id: str) -> Response:
     record = owned_task(task_id)
     svc = services()
     after = request.headers.get("Last-Event-ID") or events.START
-    limits = Limits(
-        svc.settings.sse_keepalive_seconds,
-        time.monotonic() + svc.settings.sse_max_seconds,
-        request.environ.get("gunicorn.socket"),
-    )
-    body = follow(svc.store, record, after, limits)
+    deadline = time.monotonic() + svc.settings.sse_max_seconds
+    follower = follow(svc.hub, task_id, after, request.environ.get("gunicorn.socket"), deadline)
+    body = frames(follower, record, svc.settings.sse_keepalive_seconds)
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return Response(body, mimetype="text/event-stream", headers=headers)
+    response = Response(body, mimetype="text/event-stream", headers=headers)
+    response.call_on_close(follower.close)  # also when the body was never iterated
+    return response
 
 
-@dataclass(frozen=True)
-class Limits:
-    keepalive: float
-    """seconds of silence after which a comment line goes out"""
-    deadline: float
-    """time.monotonic() at which the connection ends (SSE_MAX_SECONDS); the client reconnects"""
-    client: socket.socket | None
-    """the client's socket, to notice a disconnect without waiting for a write to fail"""
-
-
-def follow(store: TaskStore, record: TaskRecord, after: str, limits: Limits) -> Iterator[str]:
-    """Yields SSE frames until the final event; a comment line whenever nothing was sent for a while. Ends
-    early, freeing its thread, when the client has gone or the connection reached its longest life."""
+def frames(follower: Follower, record: TaskRecord, keepalive: float) -> Iterator[str]:
+    """Yields SSE frames until the final event; a comment line after `keepalive` seconds without one. Ends
+    early, freeing its slot, when the client has gone or the connection reached its longest life."""
     SSE_STREAMS_OPEN.inc()
     try:
-        yield from _frames(store, record, after, limits)
+        yield from _frames(follower, record, keepalive)
     finally:
         SSE_STREAMS_OPEN.dec()
 
 
-def _frames(store: TaskStore, record: TaskRecord, after: str, limits: Limits) -> Iterator[str]:
-    follower = Follower(store, record.task_id, after, limits.client, limits.deadline)
+def _frames(follower: Follower, record: TaskRecord, keepalive: float) -> Iterator[str]:
     last_sent = time.monotonic()
     for item in follower:
         if item is not None:
@@ -71,7 +57,7 @@ def _frames(store: TaskStore, record: TaskRecord, after: str, limits: Limits) ->
             # Events expired or never written (a record from before streams existed): replay the outcome.
             yield frame(None, final_event(record))
             return
-        elif time.monotonic() - last_sent >= limits.keepalive:
+        elif time.monotonic() - last_sent >= keepalive:
             yield ": keep-alive\n\n"
             last_sent = time.monotonic()
     if follower.ended_by == DEADLINE:

@@ -41,7 +41,8 @@ def ollama(workdir: Path, redis_server: RedisServer, log_dir: Path) -> Iterator[
     stub = OllamaStub(MODELS, free_port()).start()
     settings = {"model_backend": "ollama", "ollama_host": stub.url, "ollama_model": "llama2", "log_dir": log_dir}
     url = redis_server.url(db=6)
-    worker = start_worker(workdir, url, served_model_name="llama2", **settings)
+    # STREAM_INTERVAL=0: every piece Ollama streams becomes its own delta, so the test can see each one
+    worker = start_worker(workdir, url, served_model_name="llama2", stream_interval=0, **settings)
     api = start_api(workdir, url, api_keys=API_KEY, **settings)
     yield OllamaStack(stub, worker, api)
     api.stop()

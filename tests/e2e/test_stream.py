@@ -14,6 +14,7 @@ from ..stack import (
     parse_sse,
     sse_events,
     start_api,
+    start_worker,
     submit,
     wait_for_final,
 )
@@ -92,3 +93,25 @@ def test_an_idle_stream_gets_keep_alive_comments(
             assert [line for line in (next(lines) for _ in range(4)) if line] == [": keep-alive"] * 2
     finally:
         api.stop()
+
+
+def test_coalesced_deltas_carry_exactly_the_text_of_uncoalesced_ones(
+    api: Api, workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+) -> None:
+    # Given the session's worker (STREAM_INTERVAL's default) and one that writes every delta at once
+    every_delta = start_worker(
+        workdir, redis_server.url(), **{**model_settings, "served_model_name": "tiny-every-delta"}, stream_interval=0
+    )
+    try:
+        # When both generate the same greedy text, read from their streams
+        texts = {}
+        for model in ("tiny", "tiny-every-delta"):
+            task_id = submit(api, prompt="same text", max_tokens=120, temperature=0, model=model)
+            received = [event["data"] for event in sse_events(api, task_id)]
+            texts[model] = ([e["delta"] for e in received if "delta" in e], received[-1]["result"])
+    finally:
+        every_delta.stop()
+    # Then the text is the same, and the uncoalesced stream has one delta per piece of text
+    (coalesced, result), (each, same_result) = texts["tiny"], texts["tiny-every-delta"]
+    assert "".join(coalesced) == result == same_result == "".join(each)
+    assert len(each) >= len(coalesced)

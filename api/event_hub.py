@@ -1,0 +1,144 @@
+"""One reader of task events per api process, fanning them out to every stream that follows a task.
+
+A stream holds no Redis connection and no OS thread while it waits: it waits on its own queue (under
+Gunicorn's gevent workers a queue wait is a parked greenlet). The hub learns that a task has new events from
+the Pub/Sub message every event write publishes (contract/events.py), then reads those tasks' streams in one
+command and hands each follower what it has not had yet. Pub/Sub delivers at most once (a reconnect loses
+messages), so every few seconds the hub also reads every followed stream: a missed notice delays an event by
+that much at worst, and never loses it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import redis
+
+from contract import events
+from contract.names import EVENTS_CHANNEL
+
+logger = logging.getLogger(__name__)
+SWEEP_SECONDS = 2.0
+KEYS_PER_READ = 500
+Event = tuple[str, dict[str, Any]]
+
+
+class StreamsFull(Exception):
+    """This process follows as many streams as it may (MAX_OPEN_STREAMS)."""
+
+
+class Subscription:
+    """One follower of one task: the events after `after`, in order, each once."""
+
+    def __init__(self, task_id: str, after: str) -> None:
+        self.task_id = task_id
+        self.after = after
+        self.inbox: queue.SimpleQueue[Event] = queue.SimpleQueue()
+
+    def next(self, timeout: float) -> Event | None:
+        try:
+            return self.inbox.get(timeout=max(timeout, 0.0))
+        except queue.Empty:
+            return None
+
+    def deliver(self, entries: Iterable[Event]) -> None:
+        """Called under the hub's lock, so two reads of the same stream never deliver an event twice."""
+        for event_id, event in entries:
+            if events.id_order(event_id) > events.id_order(self.after):
+                self.after = event_id
+                self.inbox.put((event_id, event))
+
+
+class EventHub:
+    def __init__(self, client: redis.Redis, capacity: int) -> None:
+        self.client = client
+        self.capacity = capacity
+        self.lock = threading.Lock()
+        self.followers: dict[str, set[Subscription]] = {}
+        self.count = 0
+        self.thread: threading.Thread | None = None
+
+    def subscribe(self, task_id: str, after: str) -> Subscription:
+        """Follow a task from `after`; what is already there arrives at once. Raises StreamsFull."""
+        subscription = Subscription(task_id, after)
+        with self.lock:
+            if self.count >= self.capacity:
+                raise StreamsFull
+            self.followers.setdefault(task_id, set()).add(subscription)
+            self.count += 1
+            self._start()
+        try:
+            self.read([task_id])  # the backlog, in the caller's greenlet: later events come by notice
+        except redis.RedisError:
+            self.unsubscribe(subscription)
+            raise
+        return subscription
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        with self.lock:
+            found = self.followers.get(subscription.task_id)
+            if found is None or subscription not in found:
+                return
+            found.discard(subscription)
+            self.count -= 1
+            if not found:
+                del self.followers[subscription.task_id]
+
+    @property
+    def open(self) -> int:
+        return self.count
+
+    def read(self, task_ids: Iterable[str]) -> None:
+        """Reads the given tasks' new events, a few hundred streams a command, and delivers them."""
+        with self.lock:
+            positions = {task: self._oldest(task) for task in task_ids if task in self.followers}
+        keys = list(positions)
+        for start in range(0, len(keys), KEYS_PER_READ):
+            chunk = {task: positions[task] for task in keys[start : start + KEYS_PER_READ]}
+            while chunk:
+                found = events.read_many(self.client, chunk)
+                with self.lock:
+                    for task, entries in found.items():
+                        for subscription in list(self.followers.get(task, ())):
+                            subscription.deliver(entries)
+                # A stream with a full page may have more: read on from its last entry.
+                chunk = {task: entries[-1][0] for task, entries in found.items() if len(entries) >= 500}
+
+    def _oldest(self, task_id: str) -> str:
+        return min((s.after for s in self.followers[task_id]), key=events.id_order)
+
+    def _start(self) -> None:
+        """The listener starts with the first follower, in the serving process (threads do not survive a fork)."""
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._listen, name="event-hub", daemon=True)
+            self.thread.start()
+
+    def _listen(self) -> None:
+        swept = time.monotonic()
+        while True:
+            try:
+                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+                pubsub.subscribe(EVENTS_CHANNEL)
+                swept = self._serve(pubsub, swept)
+            except redis.RedisError as error:
+                logger.warning("event hub: %s; reconnecting", error)
+                time.sleep(0.5)
+
+    def _serve(self, pubsub: Any, swept: float) -> float:
+        while True:
+            noticed: set[str] = set()
+            message = pubsub.get_message(timeout=SWEEP_SECONDS)
+            while message is not None:  # drain what is already there: one read for many notices
+                noticed.add(message["data"])
+                message = pubsub.get_message(timeout=0)
+            if time.monotonic() - swept >= SWEEP_SECONDS:
+                with self.lock:
+                    noticed = set(self.followers)
+                swept = time.monotonic()
+            if noticed:
+                self.read(noticed)

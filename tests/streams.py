@@ -1,0 +1,55 @@
+"""Many SSE clients at once, from one process (asyncio + aiohttp): for the tests and bench/streams.py."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from .stack import API_KEY, Api
+
+
+@dataclass
+class StreamResult:
+    status: int = 0
+    first_event_after: float | None = None
+    """seconds from opening the connection to the first event"""
+    events: list[dict[str, Any]] = field(default_factory=list)
+    received_at: list[float] = field(default_factory=list)
+    """time.time() at which each event arrived"""
+    retry_after: str | None = None
+
+
+async def follow(
+    session: aiohttp.ClientSession, api: Api, task_id: str, until_final: bool, opened: asyncio.Event | None = None
+) -> StreamResult:
+    """Opens /stream/{task_id}; reads the first event (and on to the final one when `until_final`)."""
+    result = StreamResult()
+    started = time.monotonic()
+    async with session.get(api.url(f"/stream/{task_id}"), headers={"X-API-Key": API_KEY}) as response:
+        result.status, result.retry_after = response.status, response.headers.get("Retry-After")
+        if response.status != 200:
+            return result
+        async for line in response.content:
+            if not line.startswith(b"data: "):
+                continue
+            event = json.loads(line[len(b"data: ") :])
+            if not result.events:
+                result.first_event_after = time.monotonic() - started
+                if opened is not None:
+                    opened.set()
+            result.events.append(event)
+            result.received_at.append(time.time())
+            if not until_final or event["status"] in ("completed", "failed"):
+                break
+    return result
+
+
+def session(connections: int) -> aiohttp.ClientSession:
+    """A client session allowed `connections` sockets at once, with no overall timeout (streams are long)."""
+    connector = aiohttp.TCPConnector(limit=connections, force_close=True)
+    return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None, sock_connect=30))

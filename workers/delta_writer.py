@@ -1,0 +1,78 @@
+"""Generated text on its way to the task's event stream, written for every task of this worker at once.
+
+Each generating task hands its text deltas here; a writer thread sends whatever has gathered every
+STREAM_INTERVAL seconds in one Redis pipeline for all tasks: one round trip per interval, not one per
+token per task. A task's pieces are joined in order, so the text a client reads is unchanged, only in
+fewer, larger deltas (as vLLM's stream interval does). STREAM_INTERVAL=0 writes each delta at once.
+
+A failed write is handed back to the task it belongs to, at its next delta or flush, as the Redis error
+it was: the actor then waits for Redis and generates again, as for any Redis error mid-task.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+
+from contract.task_store import TaskStore
+
+logger = logging.getLogger(__name__)
+
+
+class DeltaWriter:
+    def __init__(self, store: TaskStore, interval: float) -> None:
+        self.store = store
+        self.interval = interval
+        self.lock = threading.Lock()
+        self.pending: dict[str, list[str]] = {}
+        self.failures: dict[str, redis.RedisError] = {}
+        self.thread: threading.Thread | None = None
+
+    def add(self, task_id: str, text: str) -> None:
+        self._raise_failure(task_id)
+        if self.interval <= 0:
+            self.store.append_deltas({task_id: text})
+            return
+        with self.lock:
+            self.pending.setdefault(task_id, []).append(text)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="delta-writer", daemon=True)
+                self.thread.start()
+
+    def flush(self, task_id: str) -> None:
+        """Writes what the task has gathered now (before its final event); raises a failed write's error."""
+        with self.lock:
+            pieces = self.pending.pop(task_id, None)
+        if pieces:
+            self.store.append_deltas({task_id: "".join(pieces)})
+        self._raise_failure(task_id)
+
+    def discard(self, task_id: str) -> None:
+        """Forgets a task's unwritten text and failure (it starts over, or it has ended)."""
+        with self.lock:
+            self.pending.pop(task_id, None)
+            self.failures.pop(task_id, None)
+
+    def _raise_failure(self, task_id: str) -> None:
+        with self.lock:
+            failure = self.failures.pop(task_id, None)
+        if failure is not None:
+            raise failure
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(self.interval)
+            with self.lock:
+                batch = {task: "".join(pieces) for task, pieces in self.pending.items()}
+                self.pending.clear()
+            if not batch:
+                continue
+            try:
+                self.store.append_deltas(batch)
+            except redis.RedisError as error:
+                logger.warning("could not write the text of %d tasks: %s", len(batch), error)
+                with self.lock:
+                    self.failures.update(dict.fromkeys(batch, error))
