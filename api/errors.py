@@ -9,6 +9,7 @@ import redis
 from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import rate_limit
 from .metrics import RATE_LIMIT_REJECTIONS
 from .responses import respond
 from .schemas import ErrorBody
@@ -65,9 +66,11 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(429)
     def rate_limited(error: HTTPException) -> Response:
-        # The body docs/api.md promises, exactly; flask-limiter adds Retry-After.
+        # The body docs/api.md promises, exactly, and when to come back.
         RATE_LIMIT_REJECTIONS.labels(request.url_rule.rule if request.url_rule else "unknown").inc()
-        return error_response(429, "Rate limit exceeded")
+        response = error_response(429, "Rate limit exceeded")
+        response.headers["Retry-After"] = str(rate_limit.retry_after())
+        return response
 
     @app.errorhandler(413)
     def too_large(error: HTTPException) -> Response:

@@ -1,7 +1,9 @@
-"""The submit path alone: how many `POST /generate` per second the api accepts, and how fast.
+"""The submit path alone: how many `POST /generate` per second the api accepts, and how fast, beside the
+minimal submit app (bench/minimal_app.py: key, rate limit, HSET, enqueue) measured in the same run.
 
-Starts its own redis-server and api (no worker: tasks simply wait in Redis), with the rate limit raised
-through its settings, and sends a fixed number of requests from keep-alive client threads on loopback.
+Starts its own redis-server, the api (no worker: tasks simply wait in Redis, rate limit raised through
+its settings) and the minimal app, and sends a fixed number of requests to each from keep-alive client
+threads on loopback.
 
     .venv/bin/python bench/submit.py [--requests 4000] [--concurrency 16] [--api-workers 2]
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -21,7 +24,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.stack import API_KEY, RedisServer, start_api  # noqa: E402
+from tests.stack import API_KEY, ROOT, Api, Process, RedisServer, free_port, start_api, wait_until  # noqa: E402
 
 
 def client(url: str, count: int, latencies: list[float], errors: list[int]) -> None:
@@ -33,6 +36,52 @@ def client(url: str, count: int, latencies: list[float], errors: list[int]) -> N
         latencies.append(time.perf_counter() - started)
         if response.status_code != 202:
             errors.append(response.status_code)
+
+
+def load(url: str, requests_total: int, concurrency: int) -> tuple[float, list[float], list[int]]:
+    """(requests per second, sorted latencies, non-202 statuses)."""
+    latencies: list[float] = []
+    errors: list[int] = []
+    per_client = requests_total // concurrency
+    threads = [threading.Thread(target=client, args=(url, per_client, latencies, errors)) for _ in range(concurrency)]
+    client(url, 50, [], [])  # warm-up
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(latencies) / (time.perf_counter() - started), sorted(latencies), errors
+
+
+def start_minimal(workdir: Path, redis_url: str, workers: int) -> Api:
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "-k",
+        "gevent",
+        "-w",
+        str(workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--no-control-socket",
+        "bench.minimal_app:app",
+    ]
+    env = {**os.environ, "REDIS_URL": redis_url, "API_KEYS": API_KEY, "PYTHONPATH": str(ROOT)}
+    minimal = Api(Process(f"minimal-{port}", command, env, workdir), f"http://127.0.0.1:{port}")
+    wait_until(lambda: listening(port), 30, "the minimal app")
+    return minimal
+
+
+def listening(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def row(name: str, rate: float, ordered: list[float], errors: list[int]) -> str:
+    p50, p99 = statistics.median(ordered) * 1000, ordered[int(0.99 * (len(ordered) - 1))] * 1000
+    return f"| {name} | {rate:.0f} | {p50:.1f} | {p99:.1f} | {ordered[-1] * 1000:.1f} | {len(errors)} |"
 
 
 def main() -> None:
@@ -55,33 +104,25 @@ def main() -> None:
             log_dir=workdir / "logs",
             model_name="bench",
         )
-        latencies: list[float] = []
-        errors: list[int] = []
-        per_client = args.requests // args.concurrency
-        threads = [
-            threading.Thread(target=client, args=(api.url("/generate"), per_client, latencies, errors))
-            for _ in range(args.concurrency)
-        ]
+        minimal = start_minimal(workdir, server.url(db=1), args.api_workers)
         try:
-            client(api.url("/generate"), 50, [], [])  # warm-up
-            started = time.perf_counter()
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            wall = time.perf_counter() - started
+            ours = load(api.url("/generate"), args.requests, args.concurrency)
+            reference = load(minimal.url("/generate"), args.requests, args.concurrency)
         finally:
             api.stop()
+            minimal.stop()
             server.stop()
-    ordered = sorted(latencies)
     print(
-        f"\nPOST /generate, {len(latencies)} requests from {args.concurrency} keep-alive clients, "
-        f"{args.api_workers} Gunicorn workers, {os.cpu_count()} CPU cores (clients share them)\n"
+        f"\nPOST /generate, {args.requests} requests from {args.concurrency} keep-alive clients, "
+        f"{args.api_workers} Gunicorn workers each, {os.cpu_count()} CPU cores (clients share them)\n"
     )
-    print("| requests/s | p50 ms | p99 ms | max ms | non-202 |")
-    print("|---:|---:|---:|---:|---:|")
-    p50, p99 = statistics.median(ordered) * 1000, ordered[int(0.99 * (len(ordered) - 1))] * 1000
-    print(f"| {len(latencies) / wall:.0f} | {p50:.1f} | {p99:.1f} | {ordered[-1] * 1000:.1f} | {len(errors)} |")
+    print("| app | requests/s | p50 ms | p99 ms | max ms | non-202 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    print(row("api", *ours))
+    print(row("minimal submit app", *reference))
+    ratio = ours[0] / reference[0]
+    p99_ratio = ours[1][int(0.99 * (len(ours[1]) - 1))] / reference[1][int(0.99 * (len(reference[1]) - 1))]
+    print(f"\napi / minimal: {ratio:.0%} of the requests per second, p99 {p99_ratio:.2f} times")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from ..model_access import resolve_model
 from ..openai_format import Reply, error_chunk
 from ..openai_schemas import ChatCompletionRequest, CompletionRequest, unsupported
 from ..rate_limit import counted_against_limit
-from ..request_body import json_object
+from ..request_body import json_object, validated
 from ..schemas import field_errors
 from ..services import services
 from ..submission import submit, task_params
@@ -43,20 +43,21 @@ def models() -> Any:
 
 @bp.post("/completions")
 @require_api_key
+@validated(lambda: _parse(CompletionRequest))
 @counted_against_limit
-def completions() -> Any:
-    return _complete(CompletionRequest, chat=False)
+def completions(request_and_text: tuple[Any, dict[str, Any]]) -> Any:
+    return _complete(*request_and_text, chat=False)
 
 
 @bp.post("/chat/completions")
 @require_api_key
+@validated(lambda: _parse(ChatCompletionRequest))
 @counted_against_limit
-def chat_completions() -> Any:
-    return _complete(ChatCompletionRequest, chat=True)
+def chat_completions(request_and_text: tuple[Any, dict[str, Any]]) -> Any:
+    return _complete(*request_and_text, chat=True)
 
 
-def _complete(schema: type[BaseModel], *, chat: bool) -> Any:
-    parsed, text = _parse(schema)
+def _complete(parsed: Any, text: dict[str, Any], *, chat: bool) -> Any:
     model, registered = resolve_model(parsed.model, unknown_status=404)
     svc = services()
     params = task_params(

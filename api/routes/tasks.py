@@ -13,7 +13,7 @@ from ..auth import require_api_key
 from ..errors import ApiError
 from ..model_access import resolve_model
 from ..rate_limit import counted_against_limit
-from ..request_body import json_object
+from ..request_body import json_object, validated
 from ..responses import respond
 from ..schemas import (
     CompletedResult,
@@ -33,11 +33,21 @@ bp = Blueprint("tasks", __name__)
 QUEUED_MESSAGE = "Your request is being processed. Use the task_id to check status."
 
 
+def _parse() -> GenerateRequest:
+    try:
+        limit = {"max_tokens_limit": services().settings.max_tokens_limit}
+        return GenerateRequest.model_validate(json_object(), context=limit)
+    except ValidationError as error:
+        errors = field_errors(error.errors())
+        field, why = errors[0]["field"], errors[0]["message"]
+        raise ApiError(400, f"Invalid {field}: {why}", field=field, errors=errors) from None
+
+
 @bp.post("/generate")
 @require_api_key
+@validated(_parse)
 @counted_against_limit
-def generate() -> Any:
-    parsed = _parse(json_object())
+def generate(parsed: GenerateRequest) -> Any:
     model, registered = resolve_model(parsed.model)
     svc = services()
     params = task_params(
@@ -50,15 +60,6 @@ def generate() -> Any:
     )
     task_id = submit(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user_id)
     return respond(QueuedResponse(task_id=task_id, message=QUEUED_MESSAGE)), 202
-
-
-def _parse(body: dict[str, Any]) -> GenerateRequest:
-    try:
-        return GenerateRequest.model_validate(body, context={"max_tokens_limit": services().settings.max_tokens_limit})
-    except ValidationError as error:
-        errors = field_errors(error.errors())
-        field, why = errors[0]["field"], errors[0]["message"]
-        raise ApiError(400, f"Invalid {field}: {why}", field=field, errors=errors) from None
 
 
 @bp.get("/status/<task_id>")
