@@ -29,11 +29,11 @@ class Services:
 
 
 def init_app(app: Flask, settings: ApiSettings) -> Services:
-    client = make_redis(settings.redis_url)
+    client = make_redis(settings.redis_url, name="llm-api")
     key_file = KeyFile(settings.api_keys_file) if settings.api_keys_file else None
     store = TaskStore(client, settings.result_ttl)
     hub = EventHub(client, settings.max_open_streams)
-    found = Services(settings, client, store, make_broker(settings.redis_url), key_file, hub)
+    found = Services(settings, client, store, make_broker(settings.redis_url, name="llm-api"), key_file, hub)
     app.extensions[EXTENSION_KEY] = found
     return found
 

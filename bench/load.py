@@ -6,7 +6,7 @@ starts its own redis-server, one worker and the api on loopback and drives them 
 Prints one table. Bounded: a fixed number of requests per level.
 
     .venv/bin/python bench/load.py [--shape gpt2-124m] [--concurrency 1,8,32,64] [--prompt-tokens 32]
-                                   [--max-tokens 64] [--requests-per-client 2]
+                                   [--max-tokens 64] [--requests-per-client 2] [--stream-interval S]
 """
 
 from __future__ import annotations
@@ -144,6 +144,7 @@ def main() -> None:
     parser.add_argument("--prompt-tokens", type=int, default=32)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--requests-per-client", type=int, default=2)
+    parser.add_argument("--stream-interval", type=float, help="the worker's STREAM_INTERVAL (default: its own)")
     args = parser.parse_args()
     levels = [int(level) for level in args.concurrency.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -159,6 +160,8 @@ def main() -> None:
             "task_time_limit": 600,
             "log_level": "WARNING",
         }
+        if args.stream_interval is not None:
+            settings["stream_interval"] = args.stream_interval
         worker = start_worker(workdir, server.url(), **settings)
         api = start_api(
             workdir,

@@ -30,27 +30,30 @@ STORE_OPTIONS: dict[str, Any] = {
 BROKER_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 2, "socket_timeout": 10, **POOL_OPTIONS}
 
 
-def make_redis(redis_url: str) -> redis.Redis:
-    """The client for task records, events, heartbeats and the registry (str in, str out)."""
+def make_redis(redis_url: str, name: str | None = None) -> redis.Redis:
+    """The client for task records, events, heartbeats and the registry (str in, str out). `name` labels
+    its connections in Redis' CLIENT LIST (llm-api, llm-worker, llm-operator)."""
+    options = {**STORE_OPTIONS, "client_name": name}
     sentinel = sentinel_url(redis_url)
     if sentinel is not None:
-        return sentinel.client(decode_responses=True, **STORE_OPTIONS)
-    return redis.Redis(
-        connection_pool=BlockingConnectionPool.from_url(redis_url, decode_responses=True, **STORE_OPTIONS)
-    )
+        return sentinel.client(decode_responses=True, **options)
+    return redis.Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, decode_responses=True, **options))
 
 
-def make_broker(redis_url: str, worker_lost_after: float = DEFAULT_WORKER_LOST_AFTER) -> RedisBroker:
+def make_broker(
+    redis_url: str, worker_lost_after: float = DEFAULT_WORKER_LOST_AFTER, name: str | None = None
+) -> RedisBroker:
     """A broker with Dramatiq's default middleware, on its own pool (it needs bytes, the store wants str).
 
     A worker silent for `worker_lost_after` seconds is taken for dead and its unacknowledged messages go
     back to their queues; workers keep their heartbeat fresh from the Heartbeats middleware, even mid-batch.
     """
+    options = {**BROKER_OPTIONS, "client_name": f"{name}-broker" if name else None}
     sentinel = sentinel_url(redis_url)
     if sentinel is not None:
-        client = sentinel.client(**BROKER_OPTIONS)
+        client = sentinel.client(**options)
     else:
-        client = redis.Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, **BROKER_OPTIONS))
+        client = redis.Redis(connection_pool=BlockingConnectionPool.from_url(redis_url, **options))
     return RedisBroker(
         client=client,
         namespace=DRAMATIQ_NAMESPACE,
