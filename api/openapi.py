@@ -132,7 +132,7 @@ def build_spec(settings: ApiSettings) -> dict[str, Any]:
                     "200": _content(
                         "text/event-stream", _sse_event(c.ref(schemas.StreamEvent)), "Events until the final one"
                     ),
-                    **c.errors(401, 404, 503),
+                    **c.errors(400, 401, 404, 503),
                 },
                 description=stream_notes,
                 parameters=[TASK_ID],

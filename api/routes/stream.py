@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -14,12 +15,14 @@ from contract.statuses import TaskStatus
 from contract.task_store import TaskRecord
 
 from ..auth import require_api_key
+from ..errors import ApiError
 from ..metrics import SSE_STREAMS_OPEN
 from ..services import services
 from ..task_events import DEADLINE, Follower, follow
 from ..task_ownership import owned_task
 
 bp = Blueprint("stream", __name__)
+STREAM_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
 
 
 @bp.get("/stream/<task_id>")
@@ -28,6 +31,10 @@ def stream(task_id: str) -> Response:
     record = owned_task(task_id)
     svc = services()
     after = request.headers.get("Last-Event-ID") or events.START
+    if not STREAM_ID.fullmatch(after):
+        raise ApiError(
+            400, "Invalid Last-Event-ID: expected an event id such as 1700000000000-0", field="Last-Event-ID"
+        )
     deadline = time.monotonic() + svc.settings.sse_max_seconds
     follower = follow(svc.hub, task_id, after, request.environ.get("gunicorn.socket"), deadline)
     body = frames(follower, record, svc.settings.sse_keepalive_seconds)

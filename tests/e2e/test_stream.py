@@ -115,3 +115,10 @@ def test_coalesced_deltas_carry_exactly_the_text_of_uncoalesced_ones(
     (coalesced, result), (each, same_result) = texts["tiny"], texts["tiny-every-delta"]
     assert "".join(coalesced) == result == same_result == "".join(each)
     assert len(each) >= len(coalesced)
+
+
+def test_a_malformed_last_event_id_is_400_naming_it(api: Api) -> None:
+    task_id = submit(api, prompt="resume me", max_tokens=2)
+    headers = {"X-API-Key": API_KEY, "Last-Event-ID": "not-an-id"}
+    response = requests.get(api.url(f"/stream/{task_id}"), headers=headers, timeout=10)
+    assert response.status_code == 400 and response.json()["field"] == "Last-Event-ID"
