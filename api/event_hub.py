@@ -25,6 +25,7 @@ from contract.names import EVENTS_CHANNEL
 logger = logging.getLogger(__name__)
 SWEEP_SECONDS = 2.0
 KEYS_PER_READ = 500
+PAGE = 500  # entries per stream per read (events.read_many's count)
 Event = tuple[str, dict[str, Any]]
 
 
@@ -46,8 +47,12 @@ class Subscription:
         except queue.Empty:
             return None
 
-    def deliver(self, entries: Iterable[Event]) -> None:
-        """Called under the hub's lock, so two reads of the same stream never deliver an event twice."""
+    def deliver(self, entries: Iterable[Event], start: str) -> None:
+        """Called under the hub's lock, so two reads of the same stream never deliver an event twice. A read
+        that started after this follower's position lacks what lies between: the follower's own read (or
+        the next one) brings it, so this one is not taken, or the gap would be skipped for good."""
+        if events.id_order(self.after) < events.id_order(start):
+            return
         for event_id, event in entries:
             if events.id_order(event_id) > events.id_order(self.after):
                 self.after = event_id
@@ -90,8 +95,8 @@ class EventHub:
                 del self.followers[subscription.task_id]
 
     @property
-    def open(self) -> int:
-        return self.count
+    def full(self) -> bool:
+        return self.count >= self.capacity
 
     def read(self, task_ids: Iterable[str]) -> None:
         """Reads the given tasks' new events, a few hundred streams a command, and delivers them."""
@@ -101,13 +106,13 @@ class EventHub:
         for start in range(0, len(keys), KEYS_PER_READ):
             chunk = {task: positions[task] for task in keys[start : start + KEYS_PER_READ]}
             while chunk:
-                found = events.read_many(self.client, chunk)
+                found = events.read_many(self.client, chunk, count=PAGE)
                 with self.lock:
                     for task, entries in found.items():
                         for subscription in list(self.followers.get(task, ())):
-                            subscription.deliver(entries)
+                            subscription.deliver(entries, chunk[task])
                 # A stream with a full page may have more: read on from its last entry.
-                chunk = {task: entries[-1][0] for task, entries in found.items() if len(entries) >= 500}
+                chunk = {task: entries[-1][0] for task, entries in found.items() if len(entries) >= PAGE}
 
     def _oldest(self, task_id: str) -> str:
         return min((s.after for s in self.followers[task_id]), key=events.id_order)
@@ -121,13 +126,17 @@ class EventHub:
     def _listen(self) -> None:
         swept = time.monotonic()
         while True:
+            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
             try:
-                pubsub = self.client.pubsub(ignore_subscribe_messages=True)
                 pubsub.subscribe(EVENTS_CHANNEL)
                 swept = self._serve(pubsub, swept)
             except redis.RedisError as error:
                 logger.warning("event hub: %s; reconnecting", error)
-                time.sleep(0.5)
+            except Exception:  # the one reader of this process: it must outlive any surprise
+                logger.exception("event hub failed; starting again")
+            finally:
+                pubsub.close()
+            time.sleep(0.5)
 
     def _serve(self, pubsub: Any, swept: float) -> float:
         while True:

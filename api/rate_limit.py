@@ -14,23 +14,43 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Any
 
 from flask import Flask, g
 from flask_limiter import Limiter
+from redis.connection import BlockingConnectionPool
 
+from contract.connections import STORE_OPTIONS
 from contract.names import RATE_LIMIT_KEY_PREFIX
 from contract.redis_url import sentinel_url
 
 from .services import services
 from .settings import ApiSettings
 
-# Counts read from the primary too: a replica a little behind would let a burst through twice.
-SENTINEL_STORAGE_OPTIONS = {
-    "use_replicas": False,
-    "socket_connect_timeout": 2,
-    "socket_timeout": 2,
-    "sentinel_kwargs": {"socket_connect_timeout": 1, "socket_timeout": 1},
-}
+LIMITER_CLIENT = "llm-api-limiter"
+POOL = {key: value for key, value in STORE_OPTIONS.items() if key != "health_check_interval"}
+
+
+def storage_options(redis_url: str) -> dict[str, Any]:
+    """flask-limiter's Redis client, bounded like every other pool here: past the bound a check waits for a
+    connection instead of failing with "Too many connections", which, swallowed, would skip the limit just
+    when a flood comes."""
+    sentinel = sentinel_url(redis_url)
+    if sentinel is None:
+        return {"connection_pool": BlockingConnectionPool.from_url(redis_url, client_name=LIMITER_CLIENT, **POOL)}
+    # limits builds the Sentinel pool itself (not a blocking one): a high bound, and counts read from the
+    # primary too (a replica a little behind would let a burst through twice). The password as our parser
+    # decodes it, so that the limiter and the rest agree on a percent-encoded one.
+    auth = {key: value for key, value in (("username", sentinel.username), ("password", sentinel.password)) if value}
+    return {
+        "use_replicas": False,
+        "sentinel_kwargs": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        **auth,
+        "socket_connect_timeout": 2,
+        "socket_timeout": 5,
+        "max_connections": 1000,
+        "client_name": LIMITER_CLIENT,
+    }
 
 
 def _limited_key() -> str:
@@ -58,15 +78,16 @@ counted_against_limit = limiter.limit(current_limits)
 def retry_after() -> int:
     """Seconds until the limit this request broke lets a request through again (on a 429 only)."""
     breached = limiter.current_limit
-    if breached is None:
+    try:
+        return max(1, math.ceil(breached.reset_at - time.time())) if breached else 1
+    except Exception:  # reading the window needs Redis; a 429 must not turn into a 500 for it
         return 1
-    return max(1, math.ceil(breached.reset_at - time.time()))
 
 
 def init_app(app: Flask, settings: ApiSettings) -> None:
     app.config.update(
         RATELIMIT_STORAGE_URI=settings.redis_url,
-        RATELIMIT_STORAGE_OPTIONS=SENTINEL_STORAGE_OPTIONS if sentinel_url(settings.redis_url) else {},
+        RATELIMIT_STORAGE_OPTIONS=storage_options(settings.redis_url),
         RATELIMIT_HEADERS_ENABLED=False,
         # When Redis is down the request goes on and meets a clear 503 from the queue, not a 500 here.
         RATELIMIT_SWALLOW_ERRORS=True,

@@ -26,7 +26,8 @@ class ApiSettings(CommonSettings):
     rate_limit_burst: int = Field(10, ge=1)
     max_request_bytes: int = Field(1_048_576, ge=1024)
     redis_wait_replicas: int = Field(0, ge=0, description="replicas a task must reach before its 202; 0: off")
-    redis_wait_timeout: float = Field(1.0, gt=0.0, le=60.0, description="seconds to wait for them, else 503")
+    # Below the Redis socket timeout (5 s), or the wait itself would read as a Redis failure.
+    redis_wait_timeout: float = Field(1.0, gt=0.0, le=4.0, description="seconds to wait for them, else 503")
 
     # Generation defaults, for what a request leaves out
     max_new_tokens: int = Field(512, ge=1, description="max_tokens when a request gives none")

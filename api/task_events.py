@@ -27,11 +27,21 @@ def follow(
     try:
         return Follower(hub, task_id, after, client, deadline)
     except StreamsFull:
-        raise ApiError(
-            503,
-            f"Too many open streams on this server ({hub.capacity}); retry later",
-            retry_after=STREAMS_FULL_RETRY_AFTER_SECONDS,
-        ) from None
+        raise streams_full(hub) from None
+
+
+def check_room(hub: EventHub) -> None:
+    """For a request that will follow a task it is about to create: refuse before creating it."""
+    if hub.full:
+        raise streams_full(hub)
+
+
+def streams_full(hub: EventHub) -> ApiError:
+    return ApiError(
+        503,
+        f"Too many open streams on this server ({hub.capacity}); retry later",
+        retry_after=STREAMS_FULL_RETRY_AFTER_SECONDS,
+    )
 
 
 class Follower:

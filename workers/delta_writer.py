@@ -27,6 +27,9 @@ class DeltaWriter:
         self.store = store
         self.interval = interval
         self.lock = threading.Lock()
+        # Held from taking text until it is written, by the writer thread and by flush/discard: a task's
+        # text then reaches Redis in order, and all of it before the task's final event.
+        self.writing = threading.Lock()
         self.pending: dict[str, list[str]] = {}
         self.failures: dict[str, redis.RedisError] = {}
         self.thread: threading.Thread | None = None
@@ -44,15 +47,16 @@ class DeltaWriter:
 
     def flush(self, task_id: str) -> None:
         """Writes what the task has gathered now (before its final event); raises a failed write's error."""
-        with self.lock:
-            pieces = self.pending.pop(task_id, None)
-        if pieces:
-            self.store.append_deltas({task_id: "".join(pieces)})
+        with self.writing:
+            with self.lock:
+                pieces = self.pending.pop(task_id, None)
+            if pieces:
+                self.store.append_deltas({task_id: "".join(pieces)})
         self._raise_failure(task_id)
 
     def discard(self, task_id: str) -> None:
         """Forgets a task's unwritten text and failure (it starts over, or it has ended)."""
-        with self.lock:
+        with self.writing, self.lock:
             self.pending.pop(task_id, None)
             self.failures.pop(task_id, None)
 
@@ -65,14 +69,18 @@ class DeltaWriter:
     def _run(self) -> None:
         while True:
             time.sleep(self.interval)
+            with self.writing:
+                self._write_pending()
+
+    def _write_pending(self) -> None:
+        with self.lock:
+            batch = {task: "".join(pieces) for task, pieces in self.pending.items()}
+            self.pending.clear()
+        if not batch:
+            return
+        try:
+            self.store.append_deltas(batch)
+        except redis.RedisError as error:
+            logger.warning("could not write the text of %d tasks: %s", len(batch), error)
             with self.lock:
-                batch = {task: "".join(pieces) for task, pieces in self.pending.items()}
-                self.pending.clear()
-            if not batch:
-                continue
-            try:
-                self.store.append_deltas(batch)
-            except redis.RedisError as error:
-                logger.warning("could not write the text of %d tasks: %s", len(batch), error)
-                with self.lock:
-                    self.failures.update(dict.fromkeys(batch, error))
+                self.failures.update(dict.fromkeys(batch, error))

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import redis
 from flask import Blueprint, Response, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
@@ -18,6 +19,7 @@ from contract.task_store import TaskStore
 
 from ..auth import require_api_key
 from ..errors import ApiError
+from ..event_hub import EventHub
 from ..model_access import resolve_model
 from ..openai_format import Reply, error_chunk
 from ..openai_schemas import ChatCompletionRequest, CompletionRequest, unsupported
@@ -26,7 +28,7 @@ from ..request_body import json_object, validated
 from ..schemas import field_errors
 from ..services import services
 from ..submission import submit, task_params
-from ..task_events import CLIENT_GONE, Follower, follow
+from ..task_events import CLIENT_GONE, Follower, check_room, follow
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
@@ -70,17 +72,17 @@ def _complete(parsed: Any, text: dict[str, Any], *, chat: bool) -> Any:
         seed=parsed.seed,
         **text,
     )
+    check_room(svc.hub)  # this request will follow its task: refuse it before the task exists
     task_id = submit(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user)
     reply = Reply(task_id, model, chat=chat)
-    client = request.environ.get("gunicorn.socket")
+    follower = _follow_or_cancel(svc.store, svc.hub, task_id, request.environ.get("gunicorn.socket"))
     if parsed.stream:
         usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-        follower = follow(svc.hub, task_id, events.START, client)
         body = chunks(_events(svc.store, follower), reply, usage)
         response = Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
         response.call_on_close(follower.close)
         return response
-    final = _final_event(svc.store, follow(svc.hub, task_id, events.START, client))
+    final = _final_event(svc.store, follower)
     if final["status"] == "failed":
         raise _failure(final)
     return jsonify(reply.whole(final["result"], final["metrics"]))
@@ -102,6 +104,16 @@ def _parse(schema: type[BaseModel]) -> tuple[Any, dict[str, Any]]:
     except ValueError as error:
         raise ApiError(400, f"Invalid messages: {error}", field="messages") from None
     return parsed, {"prompt": parsed.prompt}
+
+
+def _follow_or_cancel(store: TaskStore, hub: EventHub, task_id: str, client: Any) -> Follower:
+    """The task's follower; when there is none to be had (full since the check, or Redis failing), the task
+    is cancelled before it is answered with an error: nobody would read its result."""
+    try:
+        return follow(hub, task_id, events.START, client)
+    except (ApiError, redis.RedisError):
+        store.request_cancel(task_id)
+        raise
 
 
 def _events(store: TaskStore, follower: Follower) -> Iterator[dict[str, Any]]:

@@ -22,7 +22,7 @@ from ..task_events import DEADLINE, Follower, follow
 from ..task_ownership import owned_task
 
 bp = Blueprint("stream", __name__)
-STREAM_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
+STREAM_ID = re.compile(r"\d{1,19}(-\d{1,19})?")  # 19 digits always fit Redis' 64-bit parts
 
 
 @bp.get("/stream/<task_id>")

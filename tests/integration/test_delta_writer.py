@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -43,13 +44,13 @@ def test_text_from_many_tasks_arrives_whole_and_in_order(redis_client: redis.Red
         assert len(written) == 200 if interval == 0 else len(written) < 100
 
 
-def test_a_failed_write_is_raised_in_the_task_it_belongs_to(redis_server: RedisServer) -> None:
+def test_a_failed_write_is_raised_in_the_task_it_belongs_to(tmp_path: Path) -> None:
     # Given a writer whose Redis goes away between a delta and the next write
-    doomed = redis.Redis(port=redis_server.port, decode_responses=True, socket_timeout=1)
-    writer = DeltaWriter(TaskStore(doomed, ttl_seconds=600), interval=0.05)
+    doomed = RedisServer(tmp_path).start()
+    client = redis.Redis(port=doomed.port, decode_responses=True, socket_timeout=1, socket_connect_timeout=1)
+    writer = DeltaWriter(TaskStore(client, ttl_seconds=600), interval=0.05)
     writer.add("failing-task", "text")
-    doomed.connection_pool.disconnect()
-    doomed.connection_pool.connection_kwargs["port"] = 1  # nothing listens there
+    doomed.stop()
 
     # When the writer thread tries to write it, then the task hands over its next delta
     def raised() -> bool:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -136,6 +138,7 @@ def test_redis_ha_refuses_impossible_numbers(testbed: TestBed) -> None:
         (["--set", "redis.ha.quorum=4"], "quorum must not exceed"),
         (["--set", "redis.ha.waitReplicas=3"], "waitReplicas must be below"),
         (["--set", "redis.ha.replicas=2"], "minimum: got 2, want 3"),
+        (["--set", "redis.persistence.enabled=false"], "needs redis.persistence.enabled"),
     ):
         result = testbed.helm("template", "rel", str(CHART), "--set", "redis.ha.enabled=true", *flags, check=False)
         assert result.returncode != 0 and message in result.stderr, result.stderr
@@ -251,3 +254,34 @@ def test_the_crd_rejects_a_bad_model_resource(kube: Kube, crds: None, spec: dict
     assert rejected.value.status == 422
     good = kube.create({**model, "spec": {"model": "gpt2"}}, dry_run=True)
     assert good["spec"]["backend"] == "transformers" and good["spec"]["minReplicas"] == 0  # defaults filled in
+
+
+@pytest.mark.parametrize(
+    ("sentinel_says", "primary"),
+    [
+        ("rel-llm-service-redis-1.rel-llm-service-redis-ha", "rel-llm-service-redis-1.rel-llm-service-redis-ha"),
+        ("NOAUTH Authentication required.", "rel-llm-service-redis-0.rel-llm-service-redis-ha"),
+        ("", "rel-llm-service-redis-0.rel-llm-service-redis-ha"),
+    ],
+)
+def test_redis_ha_pods_ask_the_sentinels_for_the_primary(
+    testbed: TestBed, tmp_path: Path, sentinel_says: str, primary: str
+) -> None:
+    # Given the start script the chart renders, and a redis-cli that answers as a Sentinel would
+    objects = render(testbed, "--values", str(CHART / "ci" / "redis-ha-values.yaml"))
+    scripts = next(c for c in by_kind(objects, "ConfigMap") if c["metadata"]["name"] == "rel-llm-service-redis-ha")
+    (tmp_path / "primary.sh").write_text(scripts["data"]["primary.sh"])
+    fake = tmp_path / "bin" / "redis-cli"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\nprintf '%s\\n' '{sentinel_says}'\n")
+    fake.chmod(0o755)
+    env = {
+        "PATH": f"{fake.parent}:/usr/bin:/bin",
+        "REPLICAS": "3",
+        "SERVICE": "rel-llm-service",
+        "STATEFULSET": "rel-llm-service-redis",
+        "HEADLESS": "rel-llm-service-redis-ha",
+    }
+    # When a pod starts, then it follows the primary the Sentinels name, or pod 0 when none names a host
+    found = subprocess.run(["sh", str(tmp_path / "primary.sh")], env=env, capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == primary
