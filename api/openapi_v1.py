@@ -83,6 +83,17 @@ def openai_paths(settings: ApiSettings) -> dict[str, Any]:
     }
     return {
         "/v1/models": {"get": _op("v1_models", "Models (OpenAI)", {"200": _json(models, "The models")}, [401])},
+        "/v1/models/{model}": {
+            "get": {
+                **_op(
+                    "v1_model",
+                    "One model (OpenAI); ids may hold slashes",
+                    {"200": _json(model, "The model")},
+                    [401, 404],
+                ),
+                "parameters": [{"name": "model", "in": "path", "required": True, "schema": {"type": "string"}}],
+            }
+        },
         "/v1/completions": {"post": _op("v1_completions", "A completion (OpenAI)", _answers(), _CODES, completion)},
         "/v1/chat/completions": {
             "post": _op("v1_chat_completions", "A chat completion (OpenAI)", _answers(), _CODES, chat)

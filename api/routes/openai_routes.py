@@ -36,11 +36,27 @@ bp = Blueprint("openai", __name__, url_prefix="/v1")
 @bp.get("/models")
 @require_api_key
 def models() -> Any:
+    return jsonify({"object": "list", "data": [_model_object(name) for name in _model_names()]})
+
+
+@bp.get("/models/<path:model>")
+@require_api_key
+def model(model: str) -> Any:
+    """One model, as OpenAI's `models.retrieve` asks; ids with slashes (org/name) included, as vLLM serves them."""
+    if model not in _model_names():
+        raise ApiError(404, f"The model {model!r} does not exist", field="model", code="model_not_found")
+    return jsonify(_model_object(model))
+
+
+def _model_names() -> list[str]:
+    """The default model, those live workers serve, and those the operator runs."""
     svc = services()
     live = heartbeats.loaded_models(heartbeats.live(svc.redis))
-    names = sorted({svc.settings.model_id, *live, *model_registry.read(svc.redis)})
-    data = [{"id": name, "object": "model", "created": 0, "owned_by": "llm-service"} for name in names]
-    return jsonify({"object": "list", "data": data})
+    return sorted({svc.settings.model_id, *live, *model_registry.read(svc.redis)})
+
+
+def _model_object(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": 0, "owned_by": "llm-service"}
 
 
 @bp.post("/completions")

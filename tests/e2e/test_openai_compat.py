@@ -7,7 +7,10 @@ from pathlib import Path
 
 import openai
 import pytest
+import redis
 import requests
+
+from contract import model_registry
 
 from ..stack import API_KEY, OTHER_KEY, Api, RedisServer, start_api, submit, wait_for_final
 
@@ -21,6 +24,19 @@ def client(api: Api) -> openai.OpenAI:
 
 def test_models_lists_the_served_model(client: openai.OpenAI) -> None:
     assert MODEL in [model.id for model in client.models.list()]
+
+
+def test_one_model_is_retrieved_by_id_slashes_included(client: openai.OpenAI, redis_client: redis.Redis) -> None:
+    # Given the served model, and one the operator registered under an id with a slash
+    model_registry.publish(redis_client, model_registry.RegisteredModel(name="org/some-model", resource="ns/some"))
+    try:
+        # Then each is retrieved by its id, as vLLM serves them; an unknown id is the library's NotFoundError
+        assert client.models.retrieve(MODEL).id == MODEL
+        assert client.models.retrieve("org/some-model").id == "org/some-model"
+        with pytest.raises(openai.NotFoundError):
+            client.models.retrieve("no-such/model")
+    finally:
+        model_registry.withdraw(redis_client, "org/some-model")
 
 
 def test_a_completion_has_openai_shape_and_usage_that_matches(client: openai.OpenAI) -> None:
