@@ -72,7 +72,7 @@ class EventHub:
         """Follow a task from `after`; what is already there arrives at once. Raises StreamsFull."""
         subscription = Subscription(task_id, after)
         with self.lock:
-            if self.count >= self.capacity:
+            if self.full:
                 raise StreamsFull
             self.followers.setdefault(task_id, set()).add(subscription)
             self.count += 1

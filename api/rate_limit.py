@@ -28,7 +28,6 @@ from .services import services
 from .settings import ApiSettings
 
 LIMITER_CLIENT = "llm-api-limiter"
-POOL = {key: value for key, value in STORE_OPTIONS.items() if key != "health_check_interval"}
 
 
 def storage_options(redis_url: str) -> dict[str, Any]:
@@ -37,15 +36,16 @@ def storage_options(redis_url: str) -> dict[str, Any]:
     when a flood comes."""
     sentinel = sentinel_url(redis_url)
     if sentinel is None:
-        return {"connection_pool": BlockingConnectionPool.from_url(redis_url, client_name=LIMITER_CLIENT, **POOL)}
+        return {
+            "connection_pool": BlockingConnectionPool.from_url(redis_url, client_name=LIMITER_CLIENT, **STORE_OPTIONS)
+        }
     # limits builds the Sentinel pool itself (not a blocking one): a high bound, and counts read from the
     # primary too (a replica a little behind would let a burst through twice). The password as our parser
     # decodes it, so that the limiter and the rest agree on a percent-encoded one.
-    auth = {key: value for key, value in (("username", sentinel.username), ("password", sentinel.password)) if value}
     return {
         "use_replicas": False,
         "sentinel_kwargs": {"socket_connect_timeout": 1, "socket_timeout": 1},
-        **auth,
+        **sentinel.auth,
         "socket_connect_timeout": 2,
         "socket_timeout": 5,
         "max_connections": 1000,

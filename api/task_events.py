@@ -8,6 +8,8 @@ import socket
 import time
 from collections.abc import Iterator
 
+from flask import Response
+
 from contract import events
 
 from .errors import ApiError
@@ -28,6 +30,14 @@ def follow(
         return Follower(hub, task_id, after, client, deadline)
     except StreamsFull:
         raise streams_full(hub) from None
+
+
+def event_stream(body: Iterator[str], follower: Follower, headers: dict[str, str]) -> Response:
+    """A text/event-stream response that gives the follower's place back when it closes, also when its body
+    was never iterated (a follower's own iteration gives it back only once it has started)."""
+    response = Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", **headers})
+    response.call_on_close(follower.close)
+    return response
 
 
 def check_room(hub: EventHub) -> None:

@@ -29,7 +29,7 @@ from bench.load import percentile  # noqa: E402
 from contract.connections import make_redis  # noqa: E402
 from contract.task_store import TaskStore  # noqa: E402
 from tests.stack import API_KEY, Api, RedisServer, children_of, start_api  # noqa: E402
-from tests.streams import follow, session  # noqa: E402
+from tests.streams import api_connections, finish, open_all, session  # noqa: E402
 from workers.model_builder import build  # noqa: E402
 
 MODEL = "queued-only"
@@ -72,25 +72,12 @@ def write_deltas(redis_url: str, task_ids: list[str], stop: float) -> int:
     return written
 
 
-def finish(redis_url: str, task_ids: list[str]) -> None:
-    store = TaskStore(make_redis(redis_url), ttl_seconds=3600)
-    for task_id in task_ids:
-        record = store.mark_processing(task_id)
-        if record is not None:
-            store.complete(record, result="", metrics={}, finished_at=time.time())
-
-
 async def one_size(api: Api, redis_server: RedisServer, count: int) -> dict[str, object]:
     task_ids = await asyncio.to_thread(submit_many, api, count)
     client = redis.Redis(port=redis_server.port, decode_responses=True)
     async with session(count + 100) as http:
-        opened = [asyncio.Event() for _ in task_ids]
-        streams = [
-            asyncio.create_task(follow(http, api, task_id, until_final=True, opened=flag))
-            for task_id, flag in zip(task_ids, opened, strict=True)
-        ]
-        await asyncio.wait_for(asyncio.gather(*(flag.wait() for flag in opened)), 600)
-        held = sum(1 for found in client.client_list() if found["name"].startswith("llm-api"))
+        streams = await open_all(http, api, task_ids, 600)
+        held = api_connections(client)
         stop = time.monotonic() + 10
         writer = asyncio.create_task(asyncio.to_thread(write_deltas, redis_server.url(), task_ids[:SAMPLED], stop))
         posts = await asyncio.to_thread(

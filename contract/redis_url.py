@@ -29,9 +29,14 @@ class SentinelUrl:
     username: str | None = None
     password: str | None = None
 
+    @property
+    def auth(self) -> dict[str, str]:
+        """The credentials, for the Sentinels and for Redis alike."""
+        return {key: value for key, value in (("username", self.username), ("password", self.password)) if value}
+
     def client(self, **options: Any) -> redis.Redis:
         """A client of the current primary: it finds the primary through the Sentinels, again after a failover."""
-        auth = {key: value for key, value in (("username", self.username), ("password", self.password)) if value}
+        auth = self.auth
         sentinels = Sentinel(
             list(self.hosts),
             sentinel_kwargs={**auth, "socket_connect_timeout": 1, "socket_timeout": 1},

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
+import redis
+
+from contract.connections import make_redis
+from contract.task_store import TaskStore
 
 from .stack import API_KEY, Api
 
@@ -47,6 +51,36 @@ async def follow(
             if not until_final or event["status"] in ("completed", "failed"):
                 break
     return result
+
+
+async def open_all(
+    http: aiohttp.ClientSession, api: Api, task_ids: list[str], timeout: float
+) -> list[asyncio.Task[StreamResult]]:
+    """Opens a stream per task at once; returns once every one has had its first event. Each task then goes on
+    to its stream's final event."""
+    opened = [asyncio.Event() for _ in task_ids]
+    streams = [
+        asyncio.create_task(follow(http, api, task_id, until_final=True, opened=flag))
+        for task_id, flag in zip(task_ids, opened, strict=True)
+    ]
+    await asyncio.wait_for(asyncio.gather(*(flag.wait() for flag in opened)), timeout)
+    return streams
+
+
+def api_connections(client: redis.Redis) -> int:
+    """Redis connections the api holds (make_redis and the limiter name theirs llm-api*)."""
+    return sum(1 for found in client.client_list() if str(found["name"]).startswith("llm-api"))
+
+
+def finish(redis_url: str, task_ids: list[str], delta: str | None = None) -> None:
+    """What a worker would write for each task: processing, the delta if any, completed."""
+    store = TaskStore(make_redis(redis_url), ttl_seconds=3600)
+    for task_id in task_ids:
+        record = store.mark_processing(task_id)
+        assert record is not None, f"task {task_id} is gone"
+        if delta is not None:
+            store.append_deltas({task_id: delta})
+        store.complete(record, result=delta or "", metrics={}, finished_at=time.time())
 
 
 def session(connections: int) -> aiohttp.ClientSession:

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import redis
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from contract import events, heartbeats, model_registry
@@ -28,7 +28,7 @@ from ..request_body import json_object, validated
 from ..schemas import field_errors
 from ..services import services
 from ..submission import submit, task_params
-from ..task_events import CLIENT_GONE, Follower, check_room, follow
+from ..task_events import CLIENT_GONE, Follower, check_room, event_stream, follow
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
@@ -95,9 +95,7 @@ def _complete(parsed: Any, text: dict[str, Any], *, chat: bool) -> Any:
     if parsed.stream:
         usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
         body = chunks(_events(svc.store, follower), reply, usage)
-        response = Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache"})
-        response.call_on_close(follower.close)
-        return response
+        return event_stream(body, follower, {})
     final = _final_event(svc.store, follower)
     if final["status"] == "failed":
         raise _failure(final)

@@ -18,7 +18,7 @@ from ..auth import require_api_key
 from ..errors import ApiError
 from ..metrics import SSE_STREAMS_OPEN
 from ..services import services
-from ..task_events import DEADLINE, Follower, follow
+from ..task_events import DEADLINE, Follower, event_stream, follow
 from ..task_ownership import owned_task
 
 bp = Blueprint("stream", __name__)
@@ -38,10 +38,7 @@ def stream(task_id: str) -> Response:
     deadline = time.monotonic() + svc.settings.sse_max_seconds
     follower = follow(svc.hub, task_id, after, request.environ.get("gunicorn.socket"), deadline)
     body = frames(follower, record, svc.settings.sse_keepalive_seconds)
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    response = Response(body, mimetype="text/event-stream", headers=headers)
-    response.call_on_close(follower.close)  # also when the body was never iterated
-    return response
+    return event_stream(body, follower, {"X-Accel-Buffering": "no"})
 
 
 def frames(follower: Follower, record: TaskRecord, keepalive: float) -> Iterator[str]:

@@ -34,9 +34,8 @@ def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Logger, **
     settings.persistence.finalizer = "llm-service.io/worker-cleanup"
     settings.posting.level = logging.WARNING  # only warnings become Kubernetes Events; scaling posts its own
     kube.connect()
-    memo.redis = make_redis(
-        CONFIG.redis_url, name="llm-operator"
-    )  # every resource's memo is a shallow copy of this one
+    # Every resource's memo is a shallow copy of this one, so all handlers share this client.
+    memo.redis = make_redis(CONFIG.redis_url, name="llm-operator")
     if CONFIG.metrics_port:
         start_http_server(CONFIG.metrics_port)
     logger.info("operator ready: workers %s, scaling every %ss", CONFIG.worker_image, CONFIG.scale_interval)

@@ -69,6 +69,8 @@ def test_redis_down_is_503_and_every_route_recovers_by_itself(workdir: Path, mod
         assert submitted.json()["status_code"] == 503 and "Redis" in submitted.json()["error"]
         assert int(submitted.headers["Retry-After"]) > 0
         assert requests.get(api.url("/status/some-id"), headers=headers, timeout=15).status_code == 503
+        # And liveness is not readiness: the process still answers, so it is not restarted for Redis
+        assert requests.get(api.url("/livez"), timeout=5).json() == {"status": "alive"}
         # When Redis returns on the same port, everything works again without a restart
         server.start()
         assert wait_until(lambda: health(api)[0] == 200, 15, "health to recover")

@@ -12,11 +12,8 @@ import pytest
 import redis
 import requests
 
-from contract.connections import make_redis
-from contract.task_store import TaskStore
-
 from ..stack import API_KEY, Api, RedisServer, start_api, submit, wait_until
-from ..streams import follow, session
+from ..streams import api_connections, finish, follow, open_all, session
 
 MODEL = "nobody-serves-this"  # tasks stay queued: their streams stay open until the test moves them
 OPEN = 600
@@ -28,16 +25,6 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path).start()  # of its own, so that its client count is the api's
     yield server
     server.stop()
-
-
-def finish(redis_url: str, task_ids: list[str]) -> None:
-    """What a worker would write: processing, one delta, completed."""
-    store = TaskStore(make_redis(redis_url), ttl_seconds=600)
-    for task_id in task_ids:
-        record = store.mark_processing(task_id)
-        assert record is not None
-        store.append_deltas({task_id: "hello"})
-        store.complete(record, result="hello", metrics={"completion_tokens": 1}, finished_at=time.time())
 
 
 def timed(method: str, url: str, **kwargs: object) -> tuple[int, float]:
@@ -57,14 +44,9 @@ def test_hundreds_of_open_streams_starve_nothing_and_all_get_their_events(
 
     async def scenario() -> tuple[list, list[tuple[int, float]], int]:  # type: ignore[type-arg]
         async with session(OPEN + 50) as http:
-            opened = [asyncio.Event() for _ in task_ids]
-            streams = [
-                asyncio.create_task(follow(http, api, task_id, until_final=True, opened=flag))
-                for task_id, flag in zip(task_ids, opened, strict=True)
-            ]
             # When every one of them is open and has its first event
-            await asyncio.wait_for(asyncio.gather(*(flag.wait() for flag in opened)), 120)
-            connections_open = sum(1 for found in client.client_list() if found["name"].startswith("llm-api"))
+            streams = await open_all(http, api, task_ids, 120)
+            connections_open = api_connections(client)
             # Then submissions and health checks still answer, and quickly
             answers = await asyncio.to_thread(
                 lambda: (
@@ -76,7 +58,7 @@ def test_hundreds_of_open_streams_starve_nothing_and_all_get_their_events(
                 )
             )
             # And when the tasks move on, every stream gets the rest, to the end
-            await asyncio.to_thread(finish, own_redis.url(), task_ids)
+            await asyncio.to_thread(finish, own_redis.url(), task_ids, "hello")
             return await asyncio.wait_for(asyncio.gather(*streams), 120), answers, connections_open
 
     try:

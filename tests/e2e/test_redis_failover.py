@@ -12,10 +12,10 @@ import pytest
 import redis
 import requests
 
-from contract.names import TASK_KEY_PATTERN
+from contract.names import RATE_LIMIT_KEY_PREFIX, TASK_KEY_PATTERN
 
 from ..failover import run_failover
-from ..sentinel import SentinelCluster
+from ..sentinel import PASSWORD, SentinelCluster
 from ..stack import API_KEY, RedisServer, start_api, start_worker
 
 
@@ -73,3 +73,25 @@ def test_a_task_that_reaches_too_few_replicas_is_refused_and_withdrawn(
     finally:
         api.stop()
         alone.stop()
+
+
+def test_the_rate_limit_is_kept_in_redis_through_the_sentinels(
+    tmp_path: Path, cluster: SentinelCluster, model_settings: dict[str, object]
+) -> None:
+    # Given an api that reaches Redis only through the Sentinels, with bursts of 2
+    api = start_api(
+        tmp_path, cluster.url(), api_keys=API_KEY, rate_limit_per_minute=2, rate_limit_burst=2, **model_settings
+    )
+    try:
+        statuses = [
+            requests.post(api.url("/generate"), headers={"X-API-Key": API_KEY}, json={"prompt": "x"}, timeout=10)
+            for _ in range(3)
+        ]
+    finally:
+        api.stop()
+    # Then the third is refused: the limiter's storage works through the Sentinels (its errors would be
+    # swallowed, and the limit silently skipped, if it did not)
+    assert [response.status_code for response in statuses] == [202, 202, 429]
+    assert int(statuses[2].headers["Retry-After"]) >= 1
+    client = redis.Redis(port=cluster.primary_port(), password=PASSWORD, decode_responses=True)
+    assert list(client.scan_iter(match=f"*{RATE_LIMIT_KEY_PREFIX}*"))  # the windows live on the primary

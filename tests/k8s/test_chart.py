@@ -79,6 +79,13 @@ def test_options_render_what_they_promise(testbed: TestBed) -> None:
     assert {"name": "REDIS_URL", "value": "redis://:$(REDIS_PASSWORD)@rel-llm-service-redis:6379/0"} in template["env"]
     assert template["envFrom"] == [{"configMapRef": {"name": "rel-llm-service-settings"}}]
     assert "$$(REDIS_PASSWORD)" in env_of(operator)["OPERATOR_WORKER_TEMPLATE"]  # not expanded in the operator
+    # The api's liveness asks only whether it answers; readiness whether it reaches Redis
+    api_pod = next(d for d in by_kind(defaults, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")
+    probes = api_pod["spec"]["template"]["spec"]["containers"][0]
+    assert (probes["livenessProbe"]["httpGet"]["path"], probes["readinessProbe"]["httpGet"]["path"]) == (
+        "/livez",
+        "/health",
+    )
 
     ingress = by_kind(render(testbed, "--values", str(CHART / "ci" / "ingress-values.yaml")), "Ingress")[0]
     assert ingress["spec"]["ingressClassName"] == "nginx"
