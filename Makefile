@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 MODEL_DIR ?= models/tiny-random-gpt2
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: help install model redis redis-server-installed test-tools k8s-tools testbed worker api run test lint clean
+.PHONY: help install model redis redis-server-installed test-tools k8s-tools testbed cluster worker api run test lint clean
 
 help:
 	@echo "make run     Redis (unless one answers at REDIS_URL), one worker and the api on :8000"
@@ -13,6 +13,7 @@ help:
 	@echo "make redis | make worker | make api    one part each, for separate terminals"
 	@echo "make model   build the offline tiny model into $(MODEL_DIR)"
 	@echo "make testbed a local kube-apiserver + etcd to try the Helm chart (no pods run)"
+	@echo "make cluster a local one-node Kubernetes cluster with the chart installed from this checkout (root)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
@@ -37,6 +38,7 @@ redis-server-installed:
 
 test-tools:
 	@scripts/ensure_test_tools.sh
+	@scripts/ensure_cluster_tools.sh
 	@scripts/ensure_k8s_tools.sh >/dev/null
 
 # helm, kube-apiserver and etcd built from their Go modules (about 10 minutes once, then cached).
@@ -46,6 +48,13 @@ k8s-tools:
 # A Kubernetes control plane on loopback to try the chart by hand; prints its KUBECONFIG.
 testbed: install k8s-tools
 	$(BIN)/python -m tests.k8s.testbed
+
+# A one-node cluster (containerd, kubelet, kube-proxy, CoreDNS) with the chart installed from images built
+# from this checkout; prints the api's address and key. Ctrl-C removes it and puts the host back.
+cluster: install
+	@scripts/ensure_cluster_tools.sh
+	@scripts/ensure_k8s_tools.sh >/dev/null
+	$(BIN)/python -m tests.cluster.cluster
 
 redis: install redis-server-installed .env
 	$(BIN)/python scripts/dev.py redis

@@ -20,6 +20,8 @@ gunicorn.http.wsgi.SERVER = "llm-service"
 _own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 if _own_metrics_dir:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="llm-api-metrics-")
+else:  # a folder named by the user may not exist yet (an empty volume): every worker would fail to boot
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 bind = f"{_settings.api_host}:{_settings.api_port}"
 workers = _settings.api_workers

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes test bed's tools from their Go modules (no registry ships these binaries):
-# helm, kube-apiserver and etcd. Versions are pinned here and nowhere else. Results are cached outside
+# helm, etcd, the Kubernetes components of a one-node cluster (kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubelet, kube-proxy, kubectl), CoreDNS and a pause binary. Versions are pinned here and nowhere else. Results are cached outside
 # the clone (K8S_TOOLS_DIR), so a second run only checks that the binaries are there.
 # Prints the bin directory on its last line of stdout.
 set -euo pipefail
@@ -9,6 +10,8 @@ HELM_VERSION=v3.19.5
 KUBERNETES_VERSION=v1.35.4   # kube-apiserver; its staging modules are v0.35.4
 ETCD_VERSION=v3.6.5          # the etcd that Kubernetes v1.35.4 itself pins
 PROMETHEUS_OPERATOR_VERSION=v0.85.0  # only its CRDs (ServiceMonitor, PrometheusRule), to validate against
+COREDNS_VERSION=v1.14.7      # the cluster DNS, run on the node as a host process
+KUBE_COMMANDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
 
 CACHE=${K8S_TOOLS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/llm-service/k8s-tools}
 RECIPE=2  # bump when a build step below changes, so cached binaries are rebuilt
@@ -44,10 +47,13 @@ build_etcd() {
 
 # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them with local folders, so a
 # plain `go install` refuses it; the wrapper pins every staging module to its published v0.x release.
-build_kube_apiserver() {
-  [ -x "$BIN/kube-apiserver" ] && return
-  say "building kube-apiserver $KUBERNETES_VERSION (about 10 minutes and 4 GB of memory the first time)"
-  local dir="$CACHE/src/kube-apiserver" staging="v0.${KUBERNETES_VERSION#v1.}"
+# All commands in one `go build`, so the packages they share are compiled once.
+build_kubernetes() {
+  local missing=() cmd
+  for cmd in $KUBE_COMMANDS; do [ -x "$BIN/$cmd" ] || missing+=("k8s.io/kubernetes/cmd/$cmd"); done
+  [ ${#missing[@]} -eq 0 ] && return
+  say "building ${missing[*]##*/} $KUBERNETES_VERSION (10 to 20 minutes and 4 GB of memory the first time)"
+  local dir="$CACHE/src/kubernetes" staging="v0.${KUBERNETES_VERSION#v1.}"
   local mods
   mods=$(curl -fsS "$(go env GOPROXY | cut -d, -f1)/k8s.io/kubernetes/@v/$KUBERNETES_VERSION.mod" \
     | sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p')
@@ -59,8 +65,41 @@ build_kube_apiserver() {
   local stamp="-X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
   stamp+=" -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=${minor%%.*}"
   stamp+=" -X k8s.io/component-base/version.gitTreeState=clean"
-  (cd "$dir" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBERNETES_VERSION" \
-   && go build -ldflags "$stamp" -o "$BIN/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver)
+  (cd "$dir" && go get "k8s.io/kubernetes@$KUBERNETES_VERSION" \
+   && go build -ldflags "$stamp" -o "$BIN/" "${missing[@]}")
+}
+
+build_coredns() {
+  [ -x "$BIN/coredns" ] && return
+  say "building coredns $COREDNS_VERSION (about 5 minutes the first time)"
+  local dir="$CACHE/src/coredns"
+  wrapper_module "$dir" github.com/coredns/coredns "$COREDNS_VERSION"
+  (cd "$dir" && go get "github.com/coredns/coredns@$COREDNS_VERSION" && go build -o "$BIN/coredns" github.com/coredns/coredns)
+}
+
+# The pod sandbox's "pause" container: a process that sleeps until it is told to stop. No registry is
+# reachable for the usual image, so the test bed packs this static binary into a local one.
+build_pause() {
+  [ -x "$BIN/pause" ] && return
+  local dir="$CACHE/src/pause"
+  rm -rf "$dir" && mkdir -p "$dir"
+  printf 'module pause\n\ngo 1.25.0\n' > "$dir/go.mod"
+  cat > "$dir/main.go" <<'GO'
+package main
+
+import (
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
+	<-stop
+}
+GO
+  (cd "$dir" && go build -ldflags "-s -w" -o "$BIN/pause" .)
 }
 
 # The Prometheus Operator's module carries its CRDs as YAML; the Go module proxy serves them like code.
@@ -81,6 +120,8 @@ fetch_monitoring_crds() {
 command -v go >/dev/null || { say "the Go toolchain (go 1.25 or newer) is needed"; exit 1; }
 build_helm
 build_etcd
-build_kube_apiserver
+build_kubernetes
+build_coredns
+build_pause
 fetch_monitoring_crds
 echo "$BIN"

@@ -4,6 +4,7 @@ stopped by its own pid. Nothing here fakes a component; every process runs the p
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import shutil
@@ -49,6 +50,14 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
     raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test run dies, even by SIGKILL, so no server outlives it."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
+
+
 class Process:
     """A child process whose output goes to a file, stopped by SIGTERM to its own pid."""
 
@@ -57,7 +66,9 @@ class Process:
         self.metrics_url = ""  # a worker's Prometheus endpoint
         self.output_path = workdir / f"{name}.out"
         self.output = self.output_path.open("wb")
-        self.popen = subprocess.Popen(command, env=env, cwd=workdir, stdout=self.output, stderr=subprocess.STDOUT)
+        self.popen = subprocess.Popen(
+            command, env=env, cwd=workdir, stdout=self.output, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+        )
 
     @property
     def pid(self) -> int:

@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -75,6 +76,24 @@ class Heartbeats(Middleware):
             except redis.RedisError as error:
                 logger.warning("heartbeat not published: %s", error)
             self.stopped.wait(self.interval)
+
+
+class ReadyFile(Middleware):
+    """A file that exists from the moment the worker takes tasks until it starts shutting down.
+
+    The pod's readiness probe tests for it: the model has loaded (the broker module loads it before any
+    worker boots), and a draining worker stops being Ready at once.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.touch()
+
+    def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
+        self.path.unlink(missing_ok=True)
 
 
 class QueuePolling(Middleware):

@@ -25,6 +25,9 @@ class WorkerSettings(CommonSettings):
     heartbeat_interval: float = Field(5.0, gt=0.0)
     worker_lost_after: float = Field(15.0, gt=0.0, description="heartbeat silence after which a worker's tasks return")
     queue_poll_interval: float = Field(0.02, ge=0.001, le=10.0, description="idle worker's longest queue poll gap")
+    worker_ready_file: str = Field(
+        "", description="a file that exists while the model is loaded and tasks are taken (readiness); empty: none"
+    )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> WorkerSettings:

@@ -26,7 +26,7 @@ from .actors import GenerateTask
 from .backends import create_backend
 from .delta_writer import DeltaWriter
 from .metrics import WorkerMetrics
-from .middleware import FailExhaustedTasks, Heartbeats, QueuePolling
+from .middleware import FailExhaustedTasks, Heartbeats, QueuePolling, ReadyFile
 from .settings import WorkerSettings
 
 logger = logging.getLogger(__name__)
@@ -50,6 +50,8 @@ def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
     broker.add_middleware(Prometheus())
     broker.add_middleware(FailExhaustedTasks(store), before=Retries)
     broker.add_middleware(QueuePolling(settings.queue_poll_interval))
+    if settings.worker_ready_file:
+        broker.add_middleware(ReadyFile(settings.worker_ready_file))
     broker.add_middleware(
         Heartbeats(
             client,

@@ -13,6 +13,7 @@ from .config import OperatorConfig
 
 MODEL_LABEL = "llm-service.io/model"
 MANAGED_BY = {"app.kubernetes.io/managed-by": "llm-operator", "app.kubernetes.io/component": "worker"}
+READY_FILE = "/tmp/worker-ready"  # written by the worker (WORKER_READY_FILE) on the /tmp volume
 DEFAULT_SECURITY = {
     "allowPrivilegeEscalation": False,
     "readOnlyRootFilesystem": True,
@@ -80,6 +81,8 @@ def _container(model: dict[str, Any], config: OperatorConfig) -> dict[str, Any]:
         "env": [*copy.deepcopy(template.get("env", [])), *_model_env(model, config), *spec.get("env", [])],
         "resources": _resources(spec.get("resources", {})),
         "securityContext": template.get("securityContext", DEFAULT_SECURITY),
+        # Ready once the model is loaded and tasks are taken; not Ready from the first moment of a drain.
+        "readinessProbe": {"exec": {"command": ["test", "-e", READY_FILE]}, "periodSeconds": 2},
         "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}, {"name": "models", "mountPath": "/models"}],
     }
     if template.get("envFrom"):
@@ -98,6 +101,7 @@ def _model_env(model: dict[str, Any], config: OperatorConfig) -> list[dict[str, 
         "WORKER_METRICS_HOST": "0.0.0.0",
         "WORKER_METRICS_PORT": str(config.worker_metrics_port),
         "HF_HOME": "/models/huggingface",
+        "WORKER_READY_FILE": READY_FILE,
     }
     if "taskTimeLimit" in spec.get("generation", {}):
         values["TASK_TIME_LIMIT"] = str(spec["generation"]["taskTimeLimit"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import dramatiq
 import redis
@@ -12,7 +13,7 @@ from dramatiq.middleware import Retries
 from contract.statuses import TaskStatus
 from contract.task_params import TaskParams
 from contract.task_store import TaskStore
-from workers.middleware import FailExhaustedTasks, QueuePolling
+from workers.middleware import FailExhaustedTasks, QueuePolling, ReadyFile
 
 from ..stack import RedisServer, wait_until
 
@@ -67,3 +68,21 @@ def test_queue_polling_caps_an_idle_consumers_backoff(redis_server: RedisServer)
     finally:
         worker.stop()
         broker.close()
+
+
+def test_the_ready_file_exists_only_while_the_worker_takes_tasks(redis_server: RedisServer, tmp_path: Path) -> None:
+    # Given a worker with the ready-file middleware (the pod's readiness probe tests for the file)
+    ready = tmp_path / "probe" / "worker-ready"
+    broker = RedisBroker(url=redis_server.url(), namespace=f"ready-{uuid.uuid4().hex[:8]}")
+    broker.add_middleware(ReadyFile(str(ready)))
+    dramatiq.actor(broker=broker, queue_name="ready")(lambda: None)
+    worker = dramatiq.Worker(broker, worker_threads=1)
+    assert not ready.exists()
+    # When it boots, the file appears; when it starts shutting down, it is gone
+    worker.start()
+    try:
+        assert ready.exists()
+    finally:
+        worker.stop()
+        broker.close()
+    assert not ready.exists()

@@ -1,6 +1,7 @@
-"""A Kubernetes control plane on loopback: etcd and a real kube-apiserver, with generated certificates
-and a kubeconfig. No kubelet, scheduler or controller-manager: objects are stored, validated and
-admitted as on a real cluster, but no pod ever runs.
+"""A Kubernetes control plane: etcd and a real kube-apiserver, with generated certificates and a kubeconfig.
+On its own (on loopback) it has no kubelet, scheduler or controller-manager: objects are stored, validated
+and admitted as on a real cluster, but no pod ever runs. tests/cluster adds a node to it (then it listens
+on the node's address, where pods can reach it).
 
 The binaries come from scripts/ensure_k8s_tools.sh (built from their Go modules, cached outside the
 clone). Run it by hand to keep a control plane up for poking at: `python -m tests.k8s.testbed`.
@@ -33,9 +34,13 @@ def openssl(*args: str) -> None:
     subprocess.run(["openssl", *args], check=True, capture_output=True)
 
 
-def make_certificates(folder: Path) -> None:
-    """A CA; a serving certificate for 127.0.0.1; an admin client certificate in system:masters; and the
-    key pair that signs service-account tokens."""
+# The names pods use for the API server (its Service's first address and DNS names).
+IN_CLUSTER_NAMES = "IP:10.96.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
+
+
+def make_certificates(folder: Path, address: str = "127.0.0.1") -> None:
+    """A CA; a serving certificate for the address (and the in-cluster names); an admin client certificate
+    in system:masters; and the key pair that signs service-account tokens."""
     openssl(
         "req",
         "-x509",
@@ -52,7 +57,11 @@ def make_certificates(folder: Path) -> None:
         f"{folder}/ca.crt",
     )
     for name, subject, extensions in [
-        ("server", "/CN=kube-apiserver", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth"),
+        (
+            "server",
+            "/CN=kube-apiserver",
+            f"subjectAltName=IP:{address},IP:127.0.0.1,DNS:localhost,{IN_CLUSTER_NAMES}\nextendedKeyUsage=serverAuth",
+        ),
         ("admin", f"/O=system:masters/CN={ADMIN}", "extendedKeyUsage=clientAuth"),
     ]:
         (folder / f"{name}.ext").write_text(extensions + "\n")
@@ -100,16 +109,17 @@ class TestBed:
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, address: str = "127.0.0.1") -> None:
         self.workdir = workdir
         self.bin = tools_bin()
+        self.address = address
         self.port = free_port()
-        self.server = f"https://127.0.0.1:{self.port}"
+        self.server = f"https://{address}:{self.port}"
         self.kubeconfig = workdir / "kubeconfig"
         self.processes: list[Process] = []
 
     def start(self) -> TestBed:
-        make_certificates(self.workdir)
+        make_certificates(self.workdir, self.address)
         self.kubeconfig.write_text(kubeconfig(self.workdir, self.server))
         etcd_url = self._start_etcd()
         self._start_apiserver(etcd_url)
@@ -164,9 +174,9 @@ class TestBed:
             "--etcd-servers",
             etcd_url,
             "--bind-address",
-            "127.0.0.1",
+            self.address,
             "--advertise-address",
-            "127.0.0.1",
+            self.address,
             "--secure-port",
             str(self.port),
             "--tls-cert-file",
@@ -187,8 +197,7 @@ class TestBed:
             "10.96.0.0/16",
             "--cert-dir",
             f"{folder}/apiserver-certs",
-            "--endpoint-reconciler-type",
-            "none",  # a loopback address may not be an endpoint
+            *self._node_flags(),
             "--enable-priority-and-fairness=false",
             "--profiling=false",
             "-v",
@@ -205,6 +214,20 @@ class TestBed:
             )
 
         wait_until(ready, 120, "kube-apiserver /readyz", interval=0.5)
+
+    def _node_flags(self) -> list[str]:
+        if self.address == "127.0.0.1":
+            return ["--endpoint-reconciler-type", "none"]  # a loopback address may not be an endpoint
+        # logs, exec and port-forward: the API server calls the kubelet at the node's address, as admin
+        folder = self.workdir
+        return [
+            "--kubelet-preferred-address-types",
+            "InternalIP",
+            "--kubelet-client-certificate",
+            f"{folder}/admin.crt",
+            "--kubelet-client-key",
+            f"{folder}/admin.key",
+        ]
 
 
 def _answers(url: str, session: requests.Session | None = None) -> bool:
