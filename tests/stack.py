@@ -175,7 +175,9 @@ def start_worker(workdir: Path, redis_url: str, **settings: Any) -> Process:
 
 
 class Api:
-    def __init__(self, process: Process, base_url: str) -> None:
+    """An api at base_url; process is the one serving it, when a test started it."""
+
+    def __init__(self, process: Process | None, base_url: str) -> None:
         self.process = process
         self.base_url = base_url
 
@@ -183,7 +185,8 @@ class Api:
         return self.base_url + path
 
     def stop(self) -> None:
-        self.process.stop()
+        if self.process:
+            self.process.stop()
 
 
 def start_api(workdir: Path, redis_url: str, **settings: Any) -> Api:
@@ -197,10 +200,14 @@ def start_api(workdir: Path, redis_url: str, **settings: Any) -> Api:
         assert process.alive(), f"api exited:\n{process.tail()}"
         try:
             return requests.get(api.url("/health"), timeout=2).status_code in (200, 503)
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # bound, but no worker has booted yet
             return False
 
-    wait_until(answers, 60, "the api to answer /health", interval=0.1)
+    try:
+        wait_until(answers, 60, "the api to answer /health", interval=0.1)
+    except BaseException:
+        process.stop()  # a Gunicorn master left behind would restart its workers for ever
+        raise
     return api
 
 

@@ -168,6 +168,19 @@ class LocalCluster:
         wait_until(lambda: "Forwarding from" in process.tail(), 30, f"port-forward to {service}")
         return process, f"http://127.0.0.1:{local}"
 
+    def diagnostics(self) -> str:
+        """Pods, events, and every container's logs (also the previous life's): what a failure needs."""
+        parts = [self.kubectl("get", "pods", "-A", "-o", "wide", check=False)]
+        parts.append(self.kubectl("get", "events", "-A", "--sort-by=.lastTimestamp", check=False))
+        for pod in self.kube.list("v1", "Pod", NAMESPACE):
+            name = pod["metadata"]["name"]
+            for previous in ("--previous=false", "--previous=true"):
+                logs = self.kubectl(
+                    "logs", "-n", NAMESPACE, name, "--all-containers", previous, "--tail=60", check=False
+                )
+                parts.append(f"==== {name} {previous}\n{logs}")
+        return "\n".join(parts)
+
 
 def is_ready(pod: dict[str, Any]) -> bool:
     conditions = pod.get("status", {}).get("conditions", [])
@@ -190,7 +203,7 @@ def main() -> None:
             print(
                 f"""
 The api:      {url}   (key: {cluster.api_key()})
-  curl -s {url}/generate -H 'Authorization: Bearer {cluster.api_key()}' -H 'Content-Type: application/json' \\
+  curl -s {url}/generate -H 'X-API-Key: {cluster.api_key()}' -H 'Content-Type: application/json' \\
        -d '{{"prompt": "Hello", "max_tokens": 16}}'
 kubectl:      export KUBECONFIG={cluster.bed.kubeconfig}; {cluster.bed.bin / "kubectl"} -n {NAMESPACE} get pods
 Ctrl-C removes the cluster and puts the host back.""",

@@ -7,6 +7,7 @@ installed, and the last one uninstalls it. The cluster's images are built from t
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,9 +15,10 @@ import pytest
 
 from tests.stack import Api
 
-from .cluster import PREFIX, LocalCluster
+from .cluster import NAMESPACE, PREFIX, LocalCluster
 
 COMPONENTS = {"api": 2, "redis": 1, "operator": 1, "worker": 1}
+# Written for the docs and for a failure's post-mortem (pods, events, every container's logs).
 REPORT = Path(__file__).parent.parent.parent / "logs" / "cluster-report.json"
 
 
@@ -40,9 +42,13 @@ def report() -> Iterator[dict[str, object]]:
 
 @pytest.fixture(scope="session")
 def cluster(tmp_path_factory: pytest.TempPathFactory, report: dict[str, object]) -> Iterator[LocalCluster]:
+    if os.geteuid() != 0:
+        pytest.skip("the one-node cluster needs root (containerd, network namespaces, iptables, mounts)")
     bed = LocalCluster(tmp_path_factory.mktemp("cluster")).start()
     report |= {"images": bed.images.sizes, "image seconds": bed.images.seconds, **bed.timings}
     yield bed
+    if bed.node:
+        (REPORT.parent / "cluster-diagnostics.txt").write_text(bed.diagnostics())
     assert bed.stop() == [], "the host was not put back as it was"
 
 
@@ -56,11 +62,11 @@ def installed(cluster: LocalCluster, tiny_model: Path) -> LocalCluster:
 
 
 @pytest.fixture(scope="session")
-def api(installed: LocalCluster) -> Iterator[Api]:
-    """The api Service through `kubectl port-forward`, on loopback."""
-    forward, url = installed.port_forward(f"{PREFIX}-api", 80)
-    yield Api(forward, url)
-    forward.stop()
+def api(installed: LocalCluster) -> Api:
+    """The api Service at its cluster address: kube-proxy balances it over the api pods from the node as
+    from any pod, also while they roll (a port-forward follows one pod and ends with it)."""
+    service = installed.kube.get("v1", "Service", f"{PREFIX}-api", NAMESPACE)
+    return Api(None, f"http://{service['spec']['clusterIP']}:{service['spec']['ports'][0]['port']}")
 
 
 @pytest.fixture(scope="session")

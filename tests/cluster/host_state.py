@@ -15,14 +15,20 @@ import stat
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import IO
 
 # Only these families are compared: other sysctls (counters, random seeds) change by themselves.
 SYSCTL_PREFIXES = ("vm.", "kernel.panic", "net.ipv4.", "net.ipv6.conf.all.", "net.bridge.", "net.netfilter.")
 STALE_SNAPSHOT = Path("/run/llm-service-testbed/host-state.json")
 
 
-def run(*command: str, check: bool = True, stdin: str | None = None) -> str:
-    result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
+def run(*command: str, check: bool = True, stdin: str | None = None, stdin_from: IO[bytes] | None = None) -> str:
+    """A command's output; stdin is text to send, or stdin_from a pipe to read from."""
+    if stdin_from is not None:
+        piped = subprocess.run(command, stdin=stdin_from, capture_output=True, check=False)
+        result = subprocess.CompletedProcess(command, piped.returncode, piped.stdout.decode(), piped.stderr.decode())
+    else:
+        result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
     if check and result.returncode != 0:
         raise RuntimeError(f"{' '.join(command)}: {result.stderr.strip()}")
     return result.stdout

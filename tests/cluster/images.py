@@ -13,7 +13,9 @@ several-GB dependency layer among them), so a rerun with unchanged inputs builds
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,8 @@ from .host_state import run
 from .node import CACHE, PAUSE_IMAGE, Node
 
 BUILDAH_STORAGE = CACHE / "buildah"
+BUILDAH_OPTIONS = ["--root", f"{BUILDAH_STORAGE}/root", "--runroot", f"{BUILDAH_STORAGE}/run"]
+BUILDAH_OPTIONS += ["--storage-driver", "overlay"]
 # mmdebstrap's package lists; changing one rebuilds that image (the hash below covers them).
 BASE_PACKAGES = "python3,python3-venv,ca-certificates"
 REDIS_PACKAGES = "redis-server"
@@ -64,6 +68,7 @@ class Images:
 def prepare(node: Node, tools: Path) -> Images:
     """Builds what is missing and imports it into the node's containerd (which must be running)."""
     images = Images()
+    buildah("rm", "--all", check=False)  # working containers of a build that was killed
     base = _debian_image(node, images, "base", BASE_PACKAGES)
     images.redis = _debian_image(node, images, "redis", REDIS_PACKAGES)
     _ensure(node, images, "pause", PAUSE_IMAGE, lambda: _build_pause(tools))
@@ -75,31 +80,35 @@ def prepare(node: Node, tools: Path) -> Images:
 
 
 def buildah(*args: str, check: bool = True) -> str:
-    storage = [
-        "--root",
-        f"{BUILDAH_STORAGE}/root",
-        "--runroot",
-        f"{BUILDAH_STORAGE}/run",
-        "--storage-driver",
-        "overlay",
-    ]
-    return run("buildah", *storage, *args, check=check)
+    return run("buildah", *BUILDAH_OPTIONS, *args, check=check)
 
 
-def _ensure(node: Node, images: Images, label: str, name: str, build: object) -> None:
+def _ensure(node: Node, images: Images, label: str, name: str, build: Callable[[], None]) -> None:
     started = time.monotonic()
     if name not in node.ctr("images", "list", "-q").split():
-        if not _buildah_has(name):
-            build()  # type: ignore[operator]
-        archive = BUILDAH_STORAGE / f"{label}.tar"
-        buildah("push", name, f"docker-archive:{archive}:{name}")
-        try:
-            node.ctr("images", "import", str(archive))
-        finally:
-            archive.unlink(missing_ok=True)
+        # Older tags go first: a new dependency layer of the worker is several GB in each store.
         _forget_older(node, name)
+        if not _buildah_has(name):
+            build()
+        _forget_older_in_buildah(name)
+        _import(node, name)
     images.seconds[label] = round(time.monotonic() - started, 1)
     images.sizes[label] = _size(node, name)
+
+
+def _import(node: Node, name: str) -> None:
+    """buildah's image into containerd through a pipe (no archive of several GB on disk)."""
+    push = subprocess.Popen(
+        ["buildah", *BUILDAH_OPTIONS, "push", name, f"docker-archive:/dev/stdout:{name}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        node.ctr("images", "import", "-", stdin_from=push.stdout)
+    finally:
+        push.wait()
+    if push.returncode:
+        raise RuntimeError(f"buildah push {name} failed ({push.returncode})")
 
 
 def _buildah_has(name: str) -> bool:
@@ -150,11 +159,19 @@ def _digest(inputs: list[str], base: str) -> str:
 
 
 def _forget_older(node: Node, name: str) -> None:
-    """Older tags of the same image go, so rebuilt code does not fill the disk (shared layers stay)."""
+    """Older tags of the same image leave containerd (layers still shared stay)."""
     repository = name.rsplit(":", 1)[0]
     for other in node.ctr("images", "list", "-q").split():
         if other.rsplit(":", 1)[0] == repository and other != name:
-            node.ctr("images", "remove", other, check=False)
+            node.ctr("images", "remove", "--sync", other, check=False)
+
+
+def _forget_older_in_buildah(name: str) -> None:
+    """And buildah's: its cache keeps only the layers the current images are made of."""
+    repository = name.rsplit(":", 1)[0]
+    for line in buildah("images", "--format", "{{.Name}}:{{.Tag}}", check=False).split():
+        if line.rsplit(":", 1)[0] == repository and line != name:
+            buildah("rmi", line, check=False)
     buildah("rmi", "--prune", check=False)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import IO
 
 from tests.k8s.kube import Kube
 from tests.k8s.testbed import TestBed, openssl
@@ -95,8 +96,9 @@ class Node:
 
         wait_until(node_ready, 120, "the node to be Ready", interval=1)
 
-    def ctr(self, *args: str, check: bool = True) -> str:
-        return run("ctr", "--address", str(self.socket), "--namespace", "k8s.io", *args, check=check)
+    def ctr(self, *args: str, check: bool = True, stdin_from: IO[bytes] | None = None) -> str:
+        command = ["ctr", "--address", str(self.socket), "--namespace", "k8s.io", *args]
+        return run(*command, check=check, stdin_from=stdin_from)
 
     def stop(self) -> None:
         """Stops the pods and every part (the host's own settings are put back by the caller)."""

@@ -7,6 +7,8 @@ import openai
 
 from tests.stack import Api, sse_events, submit, wait_for_final
 
+from .cluster import PREFIX, LocalCluster
+
 
 def test_generate_stream_and_result_through_the_service(api: Api, key: str) -> None:
     # Given the chart's api Service (202 from /generate)
@@ -18,6 +20,16 @@ def test_generate_stream_and_result_through_the_service(api: Api, key: str) -> N
     result = wait_for_final(api, task_id, key)
     assert result["status"] == "completed" and result["result"] == deltas
     assert result["metrics"]["completion_tokens"] == 12 and result["metrics"]["processing_time"] > 0
+
+
+def test_the_api_through_kubectl_port_forward(installed: LocalCluster, key: str) -> None:
+    # As `make cluster` prints it: the API server asks the kubelet to forward a loopback port to a pod
+    forward, url = installed.port_forward(f"{PREFIX}-api", 80)
+    try:
+        api = Api(forward, url)
+        assert wait_for_final(api, submit(api, key, prompt="forwarded", max_tokens=3), key)["status"] == "completed"
+    finally:
+        forward.stop()
 
 
 def test_chat_completions_with_the_openai_client(api: Api, key: str) -> None:

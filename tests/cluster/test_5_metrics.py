@@ -1,13 +1,16 @@
 """Grafana's data, for real: Debian's Prometheus scrapes the pods as the chart's ServiceMonitor asks
-(Kubernetes service discovery through the test bed's kubeconfig), evaluates the chart's PrometheusRule, and
+(its targets resolved from the cluster, as the Prometheus Operator does), evaluates the chart's PrometheusRule, and
 every query of the dashboard returns data after traffic. The no-worker alert fires when a model has waiting
 work and no worker, and only then."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,41 +27,49 @@ NO_WORKER_ALERT = "LLMServiceNoWorkerForQueuedModel"
 GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$model": ".+"}
 
 
-def scrape_configs(monitor: dict[str, Any], kubeconfig: str) -> list[dict[str, Any]]:
-    """What the Prometheus Operator generates from a ServiceMonitor: one job per endpoint."""
-    selector = monitor["spec"]["selector"]["matchLabels"]
-    keep_service = [
-        {"source_labels": [f"__meta_kubernetes_service_label_{_label(name)}"], "regex": value, "action": "keep"}
-        for name, value in selector.items()
-    ]
-    targets = [
-        {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
-        {"source_labels": ["__meta_kubernetes_service_name"], "target_label": "service"},
-        {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
-    ]
-    return [
-        {
-            "job_name": f"serviceMonitor/{NAMESPACE}/{monitor['metadata']['name']}/{index}",
-            "metrics_path": endpoint["path"],
-            "kubernetes_sd_configs": [
-                {"role": "endpointslice", "kubeconfig_file": kubeconfig, "namespaces": {"names": [NAMESPACE]}}
-            ],
-            "relabel_configs": [
-                *keep_service,
-                {
-                    "source_labels": ["__meta_kubernetes_endpointslice_port_name"],
-                    "regex": endpoint["port"],
-                    "action": "keep",
-                },
-                *targets,
-            ],
-        }
-        for index, endpoint in enumerate(monitor["spec"]["endpoints"])
-    ]
+class ServiceMonitorTargets(threading.Thread):
+    """What the Prometheus Operator's discovery does with a ServiceMonitor, as a file Prometheus watches.
+
+    Debian's Prometheus is built without Kubernetes service discovery, so this resolves the monitor's
+    Services and their EndpointSlices every 2 s (pods come and go in these tests) into a file_sd file,
+    with the labels the operator would give each target (namespace, service, pod).
+    """
+
+    def __init__(self, cluster: LocalCluster, monitor: dict[str, Any], path: Path) -> None:
+        super().__init__(daemon=True)
+        self.cluster, self.monitor, self.path = cluster, monitor, path
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.wait(2):
+            with contextlib.suppress(Exception):  # the API server may be busy; the next round catches up
+                self.write()
+
+    def write(self) -> None:
+        selector = ",".join(f"{k}={v}" for k, v in self.monitor["spec"]["selector"]["matchLabels"].items())
+        groups = []
+        for service in self.cluster.kube.list("v1", "Service", NAMESPACE, selector):
+            name = service["metadata"]["name"]
+            slices = self.cluster.kube.list(
+                "discovery.k8s.io/v1", "EndpointSlice", NAMESPACE, f"kubernetes.io/service-name={name}"
+            )
+            for endpoint in self.monitor["spec"]["endpoints"]:
+                labels = {"__metrics_path__": endpoint["path"], "namespace": NAMESPACE, "service": name}
+                for address, port, pod in _ready_addresses(slices, endpoint["port"]):
+                    groups.append({"targets": [f"{address}:{port}"], "labels": {**labels, "pod": pod}})
+        self.path.with_suffix(".tmp").write_text(json.dumps(groups))
+        self.path.with_suffix(".tmp").replace(self.path)  # Prometheus never reads half a file
 
 
-def _label(name: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in name)
+def _ready_addresses(slices: list[dict[str, Any]], port_name: str) -> list[tuple[str, int, str]]:
+    found = []
+    for piece in slices:
+        ports = [p["port"] for p in piece.get("ports") or [] if p.get("name") == port_name]
+        for endpoint in piece.get("endpoints") or []:
+            if ports and endpoint.get("conditions", {}).get("ready"):
+                pod = endpoint.get("targetRef", {}).get("name", "")
+                found += [(address, ports[0], pod) for address in endpoint["addresses"]]
+    return found
 
 
 def rules_with_short_waits(rule: dict[str, Any]) -> dict[str, Any]:
@@ -75,16 +86,23 @@ def rules_with_short_waits(rule: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def prometheus(installed: LocalCluster) -> Iterator[str]:
     """Prometheus on loopback, configured from the release's own ServiceMonitor and PrometheusRule."""
-    assert installed.bed
     folder = installed.workdir / "prometheus"
     folder.mkdir(exist_ok=True)
     monitor = installed.kube.get("monitoring.coreos.com/v1", "ServiceMonitor", PREFIX, NAMESPACE)
     rule = installed.kube.get("monitoring.coreos.com/v1", "PrometheusRule", PREFIX, NAMESPACE)
     (folder / "rules.yaml").write_text(yaml.safe_dump(rules_with_short_waits(rule)))
+    targets = ServiceMonitorTargets(installed, monitor, folder / "targets.json")
+    targets.write()
+    targets.start()
     config = {
         "global": {"scrape_interval": "2s", "evaluation_interval": "2s"},
         "rule_files": [str(folder / "rules.yaml")],
-        "scrape_configs": scrape_configs(monitor, str(installed.bed.kubeconfig)),
+        "scrape_configs": [
+            {
+                "job_name": f"serviceMonitor/{NAMESPACE}/{PREFIX}",
+                "file_sd_configs": [{"files": [str(folder / "targets.json")], "refresh_interval": "2s"}],
+            }
+        ],
     }
     (folder / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
@@ -97,6 +115,7 @@ def prometheus(installed: LocalCluster) -> Iterator[str]:
         wait_until(lambda: len(_up_targets(url)) >= 3, 60, "prometheus to scrape the api and worker pods", 1)
         yield url
     finally:
+        targets.stopped.set()
         process.stop()
 
 

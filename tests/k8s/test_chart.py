@@ -86,6 +86,13 @@ def test_options_render_what_they_promise(testbed: TestBed) -> None:
         "/livez",
         "/health",
     )
+    assert probes["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "5"]  # routed connections get answers
+    operator_probes = operator["spec"]["template"]["spec"]["containers"][0]
+    assert operator_probes["readinessProbe"]["httpGet"] == operator_probes["livenessProbe"]["httpGet"]
+    # A worker is Ready once its model is loaded: the probe tests for the file the worker writes then
+    worker = next(d for d in by_kind(defaults, "Deployment") if "-worker-" in d["metadata"]["name"])
+    container = worker["spec"]["template"]["spec"]["containers"][0]
+    assert container["readinessProbe"]["exec"]["command"] == ["test", "-e", env_of(worker)["WORKER_READY_FILE"]]
 
     ingress = by_kind(render(testbed, "--values", str(CHART / "ci" / "ingress-values.yaml")), "Ingress")[0]
     assert ingress["spec"]["ingressClassName"] == "nginx"

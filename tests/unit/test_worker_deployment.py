@@ -242,3 +242,10 @@ def test_a_read_only_root_still_has_a_writable_tmp_and_model_folder() -> None:
     assert mounts == {"/tmp": "tmp", "/models": "models"}
     assert set(mounts.values()) <= volumes
     assert env(deployment)["HF_HOME"].startswith("/models/")
+
+
+def test_ready_once_the_worker_writes_its_ready_file() -> None:
+    deployment = build(llm_model(), config())
+    probe = container(deployment)["readinessProbe"]["exec"]["command"]
+    assert probe == ["test", "-e", env(deployment)["WORKER_READY_FILE"]]
+    assert env(deployment)["WORKER_READY_FILE"].startswith("/tmp/")  # the writable volume
