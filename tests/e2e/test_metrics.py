@@ -148,7 +148,7 @@ def test_every_metric_the_dashboard_charts_is_exported(
 def test_the_api_makes_a_named_metrics_folder_that_does_not_exist(redis_server: RedisServer, tmp_path: Path) -> None:
     # As in a pod: PROMETHEUS_MULTIPROC_DIR names a folder on an empty volume (every worker failed to boot)
     folder = tmp_path / "empty-volume" / "metrics"
-    api = start_api(tmp_path, redis_server.url(), prometheus_multiproc_dir=folder)
+    api = start_api(tmp_path, redis_server.url(), api_keys=API_KEY, prometheus_multiproc_dir=folder)
     try:
         response = requests.get(api.url("/metrics"), timeout=5)
         assert response.status_code == 200 and "flask_http_request" in response.text
