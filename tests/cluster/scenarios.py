@@ -69,3 +69,4 @@ def scale_from_zero(
         return ScaleFromZero(statuses, at_scale, first_ready, drained, time.monotonic() - started - drained)
     finally:
         cluster.kube.delete(*kind)
+        wait_until(lambda: not cluster.kube.exists(*kind), 60, "the model to be deleted (the operator's finalizer)", 1)
