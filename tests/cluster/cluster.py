@@ -187,12 +187,16 @@ def is_ready(pod: dict[str, Any]) -> bool:
     return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM cleans up as Ctrl-C does
+
+
 def main() -> None:
     from workers.model_builder import build
 
     with tempfile.TemporaryDirectory(prefix="llm-cluster-") as folder:
         cluster = LocalCluster(Path(folder))
-        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             print("starting the cluster and building the images (the first time: about 15 minutes)", flush=True)
             cluster.start()
