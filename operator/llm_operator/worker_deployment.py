@@ -87,6 +87,8 @@ def _container(model: dict[str, Any], config: OperatorConfig) -> dict[str, Any]:
     }
     if template.get("envFrom"):
         container["envFrom"] = template["envFrom"]
+    if template.get("imagePullPolicy"):  # the chart's image.pullPolicy, as its own workers have
+        container["imagePullPolicy"] = template["imagePullPolicy"]
     return container
 
 

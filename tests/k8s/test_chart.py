@@ -78,6 +78,7 @@ def test_options_render_what_they_promise(testbed: TestBed) -> None:
     # Its workers share the chart's Redis (the password by reference, expanded in the worker) and settings
     assert {"name": "REDIS_URL", "value": "redis://:$(REDIS_PASSWORD)@rel-llm-service-redis:6379/0"} in template["env"]
     assert template["envFrom"] == [{"configMapRef": {"name": "rel-llm-service-settings"}}]
+    assert template["imagePullPolicy"] == "IfNotPresent"  # the chart's image.pullPolicy, for its workers too
     assert "$$(REDIS_PASSWORD)" in env_of(operator)["OPERATOR_WORKER_TEMPLATE"]  # not expanded in the operator
     # The api's liveness asks only whether it answers; readiness whether it reaches Redis
     api_pod = next(d for d in by_kind(defaults, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")

@@ -249,3 +249,9 @@ def test_ready_once_the_worker_writes_its_ready_file() -> None:
     probe = container(deployment)["readinessProbe"]["exec"]["command"]
     assert probe == ["test", "-e", env(deployment)["WORKER_READY_FILE"]]
     assert env(deployment)["WORKER_READY_FILE"].startswith("/tmp/")  # the writable volume
+
+
+def test_the_pull_policy_comes_from_the_template_when_it_has_one() -> None:
+    assert "imagePullPolicy" not in container(build(llm_model(), config()))
+    pulled = build(llm_model(), config(worker_template={"imagePullPolicy": "Never"}))
+    assert container(pulled)["imagePullPolicy"] == "Never"

@@ -88,6 +88,7 @@ securityContext:
     "securityContext" .Values.securityContext
     "modelVolume" $volume
     "imagePullSecrets" $pullSecrets
+    "imagePullPolicy" .Values.image.pullPolicy
   | toJson }}
 {{- end }}
 
