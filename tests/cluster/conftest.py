@@ -47,9 +47,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, report: dict[str, object])
     bed = LocalCluster(tmp_path_factory.mktemp("cluster")).start()
     report |= {"images": bed.images.sizes, "image seconds": bed.images.seconds, **bed.timings}
     yield bed
-    if bed.node:
+    try:
+        REPORT.parent.mkdir(exist_ok=True)
         (REPORT.parent / "cluster-diagnostics.txt").write_text(bed.diagnostics())
-    assert bed.stop() == [], "the host was not put back as it was"
+    finally:
+        assert bed.stop() == [], "the host was not put back as it was"
 
 
 @pytest.fixture(scope="session")
