@@ -86,7 +86,10 @@ class ReadyFile(Middleware):
     """
 
     def __init__(self, path: str) -> None:
+        """Make it before the model loads: a file left by the container's previous life (a restart keeps
+        the pod's /tmp volume) would call the pod Ready while the model is still loading."""
         self.path = Path(path)
+        self.path.unlink(missing_ok=True)
 
     def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,7 @@ TIME_LIMIT_GRACE_SECONDS = 5
 def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
     # Dramatiq's parent process already echoes worker output to its stderr; files only here.
     configure_logging(settings.log_dir, settings.log_level, to_stdout=False)
+    ready = ReadyFile(settings.worker_ready_file) if settings.worker_ready_file else None
     backend = create_backend(settings)
     backend.load()
     client = make_redis(settings.redis_url, name="llm-worker")
@@ -50,8 +51,8 @@ def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
     broker.add_middleware(Prometheus())
     broker.add_middleware(FailExhaustedTasks(store), before=Retries)
     broker.add_middleware(QueuePolling(settings.queue_poll_interval))
-    if settings.worker_ready_file:
-        broker.add_middleware(ReadyFile(settings.worker_ready_file))
+    if ready:
+        broker.add_middleware(ready)
     broker.add_middleware(
         Heartbeats(
             client,

@@ -86,3 +86,11 @@ def test_the_ready_file_exists_only_while_the_worker_takes_tasks(redis_server: R
         worker.stop()
         broker.close()
     assert not ready.exists()
+
+
+def test_a_ready_file_left_by_a_previous_life_is_gone_before_the_model_loads(tmp_path: Path) -> None:
+    # A restarted container keeps the pod's /tmp: the old file must not make the new life look Ready
+    stale = tmp_path / "worker-ready"
+    stale.touch()
+    ReadyFile(str(stale))
+    assert not stale.exists()
