@@ -41,7 +41,7 @@ test-tools:
 	@scripts/ensure_cluster_tools.sh
 	@scripts/ensure_k8s_tools.sh >/dev/null
 
-# helm, kube-apiserver and etcd built from their Go modules (about 10 minutes once, then cached).
+# helm, the Kubernetes components, etcd and CoreDNS built from their Go modules (about 6 minutes once, then cached).
 k8s-tools:
 	@scripts/ensure_k8s_tools.sh
 

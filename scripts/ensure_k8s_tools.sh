@@ -52,7 +52,7 @@ build_kubernetes() {
   local missing=() cmd
   for cmd in $KUBE_COMMANDS; do [ -x "$BIN/$cmd" ] || missing+=("k8s.io/kubernetes/cmd/$cmd"); done
   [ ${#missing[@]} -eq 0 ] && return
-  say "building ${missing[*]##*/} $KUBERNETES_VERSION (10 to 20 minutes and 4 GB of memory the first time)"
+  say "building ${missing[*]##*/} $KUBERNETES_VERSION (about 6 minutes on 2 cores and 4 GB of memory the first time)"
   local dir="$CACHE/src/kubernetes" staging="v0.${KUBERNETES_VERSION#v1.}"
   local mods
   mods=$(curl -fsS "$(go env GOPROXY | cut -d, -f1)/k8s.io/kubernetes/@v/$KUBERNETES_VERSION.mod" \

@@ -198,7 +198,7 @@ def main() -> None:
         cluster = LocalCluster(Path(folder))
         signal.signal(signal.SIGTERM, _interrupt)
         try:
-            print("starting the cluster and building the images (the first time: about 15 minutes)", flush=True)
+            print("starting the cluster and building the images (the first time: about 6 minutes)", flush=True)
             cluster.start()
             cluster.install(build(Path(folder) / "model", seed=0))
             cluster.wait_ready("app.kubernetes.io/component=api", 2, 600)
