@@ -136,5 +136,11 @@ def test_helm_upgrade_under_load_loses_nothing(
         "refused 503": len(submitter.refused),
         "completed": finals.count("completed"),
     }
-    images = {c["image"] for p in installed.pods() for c in p["spec"]["containers"] if "llm-service-" in c["image"]}
-    assert images and all(image.endswith("-upgrade") for image in images)
+
+    # and the old pods, past their grace period, are gone: every pod runs the new images
+    def on_new_images() -> bool:
+        pods = installed.pods()
+        images = {c["image"] for p in pods for c in p["spec"]["containers"] if "llm-service-" in c["image"]}
+        return bool(images) and all(image.endswith("-upgrade") for image in images)
+
+    wait_until(on_new_images, 120, "every pod to run the new images", interval=1)
