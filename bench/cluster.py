@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "operator"))
 
-from tests.cluster.cluster import NAMESPACE, PREFIX, LocalCluster  # noqa: E402
+from tests.cluster.cluster import LocalCluster  # noqa: E402
 from tests.cluster.scenarios import ScaleFromZero, scale_from_zero  # noqa: E402
 from tests.stack import Api  # noqa: E402
 from workers.model_builder import build  # noqa: E402
@@ -34,12 +34,10 @@ def main() -> None:
             cluster.start()
             installed = time.monotonic()
             cluster.install(build(Path(folder) / "model", seed=0))
-            for component, count in {"api": 2, "redis": 1, "operator": 1, "worker": 1}.items():
-                cluster.wait_ready(f"app.kubernetes.io/component={component}", count, 600)
+            cluster.wait_all_ready()
             ready = time.monotonic() - installed
             print_images(cluster, ready)
-            service = cluster.kube.get("v1", "Service", f"{PREFIX}-api", NAMESPACE)
-            api = Api(None, f"http://{service['spec']['clusterIP']}:80")
+            api = Api(None, cluster.api_url())
             key = cluster.api_key()
             runs = [scale_from_zero(cluster, api, key, args.requests, args.replicas, 10) for _ in range(args.runs)]
             print_scaling(runs, args.requests, args.replicas)

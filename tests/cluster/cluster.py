@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.k8s.kube import Kube
+from tests.k8s.kube import Kube, is_ready
 from tests.k8s.testbed import TestBed
 from tests.stack import ROOT, Process, free_port, wait_until
 
@@ -30,6 +30,8 @@ MODEL_FOLDER = "tiny-random-gpt2"  # inside the model volume, as values-local.ya
 RELEASE = "llm-service"  # the chart then names its objects llm-service-*
 NAMESPACE = "llm"
 PREFIX = RELEASE
+# The chart's pods with values-local.yaml, by their component label.
+COMPONENTS = {"api": 2, "redis": 1, "operator": 1, "worker": 1}
 
 
 class LocalCluster:
@@ -139,6 +141,17 @@ class LocalCluster:
         values = ["--reuse-values", *self.images.chart_values(), "--wait", "--timeout", "10m"]
         self.helm("upgrade", RELEASE, str(CHART), "--namespace", NAMESPACE, *values)
 
+    def wait_all_ready(self, timeout: float = 600) -> None:
+        """Every component's pods Ready, each through its own probe."""
+        for component, count in COMPONENTS.items():
+            self.wait_ready(f"app.kubernetes.io/component={component}", count, timeout)
+
+    def api_url(self) -> str:
+        """The api Service at its cluster address: kube-proxy balances it over the api pods from the node as
+        from any pod, also while they roll (a port-forward follows one pod and ends with it)."""
+        service = self.kube.get("v1", "Service", f"{PREFIX}-api", NAMESPACE)
+        return f"http://{service['spec']['clusterIP']}:{service['spec']['ports'][0]['port']}"
+
     def pods(self, labels: str = "") -> list[dict[str, Any]]:
         return self.kube.list("v1", "Pod", NAMESPACE, labels)
 
@@ -182,11 +195,6 @@ class LocalCluster:
         return "\n".join(parts)
 
 
-def is_ready(pod: dict[str, Any]) -> bool:
-    conditions = pod.get("status", {}).get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
-
-
 def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt  # SIGTERM cleans up as Ctrl-C does
 
@@ -201,7 +209,7 @@ def main() -> None:
             print("starting the cluster and building the images (the first time: about 6 minutes)", flush=True)
             cluster.start()
             cluster.install(build(Path(folder) / "model", seed=0))
-            cluster.wait_ready("app.kubernetes.io/component=api", 2, 600)
+            cluster.wait_all_ready()
             _, url = cluster.port_forward(f"{PREFIX}-api", 80)
             assert cluster.bed
             print(

@@ -15,9 +15,8 @@ import pytest
 
 from tests.stack import Api
 
-from .cluster import NAMESPACE, PREFIX, LocalCluster
+from .cluster import LocalCluster
 
-COMPONENTS = {"api": 2, "redis": 1, "operator": 1, "worker": 1}
 # Written for the docs and for a failure's post-mortem (pods, events, every container's logs).
 REPORT = Path(__file__).parent.parent.parent / "logs" / "cluster-report.json"
 
@@ -58,17 +57,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, report: dict[str, object])
 def installed(cluster: LocalCluster, tiny_model: Path) -> LocalCluster:
     """The chart with values-local.yaml; every component's pods Ready through their own probes."""
     cluster.install(tiny_model)
-    for component, count in COMPONENTS.items():
-        cluster.wait_ready(f"app.kubernetes.io/component={component}", count, 600)
+    cluster.wait_all_ready()
     return cluster
 
 
 @pytest.fixture(scope="session")
 def api(installed: LocalCluster) -> Api:
-    """The api Service at its cluster address: kube-proxy balances it over the api pods from the node as
-    from any pod, also while they roll (a port-forward follows one pod and ends with it)."""
-    service = installed.kube.get("v1", "Service", f"{PREFIX}-api", NAMESPACE)
-    return Api(None, f"http://{service['spec']['clusterIP']}:{service['spec']['ports'][0]['port']}")
+    """The api Service at its cluster address (see LocalCluster.api_url)."""
+    return Api(None, installed.api_url())
 
 
 @pytest.fixture(scope="session")

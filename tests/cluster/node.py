@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from tests.k8s.kube import Kube
+from tests.k8s.kube import Kube, is_ready
 from tests.k8s.testbed import TestBed, openssl
 from tests.stack import Process, free_port, wait_until
 
@@ -90,9 +90,7 @@ class Node:
         def node_ready() -> bool:
             for process in self.processes:
                 assert process.alive(), f"{process.name} exited:\n{process.tail()}"
-            node = kube.request("GET", f"/api/v1/nodes/{NODE_NAME}") if kube.exists("v1", "Node", NODE_NAME, "") else {}
-            conditions = node.get("status", {}).get("conditions", [])
-            return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+            return kube.exists("v1", "Node", NODE_NAME, "") and is_ready(kube.get("v1", "Node", NODE_NAME, ""))
 
         wait_until(node_ready, 120, "the node to be Ready", interval=1)
 

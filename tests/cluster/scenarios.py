@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from tests.k8s.kube import is_ready
 from tests.stack import Api, submit, wait_for_final, wait_until
 
-from .cluster import NAMESPACE, LocalCluster, is_ready
+from .cluster import NAMESPACE, LocalCluster
 
 SCALED_MODEL = "tiny-scaled"
 SCALED_LABELS = f"llm-service.io/model={SCALED_MODEL}"

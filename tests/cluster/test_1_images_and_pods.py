@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from .cluster import LocalCluster, is_ready
-from .conftest import COMPONENTS
+from tests.k8s.kube import is_ready
+
+from .cluster import COMPONENTS, LocalCluster
 
 
 def test_both_images_are_built_from_the_dockerfiles(cluster: LocalCluster) -> None:

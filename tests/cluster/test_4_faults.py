@@ -9,9 +9,10 @@ import time
 
 import requests
 
+from tests.k8s.kube import is_ready
 from tests.stack import Api, submit, wait_for_final, wait_until
 
-from .cluster import NAMESPACE, PREFIX, LocalCluster, is_ready
+from .cluster import NAMESPACE, PREFIX, LocalCluster
 
 WORKERS = "app.kubernetes.io/component=worker"
 LONG = {"prompt": "a long one", "max_tokens": 1000, "temperature": 0}  # within the tiny model's 1,024 tokens

@@ -17,6 +17,7 @@ import pytest
 import requests
 import yaml
 
+from tests.k8s.testbed import answers
 from tests.stack import ROOT, Api, Process, free_port, submit, wait_for_final, wait_until
 
 from .cluster import NAMESPACE, PREFIX, LocalCluster
@@ -111,19 +112,12 @@ def prometheus(installed: LocalCluster) -> Iterator[str]:
     process = Process("prometheus", command, {}, folder)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until(lambda: _answers(f"{url}/-/ready"), 60, "prometheus")
+        wait_until(lambda: answers(f"{url}/-/ready"), 60, "prometheus")
         wait_until(lambda: len(_up_targets(url)) >= 3, 60, "prometheus to scrape the api and worker pods", 1)
         yield url
     finally:
         targets.stopped.set()
         process.stop()
-
-
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def _up_targets(url: str) -> list[dict[str, Any]]:

@@ -13,6 +13,12 @@ import yaml
 from tests.stack import wait_until
 
 
+def is_ready(obj: dict[str, Any]) -> bool:
+    """A pod's or a node's Ready condition is True."""
+    conditions = obj.get("status", {}).get("conditions", [])
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
 class KubeError(RuntimeError):
     def __init__(self, status: int, body: dict[str, Any]) -> None:
         super().__init__(f"{status}: {body.get('message', body)}")

@@ -164,7 +164,7 @@ class TestBed:
             "warn",
         ]
         self.processes.append(Process("etcd", command, dict(os.environ), self.workdir))
-        wait_until(lambda: _answers(f"{client}/health"), 30, "etcd")
+        wait_until(lambda: answers(f"{client}/health"), 30, "etcd")
         return client
 
     def _start_apiserver(self, etcd_url: str) -> None:
@@ -209,7 +209,7 @@ class TestBed:
 
         def ready() -> bool:
             assert process.alive(), f"kube-apiserver exited:\n{process.tail()}"
-            return _answers(f"{self.server}/readyz", session) and _answers(
+            return answers(f"{self.server}/readyz", session) and answers(
                 f"{self.server}/api/v1/namespaces/default", session
             )
 
@@ -230,7 +230,7 @@ class TestBed:
         ]
 
 
-def _answers(url: str, session: requests.Session | None = None) -> bool:
+def answers(url: str, session: requests.Session | None = None) -> bool:
     try:
         return (session or requests).get(url, timeout=2).status_code == 200
     except requests.RequestException:
