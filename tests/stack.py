@@ -223,7 +223,10 @@ def wait_for_final(api: Api, task_id: str, key: str = API_KEY, timeout: float = 
     """Poll /result until the task completes or fails; returns the result body."""
 
     def final() -> dict[str, Any] | None:
-        body: dict[str, Any] = requests.get(api.url(f"/result/{task_id}"), headers={"X-API-Key": key}, timeout=5).json()
+        response = requests.get(api.url(f"/result/{task_id}"), headers={"X-API-Key": key}, timeout=5)
+        if response.status_code == 503:  # Redis away for a moment (documented, with Retry-After): ask again
+            return None
+        body: dict[str, Any] = response.json()
         return body if body["status"] in ("completed", "error") else None
 
     result: dict[str, Any] = wait_until(final, timeout, f"task {task_id} to finish", interval=0.1)
