@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 
@@ -33,13 +33,19 @@ class StreamsFull(Exception):
     """This process follows as many streams as it may (MAX_OPEN_STREAMS)."""
 
 
-class Subscription:
-    """One follower of one task: the events after `after`, in order, each once."""
+class Inbox(Protocol):
+    def put(self, item: Event) -> None: ...
 
-    def __init__(self, task_id: str, after: str) -> None:
+
+class Subscription:
+    """One follower of one task: the events after `after`, in order, each once, put in its own inbox (or in
+    one it is given, which a follower of several tasks shares between them)."""
+
+    def __init__(self, task_id: str, after: str, inbox: Inbox | None = None) -> None:
         self.task_id = task_id
         self.after = after
         self.inbox: queue.SimpleQueue[Event] = queue.SimpleQueue()
+        self.sink: Inbox = inbox or self.inbox
 
     def next(self, timeout: float) -> Event | None:
         try:
@@ -56,7 +62,7 @@ class Subscription:
         for event_id, event in entries:
             if events.id_order(event_id) > events.id_order(self.after):
                 self.after = event_id
-                self.inbox.put((event_id, event))
+                self.sink.put((event_id, event))
 
 
 class EventHub:
@@ -68,9 +74,9 @@ class EventHub:
         self.count = 0
         self.thread: threading.Thread | None = None
 
-    def subscribe(self, task_id: str, after: str) -> Subscription:
+    def subscribe(self, task_id: str, after: str, inbox: Inbox | None = None) -> Subscription:
         """Follow a task from `after`; what is already there arrives at once. Raises StreamsFull."""
-        subscription = Subscription(task_id, after)
+        subscription = Subscription(task_id, after, inbox)
         with self.lock:
             if self.full:
                 raise StreamsFull
@@ -97,6 +103,9 @@ class EventHub:
     @property
     def full(self) -> bool:
         return self.count >= self.capacity
+
+    def has_room(self, wanted: int) -> bool:
+        return self.count + wanted <= self.capacity
 
     def read(self, task_ids: Iterable[str]) -> None:
         """Reads the given tasks' new events, a few hundred streams a command, and delivers them."""

@@ -149,7 +149,7 @@ def build_spec(settings: ApiSettings) -> dict[str, Any]:
             )
         },
     }
-    paths |= openai_paths(settings)
+    paths |= openai_paths(settings, c)
     return {
         "openapi": "3.1.0",
         "info": {"title": "LLM inference service", "version": VERSION},

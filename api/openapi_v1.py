@@ -1,16 +1,17 @@
-"""The OpenAI-compatible routes in the OpenAPI document: requests as this service accepts them (unknown
-parameters refused, OpenAI's other parameters only at their neutral values), responses and errors in
-OpenAI's shapes."""
+"""The OpenAI-compatible routes in the OpenAPI document: requests as this service accepts them (from the
+same pydantic models that validate them; OpenAI's unimplemented parameters only at their neutral values),
+responses and errors in OpenAI's shapes."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
-from .openai_schemas import NEUTRAL
+from pydantic import BaseModel
+
+from .openai_schemas import NEUTRAL, ChatCompletionRequest, CompletionRequest
 from .settings import ApiSettings
 
 BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"ApiKeyHeader": []}]
-TEXT = {"type": "string", "pattern": r"\S"}
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -44,37 +45,17 @@ MEANINGS = {
 CHUNK_EVENT = {"type": "object", "required": ["data"], "properties": {"data": {"type": "string"}}}
 
 
-def openai_paths(settings: ApiSettings) -> dict[str, Any]:
-    completion = _request(
-        {"prompt": {"oneOf": [TEXT, {"type": "array", "items": TEXT, "minItems": 1, "maxItems": 1}]}},
-        ["prompt"],
-        settings,
-    )
-    message = {
-        "type": "object",
-        "required": ["role", "content"],
-        "properties": {
-            "role": {"enum": ["system", "user", "assistant", "developer", "tool"]},
-            "content": {
-                "oneOf": [
-                    {"type": "string"},
-                    {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["type", "text"],
-                            "properties": {"type": {"const": "text"}, "text": {"type": "string"}},
-                        },
-                    },
-                ]
-            },
-        },
-    }
-    chat = _request(
-        {"messages": {"type": "array", "items": message, "minItems": 1}, "max_completion_tokens": _tokens(settings)},
-        ["messages"],
-        settings,
-    )
+class Components(Protocol):
+    schemas: dict[str, Any]
+
+    def ref(self, model: type[BaseModel]) -> dict[str, str]:
+        """Puts a pydantic model's schema in the document's components; returns its $ref."""
+        ...
+
+
+def openai_paths(settings: ApiSettings, components: Components) -> dict[str, Any]:
+    completion = _request(CompletionRequest, settings, components)
+    chat = _request(ChatCompletionRequest, settings, components)
     model = {"type": "object", "required": ["id"]}
     models = {
         "type": "object",
@@ -104,41 +85,19 @@ def openai_paths(settings: ApiSettings) -> dict[str, Any]:
 _CODES = [400, 401, 403, 404, 413, 415, 429, 503]
 
 
-def _tokens(settings: ApiSettings) -> dict[str, Any]:
-    return {"type": ["integer", "null"], "minimum": 1, "maximum": settings.max_tokens_limit}
-
-
-def _request(own: dict[str, Any], required: list[str], settings: ApiSettings) -> dict[str, Any]:
-    neutral = {name: ({"type": "null"} if value is None else {"const": value}) for name, value in NEUTRAL.items()}
-    common = {
-        "model": {"type": ["string", "null"], "minLength": 1, "maxLength": 256, "default": settings.model_id},
-        "max_tokens": _tokens(settings),
-        "temperature": {"type": ["number", "null"], "minimum": 0, "maximum": 2},
-        "top_p": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1},
-        "stop": {
-            "oneOf": [
-                {"type": "string", "minLength": 1},
-                {"type": "null"},
-                {"type": "array", "maxItems": 4, "items": {"type": "string", "minLength": 1}},
-            ]
-        },
-        "seed": {"type": ["integer", "null"]},
-        "user": {"type": ["string", "null"], "maxLength": 128},
-        "stream": {"type": "boolean"},
-        "stream_options": {
-            "oneOf": [
-                {"type": "null"},
-                {"type": "object", "additionalProperties": False, "properties": {"include_usage": {"type": "boolean"}}},
-            ]
-        },
-    }
-    schema = {
-        "type": "object",
-        "required": required,
-        "additionalProperties": False,
-        "properties": {**neutral, **common, **own},
-    }
-    return {"required": True, "content": {"application/json": {"schema": schema}}}
+def _request(model: type[BaseModel], settings: ApiSettings, components: Components) -> dict[str, Any]:
+    """The request model's schema, with this server's limits and defaults, and OpenAI's unimplemented
+    parameters at the only values accepted. Other fields are not refused (they are ignored), so the
+    document does not forbid them."""
+    found = components.ref(model)
+    fields = components.schemas[model.__name__]["properties"]
+    for name in ("max_tokens", "max_completion_tokens"):
+        if name in fields:
+            fields[name]["anyOf"][0]["maximum"] = settings.max_tokens_limit
+    fields["model"]["default"] = settings.model_id
+    for name, values in NEUTRAL.items():
+        fields[name] = {"anyOf": [{"type": "null"} if value is None else {"const": value} for value in values]}
+    return {"required": True, "content": {"application/json": {"schema": found}}}
 
 
 def _answers() -> dict[str, Any]:

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationInfo, field_validator
 
-# Strict: integers pass as numbers, but booleans and numeric strings do not.
-Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+from .json_types import Number
+from .sampling_options import SamplingOptions
 
 
-class GenerateRequest(BaseModel):
-    """POST /generate. Omitted generation fields take the server's defaults (MAX_NEW_TOKENS, ...)."""
+class GenerateRequest(SamplingOptions):
+    """POST /generate. Omitted generation fields take the server's defaults (MAX_NEW_TOKENS, ...); vLLM's
+    sampling options (SamplingOptions) are taken as on /v1."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -135,6 +136,9 @@ class StreamEvent(BaseModel):
     status: Literal["queued", "processing", "completed", "failed"]
     message: str
     delta: str | None = Field(None, description="newly generated text, while processing")
+    usage: dict[str, int] | None = Field(
+        None, description="with a delta: prompt_tokens and completion_tokens so far, when the backend counts them"
+    )
     restarted: bool | None = Field(
         None, description="generation started over after a worker was lost: discard the deltas received so far"
     )
@@ -142,3 +146,6 @@ class StreamEvent(BaseModel):
     metrics: TaskMetrics | None = Field(None, description="on the completed event")
     error_type: str | None = Field(None, description="on the failed event")
     error_message: str | None = Field(None, description="on the failed event")
+    logprobs: dict[str, Any] | None = Field(
+        None, description="on the completed event of a /v1 request that asked for log-probabilities"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import redis
 
@@ -28,26 +29,23 @@ def task_params(
     max_tokens: int | None,
     temperature: float | None,
     top_p: float | None,
-    prompt: str | None = None,
-    messages: list[dict[str, str]] | None = None,
-    stop: tuple[str, ...] = (),
-    seed: int | None = None,
+    **options: Any,
 ) -> TaskParams:
     """What the request asked for; what it left out comes from the model's own defaults (its LLMModel),
-    else from the api's settings."""
+    else from the api's settings. `options` are TaskParams' other fields (the text, stop, seed, vLLM's
+    sampling options...)."""
     if max_tokens is None:
         max_tokens = registered.max_tokens if registered and registered.max_tokens else settings.max_new_tokens
     if temperature is None:
         own = registered.temperature if registered is not None else None
         temperature = settings.temperature if own is None else own
+    if options.get("min_tokens", 0) > max_tokens:
+        raise ApiError(400, f"Invalid min_tokens: must not exceed max_tokens ({max_tokens})", field="min_tokens")
     return TaskParams(
-        prompt=prompt,
-        messages=messages,
         max_tokens=max_tokens,
         temperature=temperature,
         top_p=settings.top_p if top_p is None else top_p,
-        stop=stop,
-        seed=seed,
+        **options,
     )
 
 

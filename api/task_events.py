@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import queue
 import select
 import socket
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from flask import Response
 
@@ -32,7 +34,7 @@ def follow(
         raise streams_full(hub) from None
 
 
-def event_stream(body: Iterator[str], follower: Follower, headers: dict[str, str]) -> Response:
+def event_stream(body: Iterator[str], follower: Follower | Gathering, headers: dict[str, str]) -> Response:
     """A text/event-stream response that gives the follower's place back when it closes, also when its body
     was never iterated (a follower's own iteration gives it back only once it has started)."""
     response = Response(body, mimetype="text/event-stream", headers={"Cache-Control": "no-cache", **headers})
@@ -40,9 +42,9 @@ def event_stream(body: Iterator[str], follower: Follower, headers: dict[str, str
     return response
 
 
-def check_room(hub: EventHub) -> None:
-    """For a request that will follow a task it is about to create: refuse before creating it."""
-    if hub.full:
+def check_room(hub: EventHub, tasks: int = 1) -> None:
+    """For a request that will follow tasks it is about to create: refuse before creating them."""
+    if not hub.has_room(tasks):
         raise streams_full(hub)
 
 
@@ -99,6 +101,68 @@ class Follower:
             if item is not None and events.is_final(item[1]):
                 self.ended_by = FINAL
                 return
+
+
+def gather(hub: EventHub, task_ids: list[str], client: socket.socket | None) -> Gathering:
+    """A Gathering, or 503 with Retry-After when this process cannot follow that many more tasks."""
+    try:
+        return Gathering(hub, task_ids, client)
+    except StreamsFull:
+        raise streams_full(hub) from None
+
+
+class _Tagged:
+    """One task's place in a shared inbox: its events go in marked with the task's index."""
+
+    def __init__(self, shared: queue.SimpleQueue[tuple[int, Event]], index: int) -> None:
+        self.shared, self.index = shared, index
+
+    def put(self, item: Event) -> None:
+        self.shared.put((self.index, item))
+
+
+class Gathering:
+    """Several tasks' events from their start, interleaved as they come, as (index in task_ids, event), and
+    None after each second that brought nothing; until every task's final event or the client closing its
+    connection (`ended_by` says which). One inbox for all, so one wait serves them all."""
+
+    def __init__(self, hub: EventHub, task_ids: list[str], client: socket.socket | None) -> None:
+        self.hub, self.task_ids, self.client = hub, task_ids, client
+        self.inbox: queue.SimpleQueue[tuple[int, Event]] = queue.SimpleQueue()
+        self.subscriptions: list[Any] = []
+        self.open = set(range(len(task_ids)))
+        self.ended_by: str | None = None
+        try:
+            for index, task_id in enumerate(task_ids):
+                self.subscriptions.append(hub.subscribe(task_id, events.START, _Tagged(self.inbox, index)))
+        except BaseException:
+            self.close()
+            raise
+
+    def __iter__(self) -> Iterator[tuple[int, dict[str, Any]] | None]:
+        try:
+            while self.open:
+                if self.client is not None and client_gone(self.client):
+                    self.ended_by = CLIENT_GONE
+                    return
+                try:
+                    index, (_, event) = self.inbox.get(timeout=CHECK_SECONDS)
+                except queue.Empty:
+                    yield None
+                    continue
+                if events.is_final(event):
+                    self.open.discard(index)
+                yield index, event
+            self.ended_by = FINAL
+        finally:
+            self.close()
+
+    def unfinished(self) -> list[str]:
+        return [self.task_ids[index] for index in sorted(self.open)]
+
+    def close(self) -> None:
+        for subscription in self.subscriptions:
+            self.hub.unsubscribe(subscription)
 
 
 def client_gone(sock: socket.socket) -> bool:

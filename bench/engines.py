@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from workers.backends.transformers_backend import TransformersBackend  # noqa: E402
-from workers.engine.types import EngineRequest  # noqa: E402
+from workers.engine.types import EngineRequest, Sampling  # noqa: E402
 from workers.model_builder import SHAPES, build  # noqa: E402
 
 
@@ -28,9 +28,8 @@ def run(engine: object, concurrency: int, prompt_tokens: int, max_tokens: int) -
         EngineRequest(
             [97 + (index * 7 + position) % 26 for position in range(prompt_tokens)],
             max_tokens,
-            0.0,
-            1.0,
             time.monotonic() + 3600,
+            Sampling(temperature=0.0),
         )
         for index in range(concurrency)
     ]

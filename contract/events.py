@@ -22,12 +22,15 @@ def status_event(status: TaskStatus, **extra: Any) -> dict[str, Any]:
     return {"status": status.value, "message": STATUS_MESSAGES[status], **extra}
 
 
-def delta_event(text: str) -> dict[str, Any]:
-    return status_event(TaskStatus.PROCESSING, delta=text)
+def delta_event(text: str, usage: dict[str, int] | None = None) -> dict[str, Any]:
+    return status_event(TaskStatus.PROCESSING, delta=text, **({"usage": usage} if usage else {}))
 
 
-def completed_event(result: str | None, metrics: dict[str, Any]) -> dict[str, Any]:
-    return status_event(TaskStatus.COMPLETED, result=result, metrics=metrics)
+def completed_event(
+    result: str | None, metrics: dict[str, Any], logprobs: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    extra = {"logprobs": logprobs} if logprobs else {}
+    return status_event(TaskStatus.COMPLETED, result=result, metrics=metrics, **extra)
 
 
 def failed_event(error_type: str | None, error_message: str | None) -> dict[str, Any]:

@@ -106,18 +106,25 @@ class TaskStore:
         )
         return replace(record, status=TaskStatus.PROCESSING, started_at=started_at)
 
-    def append_deltas(self, texts: Mapping[str, str]) -> None:
+    def append_deltas(self, texts: Mapping[str, str], usage: Mapping[str, dict[str, int]] | None = None) -> None:
         """New generated text of several tasks, by task id, in one round trip (for streams; the record
-        itself gets the whole text at completion)."""
+        itself gets the whole text at completion), with each task's token counts so far when known."""
         with self.client.pipeline(transaction=False) as pipe:
             for task_id, text in texts.items():
-                events.append(pipe, task_id, events.delta_event(text), self.ttl)
+                events.append(pipe, task_id, events.delta_event(text, (usage or {}).get(task_id)), self.ttl)
             pipe.execute()
 
     def complete(
-        self, record: TaskRecord, *, result: str, metrics: dict[str, Any], finished_at: float
+        self,
+        record: TaskRecord,
+        *,
+        result: str,
+        metrics: dict[str, Any],
+        finished_at: float,
+        logprobs: dict[str, Any] | None = None,
     ) -> TaskRecord | None:
-        """The record as completed, or None when it had expired (and stays gone)."""
+        """The record as completed, or None when it had expired (and stays gone). Log-probabilities, when
+        asked for, go in the completed event only (the /v1 routes read them there; /tasks does not show them)."""
         done = replace(record, status=TaskStatus.COMPLETED, result=result, metrics=metrics, finished_at=finished_at)
         fields = {
             "status": done.status.value,
@@ -125,7 +132,7 @@ class TaskStore:
             "metrics": json.dumps(metrics),
             "finished_at": repr(finished_at),
         }
-        return done if self._update(done, fields, events.completed_event(result, metrics)) else None
+        return done if self._update(done, fields, events.completed_event(result, metrics, logprobs)) else None
 
     def fail(self, record: TaskRecord, *, error_type: str, error_message: str) -> TaskRecord | None:
         """The record as failed, or None when it had expired (and stays gone)."""

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from dramatiq.middleware import TimeLimitExceeded
 
+from contract import refusals
 from contract.task_params import TaskParams
 from contract.task_store import TaskRecord, TaskStore
 
@@ -60,11 +61,18 @@ class GenerateTask:
             return
         request = generation_request(record.model, record.params, time.monotonic() + self.time_limit)
         try:
-            output = self.backend.generate(request, on_text=self._writer(record.task_id))
+            output = self.backend.generate(
+                request,
+                on_text=self._writer(record.task_id),
+                on_usage=lambda prompt, generated: self.deltas.count(record.task_id, prompt, generated),
+            )
         except redis.RedisError:
             raise  # not the generation's fault: __call__ waits for Redis and starts over
         except TaskCancelled:
             self.fail(record, "Cancelled", CANCELLED_MESSAGE)
+        except refusals.RequestRefused as refused:  # the request's fault, answered with 400: no traceback
+            logger.info("task %s refused: %s", record.task_id, refused)
+            self.fail(record, refusals.ERROR_TYPE, str(refused))
         except TimeLimitExceeded:
             # Dramatiq's own limit is a backstop a little past ours; report both the same way.
             self.fail(record, "TimeoutError", "generation exceeded the task time limit")
@@ -78,7 +86,9 @@ class GenerateTask:
         self.deltas.flush(record.task_id)  # every delta before the final event
         finished_at = time.time()
         summary = task_metrics(record, output, finished_at)
-        done = self.store.complete(record, result=output.text, metrics=summary, finished_at=finished_at)
+        done = self.store.complete(
+            record, result=output.text, metrics=summary, finished_at=finished_at, logprobs=logprobs_of(output)
+        )
         if done is not None:
             log_finished_task(done)
         self.metrics.observe_success(
@@ -111,17 +121,13 @@ class GenerateTask:
 
 
 def generation_request(model: str, params: TaskParams, deadline: float) -> GenerationRequest:
-    return GenerationRequest(
-        model=model,
-        prompt=params.prompt or "",
-        messages=params.messages,
-        max_tokens=params.max_tokens,
-        temperature=params.temperature,
-        top_p=params.top_p,
-        deadline=deadline,
-        stop=params.stop,
-        seed=params.seed,
-    )
+    return GenerationRequest(model=model, params=params, deadline=deadline)
+
+
+def logprobs_of(output: GenerationResult) -> dict[str, Any] | None:
+    """The completed event's `logprobs` ({"tokens": [...], "prompt": [...]}), when the task asked for them."""
+    found = {"tokens": output.logprobs, "prompt": output.prompt_logprobs}
+    return {name: entries for name, entries in found.items() if entries is not None} or None
 
 
 def task_metrics(record: TaskRecord, output: GenerationResult, finished_at: float) -> dict[str, Any]:

@@ -31,13 +31,21 @@ class DeltaWriter:
         # text then reaches Redis in order, and all of it before the task's final event.
         self.writing = threading.Lock()
         self.pending: dict[str, list[str]] = {}
+        self.counts: dict[str, dict[str, int]] = {}  # each task's latest token counts, sent with its next text
         self.failures: dict[str, redis.RedisError] = {}
         self.thread: threading.Thread | None = None
+
+    def count(self, task_id: str, prompt_tokens: int, completion_tokens: int) -> None:
+        """The task's token counts so far; they go out with its next text (vLLM's continuous usage)."""
+        with self.lock:
+            self.counts[task_id] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
 
     def add(self, task_id: str, text: str) -> None:
         self._raise_failure(task_id)
         if self.interval <= 0:
-            self.store.append_deltas({task_id: text})
+            with self.lock:
+                usage = self.counts.pop(task_id, None)
+            self.store.append_deltas({task_id: text}, {task_id: usage} if usage else {})
             return
         with self.lock:
             self.pending.setdefault(task_id, []).append(text)
@@ -50,8 +58,9 @@ class DeltaWriter:
         with self.writing:
             with self.lock:
                 pieces = self.pending.pop(task_id, None)
+                usage = self.counts.pop(task_id, None)
             if pieces:
-                self.store.append_deltas({task_id: "".join(pieces)})
+                self.store.append_deltas({task_id: "".join(pieces)}, {task_id: usage} if usage else {})
         self._raise_failure(task_id)
 
     def discard(self, task_id: str) -> None:
@@ -59,6 +68,7 @@ class DeltaWriter:
         with self.writing, self.lock:
             self.pending.pop(task_id, None)
             self.failures.pop(task_id, None)
+            self.counts.pop(task_id, None)
 
     def _raise_failure(self, task_id: str) -> None:
         with self.lock:
@@ -75,11 +85,12 @@ class DeltaWriter:
     def _write_pending(self) -> None:
         with self.lock:
             batch = {task: "".join(pieces) for task, pieces in self.pending.items()}
+            counts = {task: self.counts.pop(task) for task in batch if task in self.counts}
             self.pending.clear()
         if not batch:
             return
         try:
-            self.store.append_deltas(batch)
+            self.store.append_deltas(batch, counts)
         except redis.RedisError as error:
             logger.warning("could not write the text of %d tasks: %s", len(batch), error)
             with self.lock:

@@ -26,6 +26,40 @@ from transformers import (
 
 logger = logging.getLogger(__name__)
 EOS = "<|endoftext|>"
+# Chats render as "role: content" lines, then "assistant:" (as workers/backends/chat.py does without a
+# template). With tools, in the Hermes style of Qwen2.5 and Hermes-2-Pro: a system block lists them in
+# <tools></tools> and asks for <tool_call>{"name": ..., "arguments": ...}</tool_call>; an assistant's tool
+# calls render as those blocks and a "tool" message as <tool_response>. The random model never follows it;
+# it is here so tools reach a real template end to end.
+CHAT_TEMPLATE = r"""
+{%- set ns = namespace(first=0) -%}
+{%- if tools -%}
+    {{- 'system: ' -}}
+    {%- if messages and messages[0].role == 'system' -%}
+        {{- messages[0].content + '\n\n' -}}
+        {%- set ns.first = 1 -%}
+    {%- endif -%}
+    {{- 'You may call one or more functions. Their signatures are within <tools></tools>:\n<tools>\n' -}}
+    {%- for tool in tools -%}{{- (tool | tojson) + '\n' -}}{%- endfor -%}
+    {{- '</tools>\nFor each call, answer with a JSON object within <tool_call></tool_call>:\n' -}}
+    {{- '<tool_call>\n{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>\n' -}}
+{%- endif -%}
+{%- for message in messages[ns.first:] -%}
+    {%- set content = message.content if message.content is defined and message.content is not none else '' -%}
+    {%- if message.role == 'tool' -%}
+        {{- 'tool: <tool_response>\n' + (content | string) + '\n</tool_response>\n' -}}
+    {%- else -%}
+        {{- message.role + ': ' + content -}}
+        {%- for call in (message.tool_calls or []) -%}
+            {%- set arguments = call.function.arguments -%}
+            {{- '\n<tool_call>\n{"name": ' + (call.function.name | tojson) + ', "arguments": ' -}}
+            {{- (arguments if arguments is string else (arguments | tojson)) + '}\n</tool_call>' -}}
+        {%- endfor -%}
+        {{- '\n' -}}
+    {%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}{{- 'assistant:' -}}{%- endif -%}
+"""
 
 
 @dataclass(frozen=True)
@@ -52,7 +86,8 @@ SHAPES = {
 
 
 def build_tokenizer(vocab_size: int = 257) -> PreTrainedTokenizerFast:
-    """256 byte tokens plus EOS: every UTF-8 string encodes and decodes back unchanged."""
+    """256 byte tokens plus EOS: every UTF-8 string encodes and decodes back unchanged; a chat template
+    that knows tools (CHAT_TEMPLATE)."""
     alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
     vocab = {symbol: index for index, symbol in enumerate(alphabet)}
     tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
@@ -61,7 +96,12 @@ def build_tokenizer(vocab_size: int = 257) -> PreTrainedTokenizerFast:
     tokenizer.add_special_tokens([EOS])
     tokenizer.add_tokens([f"<|filler_{index}|>" for index in range(vocab_size - len(tokenizer.get_vocab()))])
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token=EOS, eos_token=EOS, pad_token=EOS, model_max_length=1024
+        tokenizer_object=tokenizer,
+        bos_token=EOS,
+        eos_token=EOS,
+        pad_token=EOS,
+        model_max_length=1024,
+        chat_template=CHAT_TEMPLATE,
     )
 
 

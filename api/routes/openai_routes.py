@@ -1,11 +1,12 @@
 """OpenAI-compatible routes: GET /v1/models, POST /v1/completions, POST /v1/chat/completions.
 
-A request here is a task like any other (same queue, workers, engine, limits, metrics and logs); the route
-waits on the task's events and answers in OpenAI's shapes, streamed as chunks when asked. A client that
-disconnects cancels its task."""
+Each choice of a request (prompts × n) is a task like any other (same queue, workers, engine, limits,
+metrics and logs); the route follows its tasks' events together and answers in OpenAI's shapes, streamed
+as chunks when asked. A client that disconnects cancels its tasks."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -14,21 +15,22 @@ import redis
 from flask import Blueprint, g, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from contract import events, heartbeats, model_registry
+from contract import heartbeats, model_registry
+from contract.task_params import TaskParams
 from contract.task_store import TaskStore
 
 from ..auth import require_api_key
 from ..errors import ApiError
-from ..event_hub import EventHub
 from ..model_access import resolve_model
-from ..openai_format import Reply, error_chunk
-from ..openai_schemas import ChatCompletionRequest, CompletionRequest, unsupported
+from ..openai_format import Choice, ChoiceStream, Reply, Shape, error_chunk, failure
+from ..openai_schemas import MAX_CHOICES, ChatCompletionRequest, CompletionRequest, unsupported
+from ..openai_tools import constraint, tool_mode
 from ..rate_limit import counted_against_limit
 from ..request_body import json_object, validated
 from ..schemas import field_errors
-from ..services import services
+from ..services import Services, services
 from ..submission import submit, task_params
-from ..task_events import CLIENT_GONE, Follower, check_room, event_stream, follow
+from ..task_events import CLIENT_GONE, Gathering, check_room, event_stream, gather
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
@@ -63,47 +65,84 @@ def _model_object(name: str) -> dict[str, Any]:
 @require_api_key
 @validated(lambda: _parse(CompletionRequest))
 @counted_against_limit
-def completions(request_and_text: tuple[Any, dict[str, Any]]) -> Any:
-    return _complete(*request_and_text, chat=False)
+def completions(parsed: CompletionRequest) -> Any:
+    return _complete(parsed, Shape(chat=False, logprobs=parsed.logprobs is not None), _completion_choices)
 
 
 @bp.post("/chat/completions")
 @require_api_key
 @validated(lambda: _parse(ChatCompletionRequest))
 @counted_against_limit
-def chat_completions(request_and_text: tuple[Any, dict[str, Any]]) -> Any:
-    return _complete(*request_and_text, chat=True)
+def chat_completions(parsed: ChatCompletionRequest) -> Any:
+    return _complete(parsed, Shape(chat=True, logprobs=parsed.logprobs, tools=tool_mode(parsed)), _chat_choices)
 
 
-def _complete(parsed: Any, text: dict[str, Any], *, chat: bool) -> Any:
+def _complete(parsed: Any, shape: Shape, plan: Any) -> Any:
     model, registered = resolve_model(parsed.model, unknown_status=404)
     svc = services()
-    params = task_params(
+    choices: list[Choice] = plan(parsed, shape, lambda **text: _params(svc, registered, parsed, **text))
+    check_room(svc.hub, len(choices))  # this request will follow its tasks: refuse it before they exist
+    task_ids = _submit_all(svc, model, choices, parsed.user)
+    reply = Reply(task_ids[0], model, shape, choices)
+    gathering = _gather_or_cancel(svc.store, svc, task_ids, request.environ.get("gunicorn.socket"))
+    if parsed.stream:
+        body = chunks(_events(svc.store, gathering), reply, parsed.usage_at_end(), parsed.usage_in_every_chunk())
+        return event_stream(body, gathering, {})
+    return jsonify(reply.whole(_finals(svc.store, gathering, len(choices))))
+
+
+def _params(svc: Services, registered: Any, parsed: Any, **options: Any) -> TaskParams:
+    return task_params(
         svc.settings,
         registered,
         max_tokens=parsed.wanted_tokens(),
         temperature=parsed.temperature,
         top_p=parsed.top_p,
         stop=tuple(parsed.stop_list()),
-        seed=parsed.seed,
-        **text,
+        **parsed.sampling(),
+        **options,
     )
-    check_room(svc.hub)  # this request will follow its task: refuse it before the task exists
-    task_id = submit(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user)
-    reply = Reply(task_id, model, chat=chat)
-    follower = _follow_or_cancel(svc.store, svc.hub, task_id, request.environ.get("gunicorn.socket"))
-    if parsed.stream:
-        usage = bool(parsed.stream_options and parsed.stream_options.include_usage)
-        body = chunks(_events(svc.store, follower), reply, usage)
-        return event_stream(body, follower, {})
-    final = _final_event(svc.store, follower)
-    if final["status"] == "failed":
-        raise _failure(final)
-    return jsonify(reply.whole(final["result"], final["metrics"]))
 
 
-def _parse(schema: type[BaseModel]) -> tuple[Any, dict[str, Any]]:
-    """The parsed request, and its text: {"prompt": ...} or {"messages": ...}."""
+def _completion_choices(parsed: CompletionRequest, shape: Shape, params: Any) -> list[Choice]:
+    """prompts × n choices, the index running over n within each prompt (as vLLM numbers them)."""
+    if parsed.echo and parsed.stream and any(not isinstance(p, str) for p in parsed.prompts()):
+        raise ApiError(400, "Invalid echo: streamed echo needs text prompts, not token ids", field="echo")
+    _check_count(len(parsed.prompts()) * parsed.n)
+    choices = []
+    for number, prompt in enumerate(parsed.prompts()):
+        text = {"prompt": prompt} if isinstance(prompt, str) else {"prompt_ids": prompt}
+        prompt_logprobs = (parsed.logprobs or 0) if parsed.echo else None
+        for n in range(parsed.n):
+            options = {**text, "logprobs": parsed.logprobs, "prompt_logprobs": prompt_logprobs}
+            task = params(seed=_seed(parsed.seed, n), **options)
+            choices.append(Choice(number * parsed.n + n, task, echo=parsed.echo, first_of_prompt=n == 0))
+    return choices
+
+
+def _chat_choices(parsed: ChatCompletionRequest, shape: Shape, params: Any) -> list[Choice]:
+    _check_count(parsed.n)
+    tools = [tool.model_dump(exclude_none=True) for tool in parsed.tools] if parsed.tools else None
+    options = {
+        "messages": parsed.rendered_messages(),
+        "tools": tools,
+        "json_schema": constraint(parsed, shape.tools),
+        "logprobs": (parsed.top_logprobs or 0) if parsed.logprobs else None,
+    }
+    return [Choice(n, params(seed=_seed(parsed.seed, n), **options), first_of_prompt=n == 0) for n in range(parsed.n)]
+
+
+def _seed(seed: int | None, n: int) -> int | None:
+    """Each of n seeded choices draws its own numbers (the same seed would make them all alike)."""
+    return None if seed is None else seed + n
+
+
+def _check_count(count: int) -> None:
+    if count > MAX_CHOICES:
+        raise ApiError(400, f"Invalid n: prompts × n is {count}, above {MAX_CHOICES}", field="n")
+
+
+def _parse(schema: type[BaseModel]) -> Any:
     body = json_object()
     refused = unsupported(body, schema)
     if refused is not None:
@@ -111,78 +150,95 @@ def _parse(schema: type[BaseModel]) -> tuple[Any, dict[str, Any]]:
     try:
         parsed: Any = schema.model_validate(body, context={"max_tokens_limit": services().settings.max_tokens_limit})
         if isinstance(parsed, ChatCompletionRequest):
-            return parsed, {"messages": parsed.rendered_messages()}
+            parsed.rendered_messages()  # content parts and missing content are refused here, as 400
+        return parsed
     except ValidationError as error:
         errors = field_errors(error.errors())
         raise ApiError(400, f"Invalid {errors[0]['field']}: {errors[0]['message']}", field=errors[0]["field"]) from None
     except ValueError as error:
         raise ApiError(400, f"Invalid messages: {error}", field="messages") from None
-    return parsed, {"prompt": parsed.prompt}
 
 
-def _follow_or_cancel(store: TaskStore, hub: EventHub, task_id: str, client: Any) -> Follower:
-    """The task's follower; when there is none to be had (full since the check, or Redis failing), the task
-    is cancelled before it is answered with an error: nobody would read its result."""
+def _submit_all(svc: Services, model: str, choices: list[Choice], user: str | None) -> list[str]:
+    """One task per choice; when one cannot be submitted, those already are cancelled (nobody will read them)."""
+    task_ids: list[str] = []
     try:
-        return follow(hub, task_id, events.START, client)
+        for choice in choices:
+            task_ids.append(submit(svc, owner=g.key_id, model=model, params=choice.params, user_id=user))
+    except Exception:
+        _cancel(svc.store, task_ids)
+        raise
+    return task_ids
+
+
+def _gather_or_cancel(store: TaskStore, svc: Services, task_ids: list[str], client: Any) -> Gathering:
+    """The tasks' follower; when there is none to be had (full since the check, or Redis failing), the tasks
+    are cancelled before the request is answered with an error: nobody would read their results."""
+    try:
+        return gather(svc.hub, task_ids, client)
     except (ApiError, redis.RedisError):
-        store.request_cancel(task_id)
+        _cancel(store, task_ids)
         raise
 
 
-def _events(store: TaskStore, follower: Follower) -> Iterator[dict[str, Any]]:
-    """The task's events until its final one; cancels the task if the client goes away meanwhile. (The
-    store is passed in: a streamed response runs after the request's app context has gone.)"""
-    for item in follower:
-        if item is not None:
-            yield item[1]
-    if follower.ended_by == CLIENT_GONE:
-        store.request_cancel(follower.subscription.task_id)
+def _cancel(store: TaskStore, task_ids: Iterable[str]) -> None:
+    for task_id in task_ids:
+        with contextlib.suppress(redis.RedisError):  # the task then runs to its end, unread
+            store.request_cancel(task_id)
 
 
-def _final_event(store: TaskStore, follower: Follower) -> dict[str, Any]:
-    for event in _events(store, follower):
-        if events.is_final(event):
-            return event
-    raise ApiError(499, "Client closed the request")  # nobody is left to read it
+def _events(store: TaskStore, gathering: Gathering) -> Iterator[tuple[int, dict[str, Any]]]:
+    """The tasks' events until every final one; cancels what is left if the client goes away, or if the
+    reader stops early (a failed choice). (The store is passed in: a streamed response runs after the
+    request's app context has gone.)"""
+    try:
+        for item in gathering:
+            if item is not None:
+                yield item
+    finally:
+        if gathering.ended_by in (CLIENT_GONE, None):
+            _cancel(store, gathering.unfinished())
 
 
-def chunks(found: Iterable[dict[str, Any]], reply: Reply, usage: bool) -> Iterator[str]:
-    """OpenAI's chunks from a task's events. When a worker was lost and generation started over
-    (`restarted`), the text already sent is not sent again: the new deltas are checked against it and only
-    what goes past it is sent; if the new text differs (sampling), the stream ends with an error instead."""
-    yield _sse(reply.first_chunk())
-    sent, replay = "", None  # replay: the new attempt's text while it is still within what was sent
-    for event in found:
-        if event.get("restarted") and sent:
-            replay = ""
-        elif event.get("delta"):
-            delta = event["delta"]
-            if replay is not None:
-                replay += delta
-                if not (sent.startswith(replay) or replay.startswith(sent)):
-                    yield _sse(error_chunk(ApiError(500, "generation restarted with different text", code="restarted")))
-                    break
-                if len(replay) <= len(sent):
-                    continue
-                delta, replay = replay[len(sent) :], None
-            sent += delta
-            yield _sse(reply.delta_chunk(delta))
-        elif event["status"] == "completed":
-            yield _sse(reply.last_chunk(event["metrics"].get("finish_reason") or "length"))
-            if usage:
-                yield _sse(reply.usage_chunk(event["metrics"]))
-        elif event["status"] == "failed":
-            yield _sse(error_chunk(_failure(event)))
+def _finals(store: TaskStore, gathering: Gathering, count: int) -> list[dict[str, Any]]:
+    finals: list[dict[str, Any] | None] = [None] * count
+    for index, event in _events(store, gathering):
+        if event["status"] == "failed":
+            raise failure(event)  # the others are cancelled as the reader stops
+        if event["status"] == "completed":
+            finals[index] = event
+    if any(final is None for final in finals):
+        raise ApiError(499, "Client closed the request")  # nobody is left to read it
+    return finals  # type: ignore[return-value]
+
+
+def chunks(found: Iterable[tuple[int, dict[str, Any]]], reply: Reply, usage: bool, every_chunk: bool) -> Iterator[str]:
+    """OpenAI's chunks from the tasks' events, then the usage of all (when asked), then [DONE]. A failed
+    choice ends the stream with an error event."""
+    streams = [ChoiceStream(reply, choice) for choice in reply.choices]
+    for stream in streams:
+        yield from _sent(stream.first(), stream, every_chunk)
+    finals: dict[int, dict[str, Any]] = {}
+    try:
+        for index, event in found:
+            if event["status"] == "completed":
+                finals[index] = event
+            yield from _sent(streams[index].feed(event), streams[index], every_chunk)
+    except ApiError as error:
+        yield _sse(error_chunk(error))
+    else:
+        if usage and len(finals) == len(streams):
+            yield _sse(reply.usage_chunk(reply.usage([finals[index] for index in range(len(streams))])))
     yield "data: [DONE]\n\n"
+
+
+def _sent(found: Iterator[dict[str, Any]], stream: ChoiceStream, every_chunk: bool) -> Iterator[str]:
+    for chunk in found:
+        if every_chunk:
+            counts = stream.usage or {"prompt_tokens": 0, "completion_tokens": 0}
+            chunk["usage"] = {**counts, "total_tokens": counts["prompt_tokens"] + counts["completion_tokens"]}
+        yield _sse(chunk)
 
 
 def _sse(payload: dict[str, Any]) -> str:
     return f"data: {json.dumps(payload)}\n\n"
-
-
-def _failure(event: dict[str, Any]) -> ApiError:
-    kind, message = event.get("error_type") or "Error", event.get("error_message") or "generation failed"
-    if kind == "ContextLengthError":
-        return ApiError(400, message, field="max_tokens", code="context_length_exceeded")
-    return ApiError(504 if kind == "TimeoutError" else 500, f"{kind}: {message}", code=kind)

@@ -57,6 +57,7 @@ def generate(parsed: GenerateRequest) -> Any:
         max_tokens=parsed.max_tokens,
         temperature=parsed.temperature,
         top_p=parsed.top_p,
+        **parsed.sampling(),
     )
     task_id = submit(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user_id)
     return respond(QueuedResponse(task_id=task_id, message=QUEUED_MESSAGE)), 202

@@ -125,7 +125,7 @@ def test_errors_are_the_librarys_own_exceptions(client: openai.OpenAI, api: Api)
         client.completions.create(model="no-such-model", prompt="x", max_tokens=1)
     assert missing.value.body["param"] == "model"  # type: ignore[index]
     with pytest.raises(openai.BadRequestError) as several:
-        client.completions.create(model=MODEL, prompt="x", max_tokens=1, n=2)
+        client.completions.create(model=MODEL, prompt="x", max_tokens=1, n=65)
     assert several.value.body["param"] == "n"  # type: ignore[index]
     with pytest.raises(openai.BadRequestError) as too_many:
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}], max_tokens=10**6)

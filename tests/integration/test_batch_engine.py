@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from contract.task_params import TaskParams
 from workers.backends import GenerationRequest, GenerationResult
 from workers.backends.transformers_backend import ContextLengthError, TransformersBackend
 from workers.model_builder import SHAPES, build
@@ -29,7 +30,8 @@ def backend(
 
 
 def ask(prompt: str, max_tokens: int, temperature: float = 0.0, seconds: float = 60) -> GenerationRequest:
-    return GenerationRequest("tiny", prompt, max_tokens, temperature, 0.9, time.monotonic() + seconds)
+    params = TaskParams(prompt=prompt, max_tokens=max_tokens, temperature=temperature, top_p=0.9)
+    return GenerationRequest("tiny", params, time.monotonic() + seconds)
 
 
 def run_together(backend: TransformersBackend, requests: list[GenerationRequest]) -> list[GenerationResult | Exception]:
@@ -54,12 +56,13 @@ def test_greedy_output_is_the_same_alone_and_inside_a_busy_mixed_batch(backend: 
     # Then the greedy texts are identical, every count is right, and only the late one failed
     for before, after, request in zip(alone, together[:3], greedy, strict=True):
         assert isinstance(after, GenerationResult)
-        assert after.text == before.text and after.completion_tokens == request.max_tokens == before.completion_tokens
+        assert after.text == before.text
+        assert after.completion_tokens == request.params.max_tokens == before.completion_tokens
         assert after.finish_reason == "length"
     for result, request in zip(together[3:9], sampled, strict=True):
-        assert isinstance(result, GenerationResult) and 1 <= result.completion_tokens <= request.max_tokens
+        assert isinstance(result, GenerationResult) and 1 <= result.completion_tokens <= request.params.max_tokens
         # "length" only at max_tokens; "stop" (EOS) anywhere, even as the last allowed token
-        assert result.finish_reason == "stop" or result.completion_tokens == request.max_tokens
+        assert result.finish_reason == "stop" or result.completion_tokens == request.params.max_tokens
     assert isinstance(together[9], TimeoutError)
     assert backend.engine is not None
     assert wait_for(lambda: backend.engine is not None and backend.engine.running == 0)  # every row left

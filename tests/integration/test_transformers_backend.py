@@ -9,12 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from contract.task_params import TaskParams
 from workers.backends import GenerationRequest
 from workers.backends.transformers_backend import TransformersBackend
 
 
-def request(prompt: str = "hello", max_tokens: int = 12, temperature: float = 0.0, **kw: float) -> GenerationRequest:
-    return GenerationRequest("tiny", prompt, max_tokens, temperature, kw.get("top_p", 1.0), time.monotonic() + 60)
+def request(
+    prompt: str = "hello", max_tokens: int = 12, temperature: float = 0.0, seconds: float = 60, **options: object
+) -> GenerationRequest:
+    params = TaskParams.model_validate(
+        {"prompt": prompt, "max_tokens": max_tokens, "temperature": temperature, "top_p": 1.0, **options}
+    )
+    return GenerationRequest("tiny", params, time.monotonic() + seconds)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +77,7 @@ def test_generation_stops_at_the_models_end_of_sequence_token(
 
 
 def test_deadline_stops_generation_with_timeout_error(backend: TransformersBackend) -> None:
-    late = GenerationRequest("tiny", "x", 900, 0.0, 1.0, time.monotonic() + 0.05)
     with pytest.raises(TimeoutError, match="time limit"):
-        backend.generate(late)
+        backend.generate(request("x", 900, seconds=0.05))
     with pytest.raises(TimeoutError):
-        backend.generate(GenerationRequest("tiny", "x", 5, 0.0, 1.0, time.monotonic() - 1))
+        backend.generate(request("x", 5, seconds=-1))

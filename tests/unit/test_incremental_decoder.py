@@ -149,3 +149,13 @@ def test_any_text_split_anywhere_in_its_bytes_comes_out_exactly(text: str, data:
     assert incremental.finish() == text
     assert "".join(sent) == text
     assert all(sent) and not any("\ufffd" in delta for delta in sent)
+
+
+def test_special_tokens_are_kept_when_asked() -> None:
+    sent: list[str] = []
+    incremental = IncrementalDecoder(ByteTokenizer({1: b"hi"}), sent.append, skip_special_tokens=False)
+
+    incremental.add([SPECIAL, 1])
+
+    assert incremental.finish() == "<s>hi"
+    assert sent == ["<s>hi"]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from workers.backends.chat import plain_chat_template
 from workers.model_builder import build, build_tokenizer
 
 
@@ -32,3 +34,22 @@ def test_tokenizer_round_trips_utf8_one_token_per_byte(text: str) -> None:
     ids = tokenizer(text)["input_ids"]
     assert len(ids) == len(text.encode())
     assert tokenizer.decode(ids) == text
+
+
+def test_chat_template_renders_plain_chats_as_without_one_and_lists_tools_hermes_style() -> None:
+    tokenizer = build_tokenizer()
+    chat = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
+    assert tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True) == plain_chat_template(chat)
+    tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
+    call = {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Oslo"}}}
+    rendered = tokenizer.apply_chat_template(
+        [*chat, {"role": "assistant", "tool_calls": [call]}, {"role": "tool", "tool_call_id": "c1", "content": "-3"}],
+        tools=[tool],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    assert rendered.startswith("system: Be brief.\n\nYou may call one or more functions")
+    assert f"<tools>\n{json.dumps(tool)}\n</tools>" in rendered
+    call_block = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n</tool_call>'
+    assert f"assistant: \n{call_block}\n" in rendered
+    assert rendered.endswith("tool: <tool_response>\n-3\n</tool_response>\nassistant:")

@@ -5,16 +5,26 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api.openai_format import Reply
+from api.openai_format import Choice, Reply, Shape
+from api.openai_tools import ToolMode
 from api.routes.openai_routes import chunks
+from contract.task_params import TaskParams
 
 DONE = {"status": "completed", "metrics": {"finish_reason": "length", "prompt_tokens": 2, "completion_tokens": 3}}
+PARAMS = TaskParams(max_tokens=5, temperature=0, top_p=1, prompt="p")
+
+
+def frames_of(
+    events: list[tuple[int, dict[str, Any]]], shape: Shape, n: int = 1, **flags: bool
+) -> list[dict[str, Any]]:
+    reply = Reply("t", "m", shape, [Choice(index, PARAMS, first_of_prompt=index == 0) for index in range(n)])
+    frames = list(chunks(events, reply, flags.get("usage", False), flags.get("every_chunk", False)))
+    assert frames[-1] == "data: [DONE]\n\n"
+    return [json.loads(frame[len("data: ") :]) for frame in frames[:-1]]
 
 
 def texts(events: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
-    frames = list(chunks(events, Reply("t", "m", chat=False), usage=False))
-    assert frames[-1] == "data: [DONE]\n\n"
-    payloads = [json.loads(frame[len("data: ") :]) for frame in frames[:-1]]
+    payloads = frames_of([(0, event) for event in events], Shape(chat=False))
     text = "".join(p["choices"][0]["text"] for p in payloads if "choices" in p and p["choices"])
     return text, payloads
 
@@ -44,3 +54,57 @@ def test_a_restart_with_different_text_ends_the_stream_with_an_error() -> None:
     ]
     text, payloads = texts(events)
     assert text == "abc" and payloads[-1]["error"]["code"] == "restarted"
+
+
+def delta(text: str) -> dict[str, Any]:
+    return {"status": "processing", "delta": text}
+
+
+def test_several_choices_interleave_each_with_its_index_and_usage_adds_up() -> None:
+    events = [
+        (1, delta("B")),
+        (0, delta("a")),
+        (1, {**DONE, "result": "B"}),
+        (0, delta("b")),
+        (0, {**DONE, "result": "ab"}),
+    ]
+    payloads = frames_of(events, Shape(chat=True), n=2, usage=True)
+
+    content = {0: "", 1: ""}
+    for payload in payloads[:-1]:
+        choice = payload["choices"][0]
+        content[choice["index"]] += choice["delta"].get("content", "")
+    assert content == {0: "ab", 1: "B"}
+    assert payloads[-1]["usage"] == {"prompt_tokens": 2, "completion_tokens": 6, "total_tokens": 8}
+
+
+def test_continuous_usage_puts_the_counts_so_far_in_every_chunk() -> None:
+    counted = {**delta("ab"), "usage": {"prompt_tokens": 2, "completion_tokens": 1}}
+    payloads = frames_of([(0, counted), (0, {**DONE, "result": "ab"})], Shape(chat=False), every_chunk=True)
+
+    assert all("usage" in payload for payload in payloads)
+    assert payloads[1]["usage"] == {"prompt_tokens": 2, "completion_tokens": 1, "total_tokens": 3}
+    assert payloads[-1]["usage"]["completion_tokens"] == 3
+
+
+def test_a_hermes_tool_call_is_held_back_and_sent_as_tool_calls() -> None:
+    text = 'Sure. <tool_call>{"name": "get", "arguments": {"city": "Oslo"}}</tool_call>'
+    events = [(0, delta(text[:8])), (0, delta(text[8:20])), (0, delta(text[20:])), (0, {**DONE, "result": text})]
+    payloads = frames_of(events, Shape(chat=True, tools=ToolMode("auto")))
+
+    deltas = [payload["choices"][0]["delta"] for payload in payloads]
+    assert "".join(d.get("content") or "" for d in deltas).strip() == "Sure."
+    calls = [call for d in deltas for call in d.get("tool_calls", [])]
+    assert [(c["index"], c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
+        (0, "get", {"city": "Oslo"})
+    ]
+    assert payloads[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_logprobs_arrive_with_the_finish_reason() -> None:
+    entry = {"id": 1, "token": "a", "bytes": [97], "logprob": -0.5, "top": []}
+    events = [(0, delta("a")), (0, {**DONE, "result": "a", "logprobs": {"tokens": [entry]}})]
+    payloads = frames_of(events, Shape(chat=True, logprobs=True))
+
+    last = payloads[-1]["choices"][0]
+    assert last["logprobs"] == {"content": [{"token": "a", "logprob": -0.5, "bytes": [97], "top_logprobs": []}]}

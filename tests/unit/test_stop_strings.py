@@ -154,3 +154,22 @@ def test_the_joined_deltas_equal_the_final_text_and_hold_no_stop_string(
     assert "".join(sent) == final
     assert text.startswith(final)
     assert not any(stop in final for stop in stops)
+
+
+@pytest.mark.parametrize(
+    ("stops", "deltas", "expected"),
+    [
+        (("END",), ["Hello E", "ND world"], "Hello END"),
+        (("world", "lo"), ["hello world"], "hello"),
+        (("lo w", "lo"), ["hello world"], "hello w"),  # the same start: the first listed wins
+    ],
+)
+def test_with_keep_the_stop_string_ends_the_text(stops: tuple[str, ...], deltas: list[str], expected: str) -> None:
+    sent: list[str] = []
+    stopper = StopStrings(stops, sent.append, keep=True)
+    for delta in deltas:
+        stopper.feed(delta)
+
+    assert stopper.hit
+    assert stopper.finish() == expected
+    assert "".join(sent) == expected

@@ -61,11 +61,12 @@ def test_the_text_stop_and_seed_are_passed_through() -> None:
     "text",
     [
         pytest.param({"prompt": "p", "messages": [{"role": "user", "content": "hi"}]}, id="both"),
+        pytest.param({"prompt": "p", "prompt_ids": [1, 2]}, id="text-and-ids"),
         pytest.param({}, id="neither"),
     ],
 )
-def test_exactly_one_of_prompt_or_messages(text: dict[str, object]) -> None:
-    with pytest.raises(ValidationError, match="either a prompt or messages"):
+def test_exactly_one_of_prompt_prompt_ids_or_messages(text: dict[str, object]) -> None:
+    with pytest.raises(ValidationError, match="exactly one of prompt, prompt_ids or messages"):
         TaskParams.model_validate({"max_tokens": 5, "temperature": 0.7, "top_p": 0.9, **text})
 
 

@@ -4,28 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
+
+from contract.task_params import TaskParams
 
 TextSink = Callable[[str], None]
 """Receives generated text as it comes; the pieces joined equal the final text."""
+
+UsageSink = Callable[[int, int], None]
+"""Receives (prompt tokens, generated tokens so far) before each piece of text, for usage in every chunk."""
+
+LogprobEntry = dict[str, Any]
+"""One token's log-probability: {"id", "token", "bytes", "logprob", "top": [{"id", "token", "bytes", "logprob"}]}
+("logprob" is None for the first prompt token, which nothing precedes)."""
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
     model: str
     """the served model name the task asked for (one backend may serve several)"""
-    prompt: str
-    max_tokens: int
-    temperature: float
-    top_p: float
+    params: TaskParams
+    """the prompt (or messages) and every sampling and output option"""
     deadline: float
     """time.monotonic() past which generation stops and the task fails with TimeoutError"""
-    messages: list[dict[str, str]] | None = None
-    """chat messages ({role, content}); when given, the backend renders them with the model's template"""
-    stop: tuple[str, ...] = ()
-    """strings that end generation; the text ends before the first one found"""
-    seed: int | None = None
-    """makes sampling repeatable for the same request"""
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class GenerationResult:
     """seconds from the start of generation to the first generated token"""
     finish_reason: str = "length"
     """"stop" when the model ended with its end-of-sequence token or a stop string, "length" at max_tokens"""
+    logprobs: list[LogprobEntry] | None = None
+    """one entry per generated token, when params.logprobs is set"""
+    prompt_logprobs: list[LogprobEntry] | None = None
+    """one entry per prompt token, when params.prompt_logprobs is set"""
 
 
 class Backend(Protocol):
@@ -46,4 +51,6 @@ class Backend(Protocol):
 
     def load(self) -> None: ...
 
-    def generate(self, request: GenerationRequest, on_text: TextSink | None = None) -> GenerationResult: ...
+    def generate(
+        self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None
+    ) -> GenerationResult: ...

@@ -13,7 +13,10 @@ from typing import Any
 
 import requests
 
-from .base import GenerationRequest, GenerationResult, TextSink
+from contract.refusals import RequestRefused
+from contract.task_params import TaskParams
+
+from .base import GenerationRequest, GenerationResult, TextSink, UsageSink
 from .chat import plain_chat_template
 
 logger = logging.getLogger(__name__)
@@ -62,19 +65,19 @@ class OllamaBackend:
         self.models = [configured, *(name for name in pulled if not _same_model(configured, name))]
         logger.info("Ollama at %s serves %s", self.host, self.models)
 
-    def generate(self, request: GenerationRequest, on_text: TextSink | None = None) -> GenerationResult:
+    def generate(
+        self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None
+    ) -> GenerationResult:
+        """(Ollama counts tokens only at the end: `on_usage` is not called.)"""
+        params = request.params
+        refuse_unsupported(params)
         body = {
             "model": request.model,
             # Chat messages go in a plain template: /api/generate is the one route whose stream we follow.
-            "prompt": plain_chat_template(request.messages) if request.messages else request.prompt,
+            "prompt": plain_chat_template(params.messages) if params.messages else params.prompt,
             "stream": True,
-            "options": {
-                "temperature": request.temperature,
-                "top_p": request.top_p,
-                "num_predict": request.max_tokens,
-                **({"stop": list(request.stop)} if request.stop else {}),
-                **({"seed": request.seed} if request.seed is not None else {}),
-            },
+            "options": options_of(params),
+            **({"format": params.json_schema} if params.json_schema is not None else {}),
         }
         started = time.monotonic()
         try:
@@ -124,6 +127,47 @@ class OllamaBackend:
         if response.status_code == 404:
             raise OllamaModelNotFound(f"model {model!r} is not pulled on the Ollama server: {message}")
         raise OllamaError(f"Ollama answered {response.status_code}: {message}")
+
+
+def options_of(params: TaskParams) -> dict[str, Any]:
+    """Ollama's options for the request: the ones it always had, and each other one only when set, so a
+    default request reads as before."""
+    options: dict[str, Any] = {
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "num_predict": params.max_tokens,
+    }
+    optional = {
+        "stop": (list(params.stop), bool(params.stop)),
+        "seed": (params.seed, params.seed is not None),
+        "top_k": (params.top_k, params.top_k > 0),
+        "min_p": (params.min_p, params.min_p > 0),
+        "repeat_penalty": (params.repetition_penalty, params.repetition_penalty != 1.0),
+        "presence_penalty": (params.presence_penalty, params.presence_penalty != 0),
+        "frequency_penalty": (params.frequency_penalty, params.frequency_penalty != 0),
+    }
+    options.update({name: value for name, (value, given) in optional.items() if given})
+    return options
+
+
+def refuse_unsupported(params: TaskParams) -> None:
+    """Raises RequestRefused naming the first option Ollama's /api/generate cannot honour."""
+    unsupported = {
+        "prompt": params.prompt_ids is not None,
+        "logprobs": params.logprobs is not None,
+        "prompt_logprobs": params.prompt_logprobs is not None,
+        "logit_bias": bool(params.logit_bias),
+        "min_tokens": params.min_tokens > 0,
+        "ignore_eos": params.ignore_eos,
+        "stop_token_ids": bool(params.stop_token_ids),
+        "include_stop_str_in_output": params.include_stop_str_in_output,
+        "skip_special_tokens": not params.skip_special_tokens,
+        "tools": bool(params.tools),
+    }
+    for field, asked in unsupported.items():
+        if asked:
+            what = "token ids as the prompt (prompt_ids)" if field == "prompt" else field
+            raise RequestRefused(field, f"the Ollama backend (MODEL_BACKEND=ollama) does not support {what}")
 
 
 def _same_model(configured: str, pulled: str) -> bool:

@@ -1,5 +1,6 @@
 """Stop strings over streamed text: passes text on as soon as it cannot be the start of a stop string,
-and ends it before the first stop string found, so no client ever sees part of one."""
+and ends it before the first stop string found, so no client ever sees part of one (or, with
+include_stop_str_in_output, right after it)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from .base import TextSink
 
 
 class StopStrings:
-    def __init__(self, stops: tuple[str, ...], on_text: TextSink) -> None:
+    def __init__(self, stops: tuple[str, ...], on_text: TextSink, keep: bool = False) -> None:
         self.stops = tuple(stop for stop in stops if stop)
+        self.keep = keep
+        """the stop string found stays at the end of the text"""
         self.on_text = on_text
         self.text = ""
         self.sent = 0
@@ -18,10 +21,11 @@ class StopStrings:
         if self.hit:
             return
         self.text += delta
-        found = [index for index in (self.text.find(stop) for stop in self.stops) if index >= 0]
+        found = [(index, stop) for stop in self.stops if (index := self.text.find(stop)) >= 0]
         if found:
             self.hit = True
-            self.text = self.text[: min(found)]
+            index, stop = min(found, key=lambda place: place[0])  # the earliest; on a tie, the first listed
+            self.text = self.text[: index + (len(stop) if self.keep else 0)]
             self._send(len(self.text))
             return
         self._send(len(self.text) - self._held_back())

@@ -17,9 +17,10 @@ class IncrementalDecoder:
     final decoded text.
     """
 
-    def __init__(self, tokenizer: Any, on_text: TextSink) -> None:
+    def __init__(self, tokenizer: Any, on_text: TextSink, skip_special_tokens: bool = True) -> None:
         self.tokenizer = tokenizer
         self.on_text = on_text
+        self.skip_special_tokens = skip_special_tokens
         self.ids: list[int] = []
         self.sent = ""
 
@@ -33,7 +34,7 @@ class IncrementalDecoder:
         return self.sent
 
     def _emit(self, final: bool) -> None:
-        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=self.skip_special_tokens)
         if not text.startswith(self.sent) or (text.endswith(REPLACEMENT) and not final):
             if final:
                 self.sent = text  # a tokenizer that rewrote earlier text: the result still is the full decode

@@ -5,11 +5,16 @@ cache and splicing that cache into the batch's, left-padded), then runs one deco
 request in the batch at once. Requests leave at token boundaries: end of sequence, max_tokens, their
 deadline, or cancellation, and their rows of the cache are dropped at once. Tokens go back to each
 request's own queue, so decoding text and writing events happen in the caller's thread, not here.
+
+Each request brings its own sampling options (types.Sampling) and, for JSON output, a grammar matcher:
+rows with the defaults take the vectorised path alone; logits.py adjusts only the rows that ask.
+Stop token ids end a request like end of sequence does; logprobs are the model's raw ones.
 """
 
 from __future__ import annotations
 
 import atexit
+import inspect
 import logging
 import queue
 import threading
@@ -20,8 +25,9 @@ from typing import Any
 import torch
 from transformers import DynamicCache
 
+from .logits import History, adjust, logprobs_of, prompt_logprobs, record, start_history
 from .sampling import choose_tokens
-from .types import DEADLINE_MESSAGE, EngineRequest, TokenEvent
+from .types import DEADLINE_MESSAGE, EngineRequest, TokenEvent, TokenLogprobs
 
 logger = logging.getLogger(__name__)
 IDLE_WAIT_SECONDS = 0.05
@@ -32,8 +38,10 @@ class _Row:
     request: EngineRequest
     length: int  # tokens in the cache for this row, which is also the next token's position
     last_token: int
-    generated: int = 1
-    generator: torch.Generator | None = None
+    generated: int
+    generator: torch.Generator | None
+    history: History | None
+    """token counts for penalties, only when the request sets one"""
 
 
 class BatchEngine:
@@ -41,6 +49,8 @@ class BatchEngine:
         self.model = model
         self.eos_ids = eos_ids
         self.max_batch_size = max_batch_size
+        # Prefill computes the output layer at the last position only, unless a request asks for prompt logprobs.
+        self.keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
         self.inbox: queue.Queue[EngineRequest] = queue.Queue()
         self.rows: list[_Row] = []
         self.keys: list[torch.Tensor] = []
@@ -107,16 +117,18 @@ class BatchEngine:
             mask[index, width - len(request.prompt_ids) :] = 1
         positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
         cache = DynamicCache()
+        every_position = any(request.sampling.prompt_logprobs is not None for request in requests)
+        last_only = {"logits_to_keep": 1} if self.keeps_logits and not every_position else {}
         logits = self.model(
-            input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True
-        ).logits[:, -1, :]
-        generators = [_generator(request.seed, device) for request in requests]
-        tokens = choose_tokens(logits, *self._knobs(requests), generators).tolist()
-        rows = [
-            _Row(request, len(request.prompt_ids), token, generator=generator)
-            for request, token, generator in zip(requests, tokens, generators, strict=True)
-        ]
-        going_on = [index for index, row in enumerate(rows) if not self._emit(row, row.last_token)]
+            input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True, **last_only
+        ).logits
+        rows = [self._new_row(request, logits.shape[-1]) for request in requests]
+        for index, request in enumerate(requests):
+            if request.sampling.prompt_logprobs is not None:
+                at_prompt = logits[index, width - len(request.prompt_ids) :]
+                entries = prompt_logprobs(at_prompt, request.prompt_ids, request.sampling.prompt_logprobs)
+                request.events.put(TokenEvent(prompt_logprobs=entries))
+        going_on = self._advance(rows, logits[:, -1, :])
         if going_on:
             chosen = torch.tensor(going_on, device=device)
             keys, values = _tensors(cache)
@@ -126,6 +138,11 @@ class BatchEngine:
                 [v.index_select(0, chosen) for v in values],
                 mask.index_select(0, chosen),
             )
+
+    def _new_row(self, request: EngineRequest, vocab: int) -> _Row:
+        device = self.model.device
+        history = start_history(request.prompt_ids, vocab, device) if request.sampling.penalised else None
+        return _Row(request, len(request.prompt_ids), -1, 0, _generator(request.seed, device), history)
 
     def _splice(
         self, rows: list[_Row], keys: list[torch.Tensor], values: list[torch.Tensor], mask: torch.Tensor
@@ -152,25 +169,65 @@ class BatchEngine:
             input_ids=tokens, attention_mask=self.mask, position_ids=positions, cache=cache, use_cache=True
         ).logits[:, -1, :]
         self.keys, self.values = _tensors(cache)
-        generators = [row.generator for row in self.rows]
-        chosen = choose_tokens(logits, *self._knobs([row.request for row in self.rows]), generators).tolist()
-        keep = []
-        for index, (row, token) in enumerate(zip(self.rows, chosen, strict=True)):
+        for row in self.rows:
             row.length += 1
-            row.generated += 1
-            row.last_token = token
-            if not self._emit(row, token):
-                keep.append(index)
+        keep = self._advance(self.rows, logits)
         if len(keep) < len(self.rows):
             self._keep(keep)
 
-    def _emit(self, row: _Row, token: int) -> bool:
+    def _advance(self, rows: list[_Row], logits: torch.Tensor) -> list[int]:
+        """Chooses each row's next token from its (B, V) logits and hands it over; returns the rows going on."""
+        chosen = choose_tokens(self._processed(rows, logits), *self._knobs(rows)).tolist()
+        asking = [index for index, row in enumerate(rows) if row.request.sampling.logprobs is not None]
+        logprobs: dict[int, TokenLogprobs] = {}
+        if asking:
+            tops = [rows[index].request.sampling.logprobs or 0 for index in asking]
+            found = logprobs_of(logits[asking], [chosen[index] for index in asking], tops)
+            logprobs = dict(zip(asking, found, strict=True))
+        going_on = []
+        for index, (row, token) in enumerate(zip(rows, chosen, strict=True)):
+            row.generated += 1
+            row.last_token = token
+            if row.history is not None:
+                record(row.history, token)
+            if row.request.grammar is not None:
+                try:
+                    row.request.grammar.consume(token)
+                except RuntimeError as error:  # fails this request alone
+                    row.request.events.put(TokenEvent(error=error))
+                    continue
+            if not self._emit(row, token, logprobs.get(index)):
+                going_on.append(index)
+        return going_on
+
+    def _processed(self, rows: list[_Row], logits: torch.Tensor) -> torch.Tensor:
+        """The logits each row draws from: the raw ones, unless some row's options change them (logits.py)."""
+        changing = [
+            index
+            for index, row in enumerate(rows)
+            if row.request.sampling.adjusts_logits or row.request.grammar is not None
+        ]
+        if not changing:
+            return logits
+        processed = logits.float().clone()
+        for index in changing:
+            row = rows[index]
+            adjust(processed[index], row.request.sampling, row.generated, self.eos_ids, row.history)
+            if row.request.grammar is not None:
+                row.request.grammar.mask(processed[index : index + 1])
+        return processed
+
+    def _emit(self, row: _Row, token: int, logprobs: TokenLogprobs | None) -> bool:
         """Hands the token over; True when the request is done and leaves the batch."""
         request = row.request
         if request.cancelled.is_set():
             return True
-        request.events.put(TokenEvent(token=token))
-        if token in self.eos_ids:
+        sampling = request.sampling
+        ends = row.generated > sampling.min_tokens and (
+            (token in self.eos_ids and not sampling.ignore_eos) or token in sampling.stop_token_ids
+        )
+        request.events.put(TokenEvent(token=token, logprobs=logprobs, ended=ends))
+        if ends or (request.grammar is not None and request.grammar.finished):
             request.events.put(TokenEvent(finish_reason="stop"))
         elif row.generated >= request.max_tokens:
             request.events.put(TokenEvent(finish_reason="length"))
@@ -197,11 +254,17 @@ class BatchEngine:
         self.rows, self.keys, self.values = [], [], []
         self.mask = torch.zeros((0, 0), dtype=torch.long, device=self.model.device)
 
-    def _knobs(self, requests: list[EngineRequest]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _knobs(
+        self, rows: list[_Row]
+    ) -> tuple[torch.Tensor, torch.Tensor, list[torch.Generator | None], torch.Tensor | None, torch.Tensor | None]:
+        """Per-row temperature, top_p, generator, and top_k and min_p when any row sets them."""
         device = self.model.device
-        temperature = torch.tensor([request.temperature for request in requests], device=device)
-        top_p = torch.tensor([request.top_p for request in requests], device=device)
-        return temperature, top_p
+        sampling = [row.request.sampling for row in rows]
+        temperature = torch.tensor([s.temperature for s in sampling], device=device)
+        top_p = torch.tensor([s.top_p for s in sampling], device=device)
+        top_k = torch.tensor([s.top_k for s in sampling], device=device) if any(s.top_k for s in sampling) else None
+        min_p = torch.tensor([s.min_p for s in sampling], device=device) if any(s.min_p for s in sampling) else None
+        return temperature, top_p, [row.generator for row in rows], top_k, min_p
 
 
 def _generator(seed: int | None, device: torch.device) -> torch.Generator | None:

@@ -2,7 +2,10 @@
 
 It takes the same EngineRequest as BatchEngine and answers on the same per-request queue, so the
 backend does not care which engine runs. The manager's cache is sized from a share of the device's
-free memory (KV_CACHE_MEMORY_FRACTION); requests carry their own temperature, top_p and max_tokens.
+free memory (KV_CACHE_MEMORY_FRACTION). Per request, the manager honours only what its per-request
+processors and its request state take: temperature, top_k, top_p, max_tokens and the end-of-sequence ids
+(which carry stop_token_ids and ignore_eos). Anything else a request asks for (a seed, logprobs, a JSON
+schema, penalties...) is refused up front (refuse_unsupported) rather than silently ignored.
 """
 
 from __future__ import annotations
@@ -16,21 +19,52 @@ from typing import Any
 from transformers import GenerationConfig
 from transformers.generation.configuration_utils import ContinuousBatchingConfig
 
-from .types import DEADLINE_MESSAGE, EngineRequest, TokenEvent
+from contract.refusals import RequestRefused
+
+from .types import DEADLINE_MESSAGE, EngineRequest, Sampling, TokenEvent
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.02
-# The manager samples every row or none (do_sample is global); a greedy request samples at a temperature
-# so low that the distribution is one-hot, which is argmax except on exact ties.
+# The manager samples every row or none (do_sample is global); a greedy request samples with top_k 1 (at a
+# temperature so low that the distribution is one-hot anyway), which is argmax except on exact ties.
 GREEDY_TEMPERATURE = 1e-5
+ENGINE_NAME = "the paged engine (ENGINE=paged, used on GPU)"
+
+
+def refuse_unsupported(request: EngineRequest) -> None:
+    """Raises RequestRefused naming the first option this engine cannot honour."""
+    sampling, defaults = request.sampling, Sampling()
+    unsupported = {
+        "seed": request.seed is not None,
+        "response_format": request.grammar is not None,
+        "logprobs": sampling.logprobs is not None,
+        "echo": sampling.prompt_logprobs is not None,  # the only way a request asks for the prompt's logprobs
+        "logit_bias": bool(sampling.logit_bias),
+        "min_tokens": sampling.min_tokens != defaults.min_tokens,
+        "min_p": sampling.min_p != defaults.min_p,
+        "repetition_penalty": sampling.repetition_penalty != defaults.repetition_penalty,
+        "presence_penalty": sampling.presence_penalty != defaults.presence_penalty,
+        "frequency_penalty": sampling.frequency_penalty != defaults.frequency_penalty,
+    }
+    for field, asked in unsupported.items():
+        if asked:
+            what = {"response_format": "a JSON schema", "echo": "the prompt's logprobs"}.get(field, field)
+            raise RequestRefused(field, f"{ENGINE_NAME} does not support {what}; the batch engine (ENGINE=batch) does")
 
 
 class PagedEngine:
     def __init__(self, model: Any, eos_ids: set[int], max_batch_size: int, memory_fraction: float) -> None:
         self.eos_ids = eos_ids
-        # Per-request temperature and top_p only exist when the defaults create those processors.
+        # Per-request temperature, top_k and top_p only exist when the defaults create those processors; a
+        # top_k of the whole vocabulary keeps every token for requests that set none.
+        self.vocab = int(model.config.vocab_size)
         config = GenerationConfig(
-            do_sample=True, temperature=0.7, top_p=0.9, max_new_tokens=16, eos_token_id=sorted(eos_ids) or -1
+            do_sample=True,
+            temperature=0.7,
+            top_k=self.vocab,
+            top_p=0.9,
+            max_new_tokens=16,
+            eos_token_id=sorted(eos_ids) or -1,
         )
         batching = ContinuousBatchingConfig(
             per_request_processors=True,
@@ -61,19 +95,28 @@ class PagedEngine:
         return len(self.requests)
 
     def submit(self, request: EngineRequest) -> None:
+        refuse_unsupported(request)
         with self.lock:
             self.counter += 1
             request_id = f"r{self.counter}"
             self.requests[request_id] = (request, [])
-        greedy = request.temperature == 0.0
+        sampling = request.sampling
+        greedy = sampling.temperature == 0.0
         self.manager.add_request(
             request.prompt_ids,
             request_id=request_id,
             max_new_tokens=request.max_tokens,
             streaming=True,
-            temperature=GREEDY_TEMPERATURE if greedy else float(request.temperature),
-            top_p=1.0 if greedy else float(request.top_p),
+            eos_token_id=sorted(self._enders(request)) or -1,
+            temperature=GREEDY_TEMPERATURE if greedy else float(sampling.temperature),
+            top_k=1 if greedy else int(sampling.top_k or self.vocab),
+            top_p=1.0 if greedy else float(sampling.top_p),
         )
+
+    def _enders(self, request: EngineRequest) -> set[int]:
+        """The token ids that end this request: end of sequence (unless ignore_eos) and its stop token ids."""
+        sampling = request.sampling
+        return (set() if sampling.ignore_eos else set(self.eos_ids)) | sampling.stop_token_ids
 
     def _route(self) -> None:
         """Moves the manager's outputs onto each request's queue; ends requests past deadline or cancelled."""
@@ -91,12 +134,13 @@ class PagedEngine:
         request, sent = entry
         new = output.generated_tokens[len(sent) :]
         sent.extend(new)
-        for token in new:
-            request.events.put(TokenEvent(token=token))
+        finished = not output.error and output.is_finished()
+        stopped = finished and bool(sent) and sent[-1] in self._enders(request)
+        for index, token in enumerate(new):
+            request.events.put(TokenEvent(token=token, ended=stopped and index == len(new) - 1))
         if output.error:
             self._finish(output.request_id, TokenEvent(error=RuntimeError(str(output.error))))
-        elif output.is_finished():
-            stopped = bool(sent) and sent[-1] in self.eos_ids
+        elif finished:
             self._finish(output.request_id, TokenEvent(finish_reason="stop" if stopped else "length"))
 
     def _expire(self) -> None:
