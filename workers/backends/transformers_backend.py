@@ -81,6 +81,8 @@ class TransformersBackend:
                 f"`make model` builds): {error}"
             ) from error
         self.model.eval()
+        self.grammars = Grammars(self.tokenizer)
+        self.grammars.warm()
         self.engine = create_engine(
             self.engine_kind, self.model, self.eos_ids(), self.max_batch_size, self.kv_cache_memory_fraction
         )
@@ -104,7 +106,7 @@ class TransformersBackend:
     def generate(
         self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None
     ) -> GenerationResult:
-        if self.engine is None:
+        if self.engine is None or self.grammars is None:
             raise RuntimeError("model is not loaded")
         params = request.params
         prompt_ids = self.prompt_ids(params)
@@ -119,7 +121,7 @@ class TransformersBackend:
             request.deadline,
             sampling_of(params),
             seed=params.seed,
-            grammar=None if params.json_schema is None else self._grammars().for_schema(params.json_schema),
+            grammar=None if params.json_schema is None else self.grammars.for_schema(params.json_schema),
         )
         started = time.monotonic()
         stops = StopStrings(params.stop, on_text or (lambda _: None), keep=params.include_stop_str_in_output)
@@ -129,11 +131,6 @@ class TransformersBackend:
             return self._collect(job, params, prompt_ids, decoder, stops, started, on_usage)
         finally:
             job.cancelled.set()  # leaves the batch at once if it is still there (stop strings, timeouts, shutdown)
-
-    def _grammars(self) -> Grammars:
-        if self.grammars is None:
-            self.grammars = Grammars(self.tokenizer)
-        return self.grammars
 
     @property
     def vocab_size(self) -> int:
