@@ -125,6 +125,15 @@ def test_litellm_completion_stream_and_n(litellm_module: Any, base_url: str) -> 
     assert streamed == answer.choices[0].message.content
     several = _litellm(litellm_module, base_url, messages=messages, n=2, seed=4)
     assert [choice.index for choice in several.choices] == [0, 1]
+    batch = litellm_module.batch_completion(
+        model=f"openai/{MODEL}",
+        api_base=base_url,
+        api_key=API_KEY,
+        messages=[messages, [{"role": "user", "content": "Bonjour"}]],
+        max_tokens=8,
+        temperature=0,
+    )
+    assert len(batch) == 2 and batch[0].choices[0].message.content == answer.choices[0].message.content
 
 
 def test_litellm_tools_and_response_format(litellm_module: Any, base_url: str, tiny_model: Path) -> None:
