@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import redis
@@ -77,10 +77,14 @@ def chat_completions(parsed: ChatCompletionRequest) -> Any:
     return _complete(parsed, Shape(chat=True, logprobs=parsed.logprobs, tools=tool_mode(parsed)), _chat_choices)
 
 
-def _complete(parsed: Any, shape: Shape, plan: Any) -> Any:
+ParamsFor = Callable[..., TaskParams]
+"""TaskParams for one choice, from the request's common fields and the choice's own (text, seed...)"""
+
+
+def _complete(parsed: Any, shape: Shape, plan: Callable[[Any, Shape, ParamsFor], list[Choice]]) -> Any:
     model, registered = resolve_model(parsed.model, unknown_status=404)
     svc = services()
-    choices: list[Choice] = plan(parsed, shape, lambda **text: _params(svc, registered, parsed, **text))
+    choices = plan(parsed, shape, lambda **own: _params(svc, registered, parsed, **own))
     check_room(svc.hub, len(choices))  # this request will follow its tasks: refuse it before they exist
     task_ids = _submit_all(svc, model, choices, parsed.user)
     reply = Reply(task_ids[0], model, shape, choices)
@@ -104,7 +108,7 @@ def _params(svc: Services, registered: Any, parsed: Any, **options: Any) -> Task
     )
 
 
-def _completion_choices(parsed: CompletionRequest, shape: Shape, params: Any) -> list[Choice]:
+def _completion_choices(parsed: CompletionRequest, shape: Shape, params: ParamsFor) -> list[Choice]:
     """prompts × n choices, the index running over n within each prompt (as vLLM numbers them)."""
     if parsed.echo and parsed.stream and any(not isinstance(p, str) for p in parsed.prompts()):
         raise ApiError(400, "Invalid echo: streamed echo needs text prompts, not token ids", field="echo")
@@ -120,7 +124,7 @@ def _completion_choices(parsed: CompletionRequest, shape: Shape, params: Any) ->
     return choices
 
 
-def _chat_choices(parsed: ChatCompletionRequest, shape: Shape, params: Any) -> list[Choice]:
+def _chat_choices(parsed: ChatCompletionRequest, shape: Shape, params: ParamsFor) -> list[Choice]:
     _check_count(parsed.n)
     tools = [tool.model_dump(exclude_none=True) for tool in parsed.tools] if parsed.tools else None
     options = {
