@@ -3,7 +3,10 @@ cleanly?
 
 1. Soak: `--minutes` (default 10) at concurrency `--concurrency` (default 32), every client submitting then
    following /stream. Reports errors, requests, latency in the first and last minute, and the resident
-   memory of the api (Gunicorn master and workers) and of the worker at start and end.
+   memory of the api (Gunicorn master and workers) and of the worker at start and end. For long soaks
+   (`--minutes 120`), each process's memory is also sampled every `--sample-seconds` (60) and its growth
+   fitted by least squares after `--warmup-minutes` (5): the slope in KB per 1,000 requests, with its
+   standard error.
 2. Overload: `--overload-clients` (default 4x the soak concurrency) clients submitting as fast as they can
    for `--overload-seconds`, against a queue bound (MAX_QUEUE_LENGTH) and the rate limit: counts of
    202 / 429 / 503 / other, whether every accepted task completed, and the accepted tasks' latency.
@@ -44,8 +47,69 @@ def resident_mib(pid: int) -> float:
     return total / 1024
 
 
-def soak(api: object, concurrency: int, seconds: float, max_tokens: int) -> dict[str, object]:
-    finished: list[tuple[float, float]] = []  # (time finished, latency)
+def process_rss_kib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return float(line.split()[1])
+    return 0.0
+
+
+class MemorySampler:
+    """Every `interval` seconds: requests finished so far and each process's own resident memory (the api's
+    Gunicorn master and each of its workers, the worker and its children), until stopped."""
+
+    def __init__(self, processes: dict[str, int], finished: list[tuple[float, float]], interval: float) -> None:
+        self.processes = processes
+        self.finished = finished
+        self.interval = interval
+        self.samples: list[tuple[float, int, dict[str, float]]] = []  # (seconds, requests, KiB by process)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> MemorySampler:
+        self.started = time.monotonic()
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+    def _run(self) -> None:
+        while True:
+            by_process = {}
+            for name, pid in self.processes.items():
+                by_process[name] = process_rss_kib(pid)
+                for index, child in enumerate(sorted(children_of(pid))):
+                    by_process[f"{name} child {index + 1}"] = process_rss_kib(child)
+            self.samples.append((time.monotonic() - self.started, len(self.finished), by_process))
+            if self.stopped.wait(self.interval):
+                return
+
+    def slopes(self, warmup_seconds: float) -> dict[str, tuple[float, float]]:
+        """Per process, least squares over the samples after warm-up: (KB per 1,000 requests, its standard
+        error), so that a slope within about two standard errors of zero is no growth at all."""
+        kept = [sample for sample in self.samples if sample[0] >= warmup_seconds]
+        names = sorted({name for _, _, found in kept for name in found})
+        return {name: fit([(r / 1000, f[name]) for _, r, f in kept if name in f]) for name in names}
+
+
+def fit(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """Slope of y on x by least squares, and its standard error."""
+    if len(points) < 3:
+        return float("nan"), float("nan")
+    xs, ys = [x for x, _ in points], [y for _, y in points]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mean_x) ** 2 for x in xs)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx
+    residual = sum((y - mean_y - slope * (x - mean_x)) ** 2 for x, y in points)
+    return slope, (residual / (len(points) - 2) / sxx) ** 0.5
+
+
+def soak(
+    api: object, concurrency: int, seconds: float, max_tokens: int, finished: list[tuple[float, float]]
+) -> dict[str, object]:
+    """`finished` gets (time finished, latency) for each request as it ends."""
     errors: collections.Counter[str] = collections.Counter()
     end = time.monotonic() + seconds
 
@@ -114,6 +178,8 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--overload-clients", type=int)
     parser.add_argument("--overload-seconds", type=float, default=30)
+    parser.add_argument("--sample-seconds", type=float, default=60, help="how often memory is sampled")
+    parser.add_argument("--warmup-minutes", type=float, default=5, help="samples left out of the slopes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -134,7 +200,11 @@ def main() -> None:
         try:
             one_request(api, 0, 16, args.max_tokens)  # warm-up
             memory_start = (resident_mib(api.process.pid), resident_mib(worker.pid))
-            soaked = soak(api, args.concurrency, args.minutes * 60, args.max_tokens)
+            finished: list[tuple[float, float]] = []
+            processes = {"api": api.process.pid, "worker": worker.pid}  # type: ignore[union-attr]
+            sampler = MemorySampler(processes, finished, args.sample_seconds).start()
+            soaked = soak(api, args.concurrency, args.minutes * 60, args.max_tokens, finished)
+            sampler.stop()
             memory_end = (resident_mib(api.process.pid), resident_mib(worker.pid))
             loaded = overload(api, args.overload_clients or 4 * args.concurrency, args.overload_seconds)
         finally:
@@ -154,12 +224,26 @@ def main() -> None:
         f"{describe(soaked['last'])} | {memory_start[0]:.0f} -> {memory_end[0]:.0f} MiB | "  # type: ignore[arg-type]
         f"{memory_start[1]:.0f} -> {memory_end[1]:.0f} MiB |"
     )
+    print_memory(sampler, args.warmup_minutes * 60)
     print(
         f"\nOverload: {args.overload_clients or 4 * args.concurrency} clients submitting without pause for "
         f"{args.overload_seconds:g} s (MAX_QUEUE_LENGTH 200, rate limit 30,000/min, bursts of 2,000)\n"
     )
     print("| responses by status | accepted | accepted that completed | latency of accepted |\n|---|---:|---:|---|")
     print(f"| {loaded['codes']} | {loaded['accepted']} | {loaded['completed']} | {describe(loaded['latencies'])} |")  # type: ignore[arg-type]
+
+
+def print_memory(sampler: MemorySampler, warmup_seconds: float) -> None:
+    names = sorted({name for _, _, found in sampler.samples for name in found})
+    print(f"\nResident memory (MiB), sampled every {sampler.interval:g} s\n")
+    print("| minute | requests | " + " | ".join(names) + " |\n|---:|---:|" + "---:|" * len(names))
+    for seconds, requests_done, found in sampler.samples:
+        memory = " | ".join(f"{found[name] / 1024:.1f}" if name in found else "" for name in names)
+        print(f"| {seconds / 60:.1f} | {requests_done} | {memory} |")
+    print(f"\nSlope after {warmup_seconds / 60:g} min of warm-up (least squares, KB per 1,000 requests ± 1 s.e.)\n")
+    print("| process | KB per 1,000 requests |\n|---|---:|")
+    for name, (slope, error) in sampler.slopes(warmup_seconds).items():
+        print(f"| {name} | {slope * 1.024:+.2f} ± {error * 1.024:.2f} |")
 
 
 if __name__ == "__main__":
