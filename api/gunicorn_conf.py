@@ -44,12 +44,6 @@ accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 
-def post_worker_init(worker: Any) -> None:
-    from contract import memory_trim
-
-    memory_trim.start(_settings.malloc_trim_seconds)
-
-
 def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 

@@ -39,9 +39,6 @@ class CommonSettings(BaseSettings):
     log_dir: Path = Path("logs")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     result_ttl: int = Field(86_400, ge=60, description="seconds a task record is kept")
-    malloc_trim_seconds: float = Field(
-        60.0, ge=0.0, description="how often a process gives glibc's free memory back (memory_trim.py); 0: never"
-    )
 
     # The model a worker serves, and the one the api treats as the default
     model_backend: Literal["transformers", "ollama"] = "transformers"

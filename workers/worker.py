@@ -15,7 +15,6 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 from dramatiq.middleware.prometheus import Prometheus
 
-from contract import memory_trim
 from contract.connections import make_broker, make_redis
 from contract.dramatiq_internals import refresh_broker_heartbeat, waiting
 from contract.logging_setup import configure_logging
@@ -80,7 +79,6 @@ def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
     for model in backend.models[1:]:
         broker.declare_queue(queue_name(model))
     logger.info("serving %s", ", ".join(f"{model} (queue {queue_name(model)})" for model in backend.models))
-    memory_trim.start(settings.malloc_trim_seconds)
     return broker
 
 
