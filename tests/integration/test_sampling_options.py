@@ -20,6 +20,8 @@ from workers.backends.transformers_backend import TransformersBackend
 from workers.engine.paged_engine import refuse_unsupported
 from workers.engine.types import EngineRequest, Sampling
 
+from ..backends import running_backend
+
 EOS = 256
 PROMPT = "hello"
 
@@ -34,11 +36,7 @@ def ask(prompt: str = PROMPT, max_tokens: int = 10, temperature: float = 0.0, **
 
 @pytest.fixture(scope="module")
 def backend(tiny_model: Path) -> Iterator[TransformersBackend]:
-    loaded = TransformersBackend(str(tiny_model), "tiny", max_batch_size=8, engine="batch")
-    loaded.load()
-    yield loaded
-    assert loaded.engine is not None
-    loaded.engine.stop()
+    yield from running_backend(tiny_model, "batch", max_batch_size=8)
 
 
 def ids_of(result: GenerationResult) -> list[int]:
@@ -296,11 +294,7 @@ def test_the_paged_engine_takes_what_it_honours() -> None:
 
 @pytest.fixture(scope="module")
 def paged(tiny_model: Path) -> Iterator[TransformersBackend]:
-    loaded = TransformersBackend(str(tiny_model), "tiny", max_batch_size=4, engine="paged")
-    loaded.load()
-    yield loaded
-    assert loaded.engine is not None
-    loaded.engine.stop()
+    yield from running_backend(tiny_model, "paged", max_batch_size=4)
 
 
 def test_the_paged_engine_honours_top_k_and_stop_token_ids_and_refuses_a_seed(

@@ -19,6 +19,8 @@ from workers.backends import GenerationRequest
 from workers.backends.transformers_backend import TransformersBackend
 from workers.engine.grammar import Grammars
 
+from ..backends import running_backend
+
 SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -34,11 +36,7 @@ SCHEMA: dict[str, Any] = {
 
 @pytest.fixture(scope="module")
 def backend(tiny_model: Path) -> Iterator[TransformersBackend]:
-    loaded = TransformersBackend(str(tiny_model), "tiny", max_batch_size=4, engine="batch")
-    loaded.load()
-    yield loaded
-    assert loaded.engine is not None
-    loaded.engine.stop()
+    yield from running_backend(tiny_model, "batch", max_batch_size=4)
 
 
 def ask(temperature: float, seed: int | None = None, schema: dict[str, Any] = SCHEMA) -> GenerationRequest:
