@@ -57,14 +57,17 @@ class Kube:
     def get(self, api_version: str, kind: str, name: str, namespace: str = "default") -> dict[str, Any]:
         return self.request("GET", self.path(api_version, kind, namespace, name))
 
-    def exists(self, api_version: str, kind: str, name: str, namespace: str = "default") -> bool:
+    def find(self, api_version: str, kind: str, name: str, namespace: str = "default") -> dict[str, Any] | None:
+        """The object, or None when it is not there: one read, so it cannot vanish between two."""
         try:
-            self.get(api_version, kind, name, namespace)
+            return self.get(api_version, kind, name, namespace)
         except KubeError as error:
             if error.status == 404:
-                return False
+                return None
             raise
-        return True
+
+    def exists(self, api_version: str, kind: str, name: str, namespace: str = "default") -> bool:
+        return self.find(api_version, kind, name, namespace) is not None
 
     def create(self, body: dict[str, Any], namespace: str = "default", dry_run: bool = False) -> dict[str, Any]:
         """Strict field validation: an unknown or misplaced field is an error, not silently dropped."""

@@ -84,12 +84,7 @@ def apply_model(kube: Kube, name: str, **spec: Any) -> dict[str, Any]:
 
 
 def deployment(kube: Kube, model: str) -> dict[str, Any] | None:
-    name = deployment_of(model)
-    return (
-        kube.get("apps/v1", "Deployment", name, NAMESPACE)
-        if kube.exists("apps/v1", "Deployment", name, NAMESPACE)
-        else None
-    )
+    return kube.find("apps/v1", "Deployment", deployment_of(model), NAMESPACE)
 
 
 def container(found: dict[str, Any]) -> dict[str, Any]:
