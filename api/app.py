@@ -9,6 +9,7 @@ from contract.logging_setup import configure_logging
 from contract.settings import ConfigurationError, load_settings
 
 from . import errors, metrics, rate_limit, routes, services
+from .batches import services as batch_services
 from .settings import ApiSettings
 
 
@@ -23,6 +24,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     svc = services.init_app(app, settings)
+    batch_services.init_app(app, svc)
     errors.init_app(app)
     metrics.init_app(app, svc)
     rate_limit.init_app(app, settings)

@@ -29,6 +29,13 @@ class ApiSettings(CommonSettings):
     # Below the Redis socket timeout (5 s), or the wait itself would read as a Redis failure.
     redis_wait_timeout: float = Field(1.0, gt=0.0, le=4.0, description="seconds to wait for them, else 503")
 
+    # The Batch API: files and batches live in Redis (see docs/api.md, "Batch API"), hence these bounds
+    batch_max_file_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest uploaded file, in bytes")
+    batch_max_lines: int = Field(10_000, ge=1, description="most requests in one batch input file")
+    batch_max_open: int = Field(4, ge=1, description="batches one API key may have open (not yet final)")
+    batch_expiry_seconds: int = Field(86_400, ge=1, description='a batch\'s completion window ("24h")')
+    batch_file_ttl: int = Field(30 * 86_400, ge=60, description="seconds a file is kept (uploads and results)")
+
     # Generation defaults, for what a request leaves out
     max_new_tokens: int = Field(512, ge=1, description="max_tokens when a request gives none")
     max_tokens_limit: int = Field(2048, ge=1, description="largest max_tokens a request may ask for")

@@ -7,18 +7,19 @@ exercises each against real Dramatiq on a real Redis, so an upgrade that changes
 from __future__ import annotations
 
 import redis
-from dramatiq import Message, Worker
+from dramatiq import Consumer, Message, Worker
+from dramatiq.broker import MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 
-from .names import ACTOR_NAME, DRAMATIQ_NAMESPACE, queue_name
+from .names import ACTOR_NAME, DRAMATIQ_NAMESPACE, offline_queue_name, queue_name
 
 
-def enqueue_task(broker: RedisBroker, model: str, task_id: str) -> None:
+def enqueue_task(broker: RedisBroker, model: str, task_id: str, offline: bool = False) -> None:
     """The generate actor's message for one task, built by hand: the api enqueues without declaring the
-    actor, whose module loads the model (torch). Same shape as `actor.send(task_id)` would build."""
-    message: Message[None] = Message(
-        queue_name=queue_name(model), actor_name=ACTOR_NAME, args=(task_id,), kwargs={}, options={}
-    )
+    actor, whose module loads the model (torch). Same shape as `actor.send(task_id)` would build. Offline
+    (a batch line): on the model's offline queue, which the worker's offline lane reads."""
+    queue = offline_queue_name(model) if offline else queue_name(model)
+    message: Message[None] = Message(queue_name=queue, actor_name=ACTOR_NAME, args=(task_id,), kwargs={}, options={})
     broker.enqueue(message)
 
 
@@ -47,3 +48,19 @@ def set_poll_interval(worker: Worker, milliseconds: int) -> None:
     `worker_timeout` (1 s, settable only by an environment variable read at import), so a request arriving
     at an idle worker waited up to a second before it started. Takes effect for consumers started later."""
     worker.worker_timeout = milliseconds
+
+
+def take_one_at_a_time(consumer: Consumer) -> None:
+    """Lets a Redis consumer fetch exactly one more message on its next read, however many it holds unacked.
+    Its `prefetch` caps messages held (fetched, not yet acked) and a read tops them up to it, so a fixed
+    value either caps the lines running at once or fetches several that then sit here, unseen by the other
+    workers, while this one has no room. The consumer keeps the ids it holds in `queued_message_ids`."""
+    consumer.prefetch = len(consumer.queued_message_ids) + 1  # type: ignore[attr-defined]
+
+
+def requeue_held(consumer: Consumer, message: MessageProxy) -> None:
+    """Puts a message this consumer holds back on its queue. The Redis consumer's `requeue` (meant for
+    messages never started, at shutdown) leaves the id among those it holds, which would count against
+    its prefetch for good."""
+    consumer.requeue([message])
+    consumer.queued_message_ids.discard(message.message_id)  # type: ignore[attr-defined]

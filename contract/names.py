@@ -23,6 +23,15 @@ def queue_name(model_id: str) -> str:
     return QUEUE_PREFIX + model_slug(model_id)
 
 
+# Batch API lines wait on their own queue per model (the offline lane, workers/offline_lane.py). The
+# underscore keeps these names apart from every model's queue: a slug never contains one.
+OFFLINE_QUEUE_PREFIX = "llm_offline-"
+
+
+def offline_queue_name(model_id: str) -> str:
+    return OFFLINE_QUEUE_PREFIX + model_slug(model_id)
+
+
 def task_key(task_id: str) -> str:
     return f"{KEY_PREFIX}:task:{task_id}"
 
@@ -52,3 +61,42 @@ RATE_LIMIT_KEY_PREFIX = f"{KEY_PREFIX}:ratelimit"
 TASKS_FINISHED_KEY = f"{KEY_PREFIX}:stats:tasks_finished"
 # Prefix of every Prometheus metric this project defines (vLLM's naming, our namespace).
 METRIC_PREFIX = "llm_service:"
+
+
+# The Batch API (api/batches/): uploaded and generated files, batches, each batch's lines and their answers.
+def file_key(file_id: str) -> str:
+    return f"{KEY_PREFIX}:file:{file_id}"
+
+
+def batch_key(batch_id: str) -> str:
+    return f"{KEY_PREFIX}:batch:{batch_id}"
+
+
+def batch_lines_key(batch_id: str) -> str:
+    """List of the batch's lines as accepted: custom_id, task id, model and body (JSON), in file order."""
+    return f"{KEY_PREFIX}:batch:{batch_id}:lines"
+
+
+def batch_results_key(batch_id: str) -> str:
+    """Hash of each finished line's final event (JSON), field = line number: written once, by the first
+    final word about that line (contract/batch_results.py)."""
+    return f"{KEY_PREFIX}:batch:{batch_id}:results"
+
+
+def batches_of_key(owner: str) -> str:
+    """Sorted set of one key's batches by creation time (for listing)."""
+    return f"{KEY_PREFIX}:batches-of:{owner}"
+
+
+def open_batches_of_key(owner: str) -> str:
+    """Set of one key's batches not yet final (bounded by BATCH_MAX_OPEN)."""
+    return f"{KEY_PREFIX}:batches-open-of:{owner}"
+
+
+def batch_lock_key(batch_id: str) -> str:
+    """Held by the one api process moving a batch on (finalizing, expiring, cancelling it)."""
+    return f"{KEY_PREFIX}:batch:{batch_id}:lock"
+
+
+# Sorted set of the batches not yet final, by the time they expire: what the api's supervisor watches.
+OPEN_BATCHES_KEY = f"{KEY_PREFIX}:batches:open"

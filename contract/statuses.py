@@ -19,3 +19,21 @@ STATUS_MESSAGES = {
     TaskStatus.COMPLETED: "Task completed successfully",
     TaskStatus.FAILED: "Task failed",
 }
+
+
+class BatchStatus(StrEnum):
+    """OpenAI's batch statuses, in the order a batch moves through them."""
+
+    VALIDATING = "validating"
+    FAILED = "failed"
+    IN_PROGRESS = "in_progress"
+    FINALIZING = "finalizing"
+    COMPLETED = "completed"
+    EXPIRED = "expired"
+    CANCELLING = "cancelling"
+    CANCELLED = "cancelled"
+
+
+FINAL_BATCH_STATUSES = frozenset(
+    {BatchStatus.FAILED, BatchStatus.COMPLETED, BatchStatus.EXPIRED, BatchStatus.CANCELLED}
+)

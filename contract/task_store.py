@@ -10,7 +10,8 @@ from typing import Any
 
 import redis
 
-from . import events
+from . import batch_results, events
+from .batch_results import BatchLine
 from .names import TASKS_FINISHED_KEY, events_key, task_key
 from .statuses import FINAL_STATUSES, TaskStatus
 from .task_params import TaskParams
@@ -33,6 +34,8 @@ class TaskRecord:
     error_type: str | None = None
     error_message: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    batch_line: BatchLine | None = None
+    """set for a line of a Batch API batch: its final event is recorded there too"""
 
     @property
     def is_final(self) -> bool:
@@ -57,6 +60,7 @@ class TaskRecord:
             error_type=data.get("error_type") or None,
             error_message=data.get("error_message") or None,
             metrics=json.loads(data.get("metrics") or "{}"),
+            batch_line=BatchLine.parse(data["batch_line"]) if data.get("batch_line") else None,
         )
 
 
@@ -65,21 +69,29 @@ class TaskStore:
         self.client = client
         self.ttl = ttl_seconds
 
-    def create(self, task_id: str, *, owner: str, model: str, params: TaskParams, user_id: str | None) -> TaskRecord:
-        record = TaskRecord(task_id, TaskStatus.QUEUED, owner, model, params, time.time(), user_id)
-        self._write(
-            task_id,
-            {
-                "status": record.status.value,
-                "owner": owner,
-                "model": model,
-                "params": params.model_dump_json(exclude_defaults=True),
-                "created_at": repr(record.created_at),
-                "user_id": user_id or "",
-            },
-            events.status_event(TaskStatus.QUEUED),
-            model,
-        )
+    def create(
+        self,
+        task_id: str,
+        *,
+        owner: str,
+        model: str,
+        params: TaskParams,
+        user_id: str | None,
+        batch_line: BatchLine | None = None,
+    ) -> TaskRecord:
+        created = time.time()
+        record = TaskRecord(task_id, TaskStatus.QUEUED, owner, model, params, created, user_id, batch_line=batch_line)
+        fields = {
+            "status": record.status.value,
+            "owner": owner,
+            "model": model,
+            "params": params.model_dump_json(exclude_defaults=True),
+            "created_at": repr(record.created_at),
+            "user_id": user_id or "",
+        }
+        if batch_line is not None:
+            fields["batch_line"] = str(batch_line)
+        self._write(task_id, fields, events.status_event(TaskStatus.QUEUED), model)
         return record
 
     def get(self, task_id: str) -> TaskRecord | None:
@@ -180,10 +192,17 @@ class TaskStore:
         # A record that expired stays gone: writing to it would leave a partial record without an owner.
         if not self.client.exists(task_key(record.task_id)):
             return False
-        self._write(record.task_id, fields, event, record.model)
+        self._write(record.task_id, fields, event, record.model, record.batch_line)
         return True
 
-    def _write(self, task_id: str, fields: Mapping[Any, str], event: dict[str, Any], model: str) -> None:
+    def _write(
+        self,
+        task_id: str,
+        fields: Mapping[Any, str],
+        event: dict[str, Any],
+        model: str,
+        batch_line: BatchLine | None = None,
+    ) -> None:
         # Record, retention, event and counts in one transaction: readers never see one without the others.
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(task_key(task_id), mapping=fields)
@@ -191,4 +210,6 @@ class TaskStore:
             events.append(pipe, task_id, event, self.ttl)
             if event["status"] in FINAL_STATUSES:
                 pipe.hincrby(TASKS_FINISHED_KEY, f"{model}\t{event['status']}", 1)
+                if batch_line is not None:
+                    batch_results.record(pipe, batch_line, event)
             pipe.execute()

@@ -17,6 +17,9 @@ class WorkerSettings(CommonSettings):
     engine: EngineKind = Field("auto", description="auto: paged on a GPU, batch on CPU")
     kv_cache_memory_fraction: float = Field(0.8, gt=0.0, le=1.0, description="paged engine: share of free memory")
     max_batch_size: int = Field(32, ge=1, le=4096, description="requests in flight per worker")
+    offline_slots: int = Field(
+        8, ge=0, le=4096, description="Batch API lines in flight per worker, started only with room left; 0: none"
+    )
     stream_interval: float = Field(
         0.02, ge=0.0, le=5.0, description="seconds of generated text gathered per Redis write; 0: every delta"
     )
@@ -36,6 +39,12 @@ class WorkerSettings(CommonSettings):
         if not math.isfinite(self.task_time_limit):
             raise ValueError("TASK_TIME_LIMIT must be a finite number of seconds")
         return self
+
+    @property
+    def engine_capacity(self) -> int:
+        """Interactive requests are never held back by batch lines started before them: the engine takes
+        the interactive batch and the offline slots together."""
+        return self.max_batch_size + self.offline_slots
 
     @property
     def heartbeat_ttl(self) -> int:

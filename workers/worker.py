@@ -27,6 +27,8 @@ from .backends import create_backend
 from .delta_writer import DeltaWriter
 from .metrics import WorkerMetrics
 from .middleware import FailExhaustedTasks, Heartbeats, QueuePolling, ReadyFile
+from .occupancy import CountedTask, Occupancy
+from .offline_lane import OfflineLane
 from .settings import WorkerSettings
 
 logger = logging.getLogger(__name__)
@@ -64,6 +66,10 @@ def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
             on_beat=lambda: keep_alive(broker, client, metrics, backend.models),
         )
     )
+    task = GenerateTask(store, backend, settings.task_time_limit, metrics, DeltaWriter(store, settings.stream_interval))
+    occupancy = Occupancy(settings.max_batch_size, settings.offline_slots)
+    poll_ms = max(1, round(settings.queue_poll_interval * 1000))
+    broker.add_middleware(OfflineLane(backend.models, task, occupancy, poll_ms))
     dramatiq.set_broker(broker)
     dramatiq.actor(
         actor_name=ACTOR_NAME,
@@ -73,7 +79,7 @@ def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
         min_backoff=RETRY_MIN_BACKOFF_MS,
         max_backoff=RETRY_MAX_BACKOFF_MS,
         time_limit=int((settings.task_time_limit + TIME_LIMIT_GRACE_SECONDS) * 1000),
-    )(GenerateTask(store, backend, settings.task_time_limit, metrics, DeltaWriter(store, settings.stream_interval)))
+    )(CountedTask(task, occupancy))
     # One actor, on the configured model's queue; the queues of any other model the backend serves are
     # declared beside it, and the actor reads each task's model from its record.
     for model in backend.models[1:]:

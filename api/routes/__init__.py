@@ -2,7 +2,7 @@
 
 from flask import Flask
 
-from . import docs, health, openai_routes, stream, tasks
+from . import batches, docs, files, health, openai_routes, stream, tasks
 
 
 def init_app(app: Flask) -> None:
@@ -11,3 +11,5 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(stream.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(openai_routes.bp)
+    app.register_blueprint(files.bp)
+    app.register_blueprint(batches.bp)

@@ -8,28 +8,26 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import redis
 from flask import Blueprint, g, jsonify, request
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from contract import heartbeats, model_registry
-from contract.task_params import TaskParams
 from contract.task_store import TaskStore
 
 from ..auth import require_api_key
 from ..errors import ApiError
 from ..model_access import resolve_model
-from ..openai_format import Choice, ChoiceStream, Reply, Shape, error_chunk, failure
-from ..openai_schemas import MAX_CHOICES, ChatCompletionRequest, CompletionRequest, unsupported
-from ..openai_tools import constraint, tool_mode
+from ..openai_format import Choice, ChoiceStream, Reply, error_chunk, failure
+from ..openai_requests import choices_of, parse, shape_of
+from ..openai_schemas import ChatCompletionRequest, CompletionRequest
 from ..rate_limit import counted_against_limit
 from ..request_body import json_object, validated
-from ..schemas import field_errors
 from ..services import Services, services
-from ..submission import submit, task_params
+from ..submission import submit
 from ..task_events import CLIENT_GONE, Gathering, check_room, event_stream, gather
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
@@ -66,7 +64,7 @@ def _model_object(name: str) -> dict[str, Any]:
 @validated(lambda: _parse(CompletionRequest))
 @counted_against_limit
 def completions(parsed: CompletionRequest) -> Any:
-    return _complete(parsed, Shape(chat=False, logprobs=parsed.logprobs is not None), _completion_choices)
+    return _complete(parsed)
 
 
 @bp.post("/chat/completions")
@@ -74,17 +72,18 @@ def completions(parsed: CompletionRequest) -> Any:
 @validated(lambda: _parse(ChatCompletionRequest))
 @counted_against_limit
 def chat_completions(parsed: ChatCompletionRequest) -> Any:
-    return _complete(parsed, Shape(chat=True, logprobs=parsed.logprobs, tools=tool_mode(parsed)), _chat_choices)
+    return _complete(parsed)
 
 
-ParamsFor = Callable[..., TaskParams]
-"""TaskParams for one choice, from the request's common fields and the choice's own (text, seed...)"""
+def _parse(schema: type[BaseModel]) -> Any:
+    return parse(schema, json_object(), services().settings.max_tokens_limit)
 
 
-def _complete(parsed: Any, shape: Shape, plan: Callable[[Any, Shape, ParamsFor], list[Choice]]) -> Any:
+def _complete(parsed: Any) -> Any:
     model, registered = resolve_model(parsed.model, unknown_status=404)
     svc = services()
-    choices = plan(parsed, shape, lambda **own: _params(svc, registered, parsed, **own))
+    shape = shape_of(parsed)
+    choices = choices_of(parsed, shape, svc.settings, registered)
     check_room(svc.hub, len(choices))  # this request will follow its tasks: refuse it before they exist
     task_ids = _submit_all(svc, model, choices, parsed.user)
     reply = Reply(task_ids[0], model, shape, choices)
@@ -93,74 +92,6 @@ def _complete(parsed: Any, shape: Shape, plan: Callable[[Any, Shape, ParamsFor],
         body = chunks(_events(svc.store, gathering), reply, parsed.usage_at_end(), parsed.usage_in_every_chunk())
         return event_stream(body, gathering, {})
     return jsonify(reply.whole(_finals(svc.store, gathering, len(choices))))
-
-
-def _params(svc: Services, registered: Any, parsed: Any, **options: Any) -> TaskParams:
-    return task_params(
-        svc.settings,
-        registered,
-        max_tokens=parsed.wanted_tokens(),
-        temperature=parsed.temperature,
-        top_p=parsed.top_p,
-        stop=tuple(parsed.stop_list()),
-        **parsed.sampling(),
-        **options,
-    )
-
-
-def _completion_choices(parsed: CompletionRequest, shape: Shape, params: ParamsFor) -> list[Choice]:
-    """prompts × n choices, the index running over n within each prompt (as vLLM numbers them)."""
-    if parsed.echo and parsed.stream and any(not isinstance(p, str) for p in parsed.prompts()):
-        raise ApiError(400, "Invalid echo: streamed echo needs text prompts, not token ids", field="echo")
-    _check_count(len(parsed.prompts()) * parsed.n)
-    choices = []
-    for number, prompt in enumerate(parsed.prompts()):
-        text = {"prompt": prompt} if isinstance(prompt, str) else {"prompt_ids": prompt}
-        prompt_logprobs = (parsed.logprobs or 0) if parsed.echo else None
-        for n in range(parsed.n):
-            options = {**text, "logprobs": parsed.logprobs, "prompt_logprobs": prompt_logprobs}
-            task = params(seed=_seed(parsed.seed, n), **options)
-            choices.append(Choice(number * parsed.n + n, task, echo=parsed.echo, first_of_prompt=n == 0))
-    return choices
-
-
-def _chat_choices(parsed: ChatCompletionRequest, shape: Shape, params: ParamsFor) -> list[Choice]:
-    _check_count(parsed.n)
-    tools = [tool.model_dump(exclude_none=True) for tool in parsed.tools] if parsed.tools else None
-    options = {
-        "messages": parsed.rendered_messages(),
-        "tools": tools,
-        "json_schema": constraint(parsed, shape.tools),
-        "logprobs": (parsed.top_logprobs or 0) if parsed.logprobs else None,
-    }
-    return [Choice(n, params(seed=_seed(parsed.seed, n), **options), first_of_prompt=n == 0) for n in range(parsed.n)]
-
-
-def _seed(seed: int | None, n: int) -> int | None:
-    """Each of n seeded choices draws its own numbers (the same seed would make them all alike)."""
-    return None if seed is None else seed + n
-
-
-def _check_count(count: int) -> None:
-    if count > MAX_CHOICES:
-        raise ApiError(400, f"Invalid n: prompts × n is {count}, above {MAX_CHOICES}", field="n")
-
-
-def _parse(schema: type[BaseModel]) -> Any:
-    body = json_object()
-    refused = unsupported(body, schema)
-    if refused is not None:
-        raise ApiError(400, refused[1], field=refused[0])
-    try:
-        parsed: Any = schema.model_validate(body, context={"max_tokens_limit": services().settings.max_tokens_limit})
-        if isinstance(parsed, ChatCompletionRequest):
-            parsed.rendered_messages()  # content parts and missing content are refused here, as 400
-        return parsed
-    except ValidationError as error:
-        errors = field_errors(error.errors())
-        raise ApiError(400, f"Invalid {errors[0]['field']}: {errors[0]['message']}", field=errors[0]["field"]) from None
-    except ValueError as error:
-        raise ApiError(400, f"Invalid messages: {error}", field="messages") from None
 
 
 def _submit_all(svc: Services, model: str, choices: list[Choice], user: str | None) -> list[str]:

@@ -16,7 +16,7 @@ def create_backend(settings: WorkerSettings) -> Backend:
         return TransformersBackend(
             settings.model_name,
             settings.model_id,
-            settings.max_batch_size,
+            settings.engine_capacity,
             settings.engine,
             settings.kv_cache_memory_fraction,
         )

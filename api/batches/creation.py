@@ -1,0 +1,107 @@
+"""POST /v1/batches: the request checked, every line of its file planned (or the file refused, naming its
+bad lines), then the batch written and each line queued on its model's offline queue as a task."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import replace
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contract.batch_results import BatchLine
+from contract.dramatiq_internals import enqueue_task
+from contract.model_registry import RegisteredModel
+from contract.statuses import BatchStatus
+
+from ..errors import ApiError
+from ..model_access import resolve_model
+from ..services import Services
+from .files import BATCH_PURPOSE
+from .input_lines import ENDPOINTS, PlannedLine, plan
+from .output import line_plan
+from .services import BatchServices
+from .store import Batch, NewBatch
+
+logger = logging.getLogger(__name__)
+MAX_METADATA_PAIRS = 16
+
+
+class BatchCreateRequest(BaseModel):
+    """OpenAI's fields; others (such as output_expires_after) are ignored, as the /v1 routes do."""
+
+    model_config = ConfigDict(extra="ignore")
+    input_file_id: str = Field(min_length=1, max_length=64)
+    endpoint: Literal["/v1/chat/completions", "/v1/completions"]
+    completion_window: Literal["24h"]
+    metadata: dict[str, str] | None = Field(None, max_length=MAX_METADATA_PAIRS)
+
+
+assert set(BatchCreateRequest.model_fields["endpoint"].annotation.__args__) == set(ENDPOINTS)  # type: ignore[union-attr]
+
+
+def create_batch(svc: Services, bsvc: BatchServices, owner: str, request: BatchCreateRequest) -> Batch:
+    stored = bsvc.files.get(owner, request.input_file_id)
+    if stored is None:
+        raise ApiError(404, f"No file {request.input_file_id!r}", field="input_file_id")
+    if stored.purpose != BATCH_PURPOSE:
+        raise ApiError(
+            400, f"Invalid input_file_id: its purpose is {stored.purpose!r}, not 'batch'", field="input_file_id"
+        )
+    if bsvc.batches.open_count(owner) >= svc.settings.batch_max_open:
+        raise ApiError(
+            429,
+            f"Too many open batches: this key has {svc.settings.batch_max_open} (BATCH_MAX_OPEN); "
+            "wait for one to finish or cancel one",
+            field="input_file_id",
+            code="batch_limit_exceeded",
+        )
+    content = bsvc.files.content(owner, request.input_file_id) or ""
+    planned = plan(content, request.endpoint, svc.settings, _resolver())
+    new = NewBatch(owner, request.endpoint, request.input_file_id, request.completion_window, request.metadata)
+    return _queue(svc, bsvc, new, planned)
+
+
+def _resolver() -> Any:
+    """resolve_model, once per model name for the whole file."""
+    known: dict[str | None, tuple[str, RegisteredModel | None]] = {}
+
+    def resolve(name: str | None) -> tuple[str, RegisteredModel | None]:
+        if name not in known:
+            known[name] = resolve_model(name, unknown_status=404)
+        return known[name]
+
+    return resolve
+
+
+def _queue(svc: Services, bsvc: BatchServices, new: NewBatch, planned: list[PlannedLine]) -> Batch:
+    task_ids = [str(uuid.uuid4()) for _ in planned]
+    plans = [
+        line_plan(line.custom_id, task_id, line.model, line.shape, line.choice)
+        for line, task_id in zip(planned, task_ids, strict=True)
+    ]
+    batch = bsvc.batches.create(replace(new, lines=plans))
+    queued: list[str] = []
+    try:
+        for index, (line, task_id) in enumerate(zip(planned, task_ids, strict=True)):
+            where = BatchLine(batch.batch_id, index)
+            bsvc.line_store.create(
+                task_id, owner=new.owner, model=line.model, params=line.choice.params, user_id=None, batch_line=where
+            )
+            enqueue_task(svc.broker, line.model, task_id, offline=True)
+            queued.append(task_id)
+    except Exception as error:
+        # Redis failed part-way: the batch says so and the lines already queued stop at their first check.
+        for task_id in queued:
+            bsvc.line_store.request_cancel(task_id)
+        reason = {
+            "code": "queueing_failed",
+            "message": f"the batch's lines could not all be queued: {error}",
+            "line": len(queued) + 1,
+        }
+        bsvc.batches.move(batch, BatchStatus.FAILED, errors=json.dumps({"object": "list", "data": [reason]}))
+        raise
+    logger.info("batch %s: %d lines queued (key %s)", batch.batch_id, len(queued), new.owner)
+    return bsvc.batches.move(batch, BatchStatus.IN_PROGRESS)

@@ -1,0 +1,42 @@
+"""What the Batch API's views need, built once per app beside the core services (`batch_services()`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from contract.task_store import TaskStore
+
+from ..services import Services
+from .files import FileStore
+from .store import BatchStore
+from .supervisor import Supervisor
+
+EXTENSION_KEY = "llm_batch_services"
+
+
+@dataclass(frozen=True)
+class BatchServices:
+    files: FileStore
+    batches: BatchStore
+    line_store: TaskStore
+    """batch lines' task records: kept through the batch's window, not only RESULT_TTL"""
+    supervisor: Supervisor
+
+
+def init_app(app: Flask, svc: Services) -> BatchServices:
+    settings, client = svc.settings, svc.redis
+    files = FileStore(client, settings.batch_file_ttl)
+    batches = BatchStore(client, settings.batch_expiry_seconds, settings.batch_file_ttl)
+    line_store = TaskStore(client, settings.batch_expiry_seconds + settings.result_ttl)
+    found = BatchServices(files, batches, line_store, Supervisor(client, batches, files, line_store))
+    app.extensions[EXTENSION_KEY] = found
+    # The first request a process serves starts its supervisor: after Gunicorn forks it, never before.
+    app.before_request(found.supervisor.ensure_running)
+    return found
+
+
+def batch_services() -> BatchServices:
+    found: BatchServices = current_app.extensions[EXTENSION_KEY]
+    return found

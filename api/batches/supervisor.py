@@ -1,0 +1,145 @@
+"""Moves open batches on, from every api process: a batch whose lines have all finished is finalized (its
+output and error files written), a cancelled one has its unfinished lines closed, and one past its
+completion window expires the same way. A lock per batch lets one process act at a time; each step can be
+redone, so a process that dies mid-step leaves the batch to the next one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import redis
+
+from contract import batch_results, events
+from contract.batch_results import BatchLine
+from contract.names import batch_lock_key
+from contract.statuses import BatchStatus
+from contract.task_store import TaskStore
+
+from .files import OUTPUT_PURPOSE, FileStore
+from .output import CLOSED, render
+from .store import Batch, BatchStore
+
+logger = logging.getLogger(__name__)
+LOCK_SECONDS = 60
+INTERRUPTED_AFTER_SECONDS = 600  # a creation queues thousands of lines in seconds
+INTERVAL_SECONDS = 1.0
+
+
+class Supervisor:
+    def __init__(
+        self,
+        client: redis.Redis,
+        batches: BatchStore,
+        files: FileStore,
+        tasks: TaskStore,
+        on_final: Callable[[Batch], None] = lambda batch: None,
+        interval: float = INTERVAL_SECONDS,
+    ) -> None:
+        self.client = client
+        self.batches = batches
+        self.files = files
+        self.tasks = tasks
+        self.on_final = on_final
+        self.interval = interval
+        self.thread: threading.Thread | None = None
+        self.started = threading.Lock()
+
+    def ensure_running(self) -> None:
+        if self.thread is not None:
+            return
+        with self.started:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="batch-supervisor", daemon=True)
+                self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.sweep()
+            except redis.RedisError as error:
+                logger.warning("batch supervisor: Redis failed (%s); trying again", error)
+            except Exception:
+                logger.exception("batch supervisor: sweep failed")
+            time.sleep(self.interval)
+
+    def sweep(self) -> None:
+        for batch_id, _ in self.batches.open_ids():
+            lock = batch_lock_key(batch_id)
+            if not self.client.set(lock, "1", nx=True, ex=LOCK_SECONDS):
+                continue
+            try:
+                self.advance(batch_id)
+            finally:
+                self.client.delete(lock)
+
+    def advance(self, batch_id: str) -> None:
+        batch = self.batches.get(batch_id)
+        if batch is None:  # expired or removed by hand
+            self.batches.forget(batch_id)
+            return
+        if batch.status is BatchStatus.VALIDATING:
+            if time.time() - int(batch.fields["created_at"]) > INTERRUPTED_AFTER_SECONDS:
+                self._interrupted(batch)
+            return  # its creation is still queueing lines
+        ending = self._ending(batch)
+        if ending is None and batch.unfinished > 0:
+            return
+        if ending is not None and batch.unfinished > 0:
+            self._close_unfinished(batch, "batch_cancelled" if ending is BatchStatus.CANCELLED else "batch_expired")
+        self.finalize(self.batches.get(batch_id) or batch, ending or BatchStatus.COMPLETED)
+
+    def _interrupted(self, batch: Batch) -> None:
+        """The process creating it died part-way: the batch fails and what it had queued stops."""
+        for line in self.batches.lines(batch.batch_id):
+            self.tasks.request_cancel(line["task_id"])
+        reason = {"code": "creation_interrupted", "message": "the api stopped while queueing the batch's lines"}
+        self.batches.move(batch, BatchStatus.FAILED, errors=json.dumps({"object": "list", "data": [reason]}))
+
+    def _ending(self, batch: Batch) -> BatchStatus | None:
+        """How the batch ends when it ends early: cancelled, or expired past its window; None otherwise."""
+        if batch.status is BatchStatus.CANCELLING:
+            return BatchStatus.CANCELLED
+        if time.time() >= batch.expires_at:
+            return BatchStatus.EXPIRED
+        return None
+
+    def _close_unfinished(self, batch: Batch, code: str) -> None:
+        """Every line without an answer gets one now (the code), and its task is told to stop, so a worker
+        that has it, or takes it later, drops it at once."""
+        answered = batch_results.read(self.client, batch.batch_id)
+        lines = self.batches.lines(batch.batch_id)
+        unanswered = [index for index in range(len(lines)) if index not in answered]
+        event = events.failed_event(code, CLOSED[code])
+        with self.client.pipeline(transaction=False) as pipe:
+            for index in unanswered:
+                batch_results.record(pipe, BatchLine(batch.batch_id, index), event)
+            pipe.execute()
+        for index in unanswered:
+            self.tasks.request_cancel(lines[index]["task_id"])
+
+    def finalize(self, batch: Batch, status: BatchStatus) -> None:
+        batch = self.batches.move(batch, BatchStatus.FINALIZING)
+        output, errors = render(self.batches.lines(batch.batch_id), batch_results.read(self.client, batch.batch_id))
+        files = {}
+        with self.client.pipeline(transaction=True) as pipe:
+            for field, name, content in (("output_file_id", "output", output), ("error_file_id", "errors", errors)):
+                if content:
+                    filename = f"{batch.batch_id}_{name}.jsonl"
+                    stored = self.files.add(
+                        pipe, owner=batch.owner, filename=filename, purpose=OUTPUT_PURPOSE, content=content
+                    )
+                    files[field] = stored.file_id
+            pipe.execute()
+        done = self.batches.move(batch, status, **files)
+        logger.info(
+            "batch %s %s: %d completed, %d failed",
+            batch.batch_id,
+            status.value,
+            done.count("completed"),
+            done.count("failed"),
+        )
+        self.on_final(done)

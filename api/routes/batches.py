@@ -1,0 +1,78 @@
+"""OpenAI's Batch API: create a batch from an uploaded file, retrieve it, list a key's batches, cancel one.
+A batch belongs to the key that created it; any other key is answered 404, as for a missing batch. These
+routes are not counted against the interactive rate limit: batch work has its own bounds (BATCH_MAX_*)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request
+from pydantic import ValidationError
+
+from contract.statuses import BatchStatus
+
+from ..auth import require_api_key
+from ..batches.creation import BatchCreateRequest, create_batch
+from ..batches.services import batch_services
+from ..batches.store import Batch
+from ..errors import ApiError
+from ..request_body import json_object, validated
+from ..schemas import field_errors
+from ..services import services
+
+bp = Blueprint("batches", __name__, url_prefix="/v1")
+MAX_LIST_LIMIT = 100
+CANCELLABLE = frozenset({BatchStatus.IN_PROGRESS})
+
+
+def _parse() -> BatchCreateRequest:
+    try:
+        return BatchCreateRequest.model_validate(json_object())
+    except ValidationError as error:
+        errors = field_errors(error.errors())
+        raise ApiError(400, f"Invalid {errors[0]['field']}: {errors[0]['message']}", field=errors[0]["field"]) from None
+
+
+@bp.post("/batches")
+@require_api_key
+@validated(_parse)
+def create(parsed: BatchCreateRequest) -> Any:
+    return jsonify(create_batch(services(), batch_services(), g.key_id, parsed).as_openai())
+
+
+@bp.get("/batches/<batch_id>")
+@require_api_key
+def retrieve(batch_id: str) -> Any:
+    return jsonify(_owned(batch_id).as_openai())
+
+
+@bp.get("/batches")
+@require_api_key
+def listed() -> Any:
+    limit = request.args.get("limit", "20")
+    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST_LIMIT:
+        raise ApiError(400, f"Invalid limit: a whole number from 1 to {MAX_LIST_LIMIT}", field="limit")
+    found, more = batch_services().batches.listed(g.key_id, request.args.get("after"), int(limit))
+    data = [batch.as_openai() for batch in found]
+    first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+    return jsonify({"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": more})
+
+
+@bp.post("/batches/<batch_id>/cancel")
+@require_api_key
+def cancel(batch_id: str) -> Any:
+    """The batch turns `cancelling` at once; lines not yet answered are closed and the batch ends
+    `cancelled` within a second or so, with the answers it had in its output file."""
+    batch = _owned(batch_id)
+    if batch.status is BatchStatus.CANCELLING:
+        return jsonify(batch.as_openai())
+    if batch.status not in CANCELLABLE:
+        raise ApiError(409, f"Cannot cancel a batch that is {batch.status.value}", field="batch_id")
+    return jsonify(batch_services().batches.move(batch, BatchStatus.CANCELLING).as_openai())
+
+
+def _owned(batch_id: str) -> Batch:
+    found = batch_services().batches.owned(g.key_id, batch_id)
+    if found is None:
+        raise ApiError(404, f"No batch {batch_id!r}", field="batch_id")
+    return found

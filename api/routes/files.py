@@ -1,0 +1,78 @@
+"""OpenAI's Files API, for the Batch API: upload a batch input file, read a file's object or its content,
+delete it. A key sees its own files only; another key's file is answered 404, like a missing one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+
+from ..auth import require_api_key
+from ..batches.files import BATCH_PURPOSE, StoredFile
+from ..batches.input_lines import check_upload
+from ..batches.services import batch_services
+from ..errors import ApiError
+from ..services import services
+
+bp = Blueprint("files", __name__, url_prefix="/v1")
+FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the purpose field around the file
+
+
+@bp.post("/files")
+@require_api_key
+def upload() -> Any:
+    svc = services()
+    limit = svc.settings.batch_max_file_bytes
+    request.max_content_length = limit + FORM_OVERHEAD_BYTES  # this route only: the app-wide cap is for JSON
+    if request.content_length is not None and request.content_length > limit + FORM_OVERHEAD_BYTES:
+        raise ApiError(413, f"Invalid file: larger than BATCH_MAX_FILE_BYTES ({limit} bytes)", field="file")
+    if not request.mimetype.startswith("multipart/form-data"):
+        raise ApiError(415, "Unsupported Content-Type: send multipart/form-data with file and purpose", field="file")
+    purpose = request.form.get("purpose")
+    if purpose != BATCH_PURPOSE:
+        raise ApiError(400, f"Invalid purpose: {purpose!r}; this service takes 'batch' files only", field="purpose")
+    sent = request.files.get("file")
+    if sent is None:
+        raise ApiError(400, "Invalid file: a file is required", field="file")
+    content = sent.read(limit + 1)
+    if len(content) > limit:
+        raise ApiError(413, f"Invalid file: larger than BATCH_MAX_FILE_BYTES ({limit} bytes)", field="file")
+    text = check_upload(content, svc.settings)
+    stored = batch_services().files.create(
+        owner=g.key_id, filename=sent.filename or "upload.jsonl", purpose=purpose, content=text
+    )
+    return jsonify(stored.as_openai())
+
+
+@bp.get("/files/<file_id>")
+@require_api_key
+def retrieve(file_id: str) -> Any:
+    return jsonify(_owned(file_id).as_openai())
+
+
+@bp.get("/files/<file_id>/content")
+@require_api_key
+def content(file_id: str) -> Any:
+    found = batch_services().files.content(g.key_id, file_id)
+    if found is None:
+        raise _missing(file_id)
+    return Response(found, mimetype="application/jsonl")
+
+
+@bp.delete("/files/<file_id>")
+@require_api_key
+def delete(file_id: str) -> Any:
+    if not batch_services().files.delete(g.key_id, file_id):
+        raise _missing(file_id)
+    return jsonify({"id": file_id, "object": "file", "deleted": True})
+
+
+def _owned(file_id: str) -> StoredFile:
+    found = batch_services().files.get(g.key_id, file_id)
+    if found is None:
+        raise _missing(file_id)
+    return found
+
+
+def _missing(file_id: str) -> ApiError:
+    return ApiError(404, f"No file {file_id!r}", field="file_id")
