@@ -43,10 +43,10 @@ class OfflineLane(Middleware):
         self.pool: ThreadPoolExecutor | None = None
 
     def after_worker_boot(self, broker: Broker, worker: Worker) -> None:
+        # The offline queues are read, never declared: Dramatiq's worker takes every queue declared on its
+        # broker, even after it booted, and its threads would then run lines as if they were interactive.
         if self.occupancy.offline_slots == 0:
             return
-        for model in self.models:
-            broker.declare_queue(offline_queue_name(model))
         self.pool = ThreadPoolExecutor(self.occupancy.offline_slots, thread_name_prefix="offline-line")
         self.thread = threading.Thread(target=self._feed, args=(broker,), name="offline-lane", daemon=True)
         self.thread.start()

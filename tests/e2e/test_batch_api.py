@@ -3,29 +3,27 @@ in, batches run on the offline lane, files out."""
 
 from __future__ import annotations
 
-import io
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import openai
 import pytest
 import redis
 
-from contract.dramatiq_internals import waiting
 from contract.names import DRAMATIQ_NAMESPACE, offline_queue_name
 
+from ..batches import MODEL, chat_line, finished, jsonl, upload
 from ..stack import API_KEY, OTHER_KEY, Api, Process, RedisServer, start_api, start_worker, wait_until
 
-MODEL = "tiny"
 MAX_FILE_BYTES = 512 * 1024
 MAX_OPEN = 3
 
 
 @pytest.fixture(scope="module")
-def stack(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[tuple[Api, Process, str]]:
+def stack(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+) -> Iterator[tuple[Api, Process, str]]:
     url = redis_server.url(db=14)
     redis.Redis.from_url(url).flushdb()
     batch = {"batch_max_file_bytes": MAX_FILE_BYTES, "batch_max_open": MAX_OPEN}
@@ -39,30 +37,6 @@ def stack(workdir: Path, redis_server: RedisServer, model_settings: dict[str, ob
 @pytest.fixture(scope="module")
 def client(stack: tuple[Api, Process, str]) -> openai.OpenAI:
     return openai.OpenAI(base_url=stack[0].url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
-
-
-def chat_line(custom_id: str, text: str, **body: Any) -> dict[str, Any]:
-    messages = [{"role": "user", "content": text}]
-    request = {"model": MODEL, "messages": messages, "max_tokens": 3, "temperature": 0, **body}
-    return {"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": request}
-
-
-def upload(client: openai.OpenAI, lines: list[dict[str, Any]] | str) -> str:
-    text = lines if isinstance(lines, str) else "".join(json.dumps(line) + "\n" for line in lines)
-    return client.files.create(file=("input.jsonl", io.BytesIO(text.encode())), purpose="batch").id
-
-
-def finished(client: openai.OpenAI, batch_id: str, timeout: float) -> Any:
-    final = {"completed", "failed", "expired", "cancelled"}
-    return wait_until(
-        lambda: (found := client.batches.retrieve(batch_id)).status in final and found, timeout, f"batch {batch_id} to end"
-    )
-
-
-def jsonl(client: openai.OpenAI, file_id: str | None) -> list[dict[str, Any]]:
-    if file_id is None:
-        return []
-    return [json.loads(line) for line in client.files.content(file_id).text.splitlines()]
 
 
 def test_a_thousand_line_batch_answers_every_custom_id_once(client: openai.OpenAI) -> None:
@@ -93,7 +67,9 @@ def test_a_thousand_line_batch_answers_every_custom_id_once(client: openai.OpenA
 def test_completions_lines_answer_as_the_route_does(client: openai.OpenAI) -> None:
     body = {"model": MODEL, "prompt": "the same prompt", "max_tokens": 6, "temperature": 0}
     line = {"custom_id": "only", "method": "POST", "url": "/v1/completions", "body": body}
-    batch = client.batches.create(input_file_id=upload(client, [line]), endpoint="/v1/completions", completion_window="24h")
+    batch = client.batches.create(
+        input_file_id=upload(client, [line]), endpoint="/v1/completions", completion_window="24h"
+    )
     done = finished(client, batch.id, 120)
     [answer] = jsonl(client, done.output_file_id)
     direct = client.completions.create(**body)
@@ -101,10 +77,14 @@ def test_completions_lines_answer_as_the_route_does(client: openai.OpenAI) -> No
     assert answer["response"]["body"]["object"] == "text_completion"
 
 
-def test_cancel_mid_way_ends_cancelled_with_what_was_answered(client: openai.OpenAI, stack: tuple[Api, Process, str]) -> None:
+def test_cancel_mid_way_ends_cancelled_with_what_was_answered(
+    client: openai.OpenAI, stack: tuple[Api, Process, str]
+) -> None:
     # Given a batch of long requests, some answered already
     lines = [chat_line(f"c-{index}", f"long {index}", max_tokens=200) for index in range(200)]
-    batch = client.batches.create(input_file_id=upload(client, lines), endpoint="/v1/chat/completions", completion_window="24h")
+    batch = client.batches.create(
+        input_file_id=upload(client, lines), endpoint="/v1/chat/completions", completion_window="24h"
+    )
     wait_until(lambda: client.batches.retrieve(batch.id).request_counts.completed >= 1, 120, "a first answer")
     # When it is cancelled
     assert client.batches.cancel(batch.id).status == "cancelling"
@@ -118,14 +98,21 @@ def test_cancel_mid_way_ends_cancelled_with_what_was_answered(client: openai.Ope
     assert {line["error"]["code"] for line in errors} == {"batch_cancelled"}
     # and the worker drops the cancelled lines: the offline queue drains without running them
     client_redis = redis.Redis.from_url(stack[2])
-    wait_until(lambda: client_redis.llen(f"{DRAMATIQ_NAMESPACE}:{offline_queue_name(MODEL)}") == 0, 60, "the lane to drain")
+    wait_until(
+        lambda: client_redis.llen(f"{DRAMATIQ_NAMESPACE}:{offline_queue_name(MODEL)}") == 0, 60, "the lane to drain"
+    )
     # and a final batch cannot be cancelled again
     with pytest.raises(openai.ConflictError):
         client.batches.cancel(batch.id)
 
 
 def test_a_bad_line_is_refused_naming_its_line_numbers(client: openai.OpenAI) -> None:
-    lines = [chat_line("a", "fine"), chat_line("b", "fine", temperature=9), chat_line("c", "fine"), chat_line("d", "x", n=2)]
+    lines = [
+        chat_line("a", "fine"),
+        chat_line("b", "fine", temperature=9),
+        chat_line("c", "fine"),
+        chat_line("d", "x", n=2),
+    ]
     file_id = upload(client, lines)
     with pytest.raises(openai.BadRequestError) as refused:
         client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
@@ -170,3 +157,32 @@ def test_another_keys_batch_and_files_are_not_found(client: openai.OpenAI, stack
     assert client.files.delete(file_id).deleted
     with pytest.raises(openai.NotFoundError):
         client.files.retrieve(file_id)
+
+
+def test_a_batch_past_its_window_expires_and_open_batches_are_bounded(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+) -> None:
+    # Given an api whose batches expire after 3 s, one open batch per key, and no worker to run them
+    url = redis_server.url(db=8)
+    redis.Redis.from_url(url).flushdb()
+    api = start_api(workdir, url, api_keys=API_KEY, batch_expiry_seconds=3, batch_max_open=1, **model_settings)
+    try:
+        client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
+        file_id = upload(client, [chat_line(f"e-{index}", "never run") for index in range(3)])
+        batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
+        # a second open batch is refused
+        with pytest.raises(openai.RateLimitError) as refused:
+            client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
+        assert "BATCH_MAX_OPEN" in refused.value.message
+        # When its window passes, it expires, every line in the error file as batch_expired
+        done = finished(client, batch.id, 30)
+        assert done.status == "expired" and done.expired_at and done.output_file_id is None
+        assert (done.request_counts.completed, done.request_counts.failed) == (0, 3)
+        errors = jsonl(client, done.error_file_id)
+        assert [(line["custom_id"], line["error"]["code"]) for line in errors] == [
+            (f"e-{i}", "batch_expired") for i in range(3)
+        ]
+        # and the key may open another
+        client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
+    finally:
+        api.stop()

@@ -14,8 +14,15 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from contract.connections import make_broker
-from contract.dramatiq_internals import enqueue_task, in_flight, refresh_broker_heartbeat, waiting
-from contract.names import ACTOR_NAME, DRAMATIQ_NAMESPACE, queue_name
+from contract.dramatiq_internals import (
+    enqueue_task,
+    in_flight,
+    refresh_broker_heartbeat,
+    requeue_held,
+    take_one_at_a_time,
+    waiting,
+)
+from contract.names import ACTOR_NAME, DRAMATIQ_NAMESPACE, offline_queue_name, queue_name
 
 from ..stack import RedisServer, wait_until
 
@@ -74,3 +81,30 @@ def test_a_queue_command_refreshes_the_brokers_heartbeat(
         return (redis_client.zscore(beats, broker.broker_id) or 0) > first
 
     wait_until(refreshed, 5, "a later heartbeat")
+
+
+def test_a_consumer_taking_one_at_a_time_fetches_one_message_per_read_and_requeues_what_it_holds(
+    broker: RedisBroker, redis_client: redis.Redis, model: str
+) -> None:
+    # Given three messages on a model's offline queue, read the way the offline lane reads it
+    for index in range(3):
+        enqueue_task(broker, model, f"line-{index}", offline=True)
+    queue = offline_queue_name(model)
+    consumer = broker.consume(queue, timeout=100)
+    # When it reads twice, taking one at a time
+    taken = []
+    for _ in range(2):
+        take_one_at_a_time(consumer)
+        taken.append(next(consumer))
+    # Then it holds exactly those two (one waits in Redis for any worker), and none sits fetched but unread
+    assert [message.args[0] for message in taken] == ["line-0", "line-1"]
+    assert redis_client.llen(f"{DRAMATIQ_NAMESPACE}:{queue}") == 1
+    assert len(consumer.queued_message_ids) == 2 and not consumer.message_cache
+    # When it gives one back
+    requeue_held(consumer, taken[0])
+    # Then that one waits again, no longer counted as held, and the other is acknowledged as usual
+    assert redis_client.llen(f"{DRAMATIQ_NAMESPACE}:{queue}") == 2
+    assert len(consumer.queued_message_ids) == 1
+    consumer.ack(taken[1])
+    assert not consumer.queued_message_ids
+    consumer.close()
