@@ -11,6 +11,7 @@ from contract.settings import ConfigurationError, load_settings
 from . import errors, metrics, rate_limit, routes, services
 from .batches import services as batch_services
 from .settings import ApiSettings
+from .webhooks.dispatcher import Dispatcher
 
 
 def create_app(settings: ApiSettings | None = None) -> Flask:
@@ -25,6 +26,8 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     svc = services.init_app(app, settings)
     batch_services.init_app(app, svc)
+    dispatcher = Dispatcher(svc.redis, svc.store, settings)
+    app.before_request(dispatcher.ensure_running)  # the first request a process serves starts it, after the fork
     errors.init_app(app)
     metrics.init_app(app, svc)
     rate_limit.init_app(app, settings)

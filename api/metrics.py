@@ -22,6 +22,9 @@ from .services import Services
 
 RATE_LIMIT_REJECTIONS = Counter(f"{P}rate_limit_rejections", "Requests refused with 429, by route.", ["route"])
 TASKS_SUBMITTED = Counter(f"{P}tasks_submitted", "Tasks accepted with 202.", ["model_name"])
+WEBHOOK_ATTEMPTS = Counter(
+    f"{P}webhook_attempts", "Webhook attempts, by outcome (delivered, retrying, given_up).", ["outcome"]
+)
 SSE_STREAMS_OPEN = Gauge(f"{P}sse_streams_open", "SSE connections open now.", multiprocess_mode="livesum")
 
 

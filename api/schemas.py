@@ -22,6 +22,9 @@ class GenerateRequest(SamplingOptions):
     top_p: Number | None = Field(None, gt=0.0, le=1.0)
     user_id: StrictStr | None = Field(None, min_length=1, max_length=128)
     model: StrictStr | None = Field(None, min_length=1, max_length=256)
+    callback_url: StrictStr | None = Field(
+        None, min_length=1, description="a webhook POSTed the final result (see docs/api.md, Webhooks)"
+    )
 
     @field_validator("prompt")
     @classmethod

@@ -36,6 +36,16 @@ class ApiSettings(CommonSettings):
     batch_expiry_seconds: int = Field(86_400, ge=1, description='a batch\'s completion window ("24h")')
     batch_file_ttl: int = Field(30 * 86_400, ge=60, description="seconds a file is kept (uploads and results)")
 
+    # Webhooks (callback_url): signed with WEBHOOK_SECRET, sent only to WEBHOOK_ALLOWED_HOSTS
+    webhook_secret: str = Field("", description="HMAC-SHA256 key webhooks are signed with; empty: callback_url refused")
+    webhook_allowed_hosts: str = Field(
+        "", description="comma-separated hosts (host, host:port, *.domain) callbacks may go to; empty: none"
+    )
+    webhook_max_attempts: int = Field(10, ge=1, le=100, description="tries per webhook before it is given up")
+    webhook_retry_seconds: float = Field(2.0, gt=0.0, description="wait before the first retry; doubles each time")
+    webhook_retry_max_seconds: float = Field(600.0, gt=0.0, description="longest wait between two tries")
+    webhook_timeout: float = Field(5.0, gt=0.0, le=60.0, description="seconds a receiver has to answer")
+
     # Generation defaults, for what a request leaves out
     max_new_tokens: int = Field(512, ge=1, description="max_tokens when a request gives none")
     max_tokens_limit: int = Field(2048, ge=1, description="largest max_tokens a request may ask for")
@@ -53,6 +63,10 @@ class ApiSettings(CommonSettings):
         if self.max_new_tokens > self.max_tokens_limit:
             raise ValueError("MAX_NEW_TOKENS must not exceed MAX_TOKENS_LIMIT")
         return self
+
+    @property
+    def webhook_host_list(self) -> list[str]:
+        return [host.strip().lower() for host in self.webhook_allowed_hosts.split(",") if host.strip()]
 
     @property
     def api_key_list(self) -> list[str]:

@@ -49,11 +49,13 @@ def task_params(
     )
 
 
-def submit(svc: Services, *, owner: str, model: str, params: TaskParams, user_id: str | None) -> str:
+def submit(
+    svc: Services, *, owner: str, model: str, params: TaskParams, user_id: str | None, callback_url: str | None = None
+) -> str:
     """Writes the task record, then enqueues its message; returns the task id."""
     _check_room(svc, model)
     task_id = str(uuid.uuid4())
-    svc.store.create(task_id, owner=owner, model=model, params=params, user_id=user_id)
+    svc.store.create(task_id, owner=owner, model=model, params=params, user_id=user_id, callback_url=callback_url)
     try:
         enqueue_task(svc.broker, model, task_id)
         _check_replicated(svc, task_id)

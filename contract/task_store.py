@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import redis
 
-from . import batch_results, events
+from . import batch_results, events, webhooks
 from .batch_results import BatchLine
 from .names import TASKS_FINISHED_KEY, events_key, task_key
 from .statuses import FINAL_STATUSES, TaskStatus
@@ -36,6 +36,8 @@ class TaskRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     batch_line: BatchLine | None = None
     """set for a line of a Batch API batch: its final event is recorded there too"""
+    callback_url: str | None = None
+    """a webhook to tell when the task ends (checked against the api's allowed hosts when accepted)"""
 
     @property
     def is_final(self) -> bool:
@@ -61,6 +63,7 @@ class TaskRecord:
             error_message=data.get("error_message") or None,
             metrics=json.loads(data.get("metrics") or "{}"),
             batch_line=BatchLine.parse(data["batch_line"]) if data.get("batch_line") else None,
+            callback_url=data.get("callback_url") or None,
         )
 
 
@@ -78,9 +81,20 @@ class TaskStore:
         params: TaskParams,
         user_id: str | None,
         batch_line: BatchLine | None = None,
+        callback_url: str | None = None,
     ) -> TaskRecord:
         created = time.time()
-        record = TaskRecord(task_id, TaskStatus.QUEUED, owner, model, params, created, user_id, batch_line=batch_line)
+        record = TaskRecord(
+            task_id,
+            TaskStatus.QUEUED,
+            owner,
+            model,
+            params,
+            created,
+            user_id,
+            batch_line=batch_line,
+            callback_url=callback_url,
+        )
         fields = {
             "status": record.status.value,
             "owner": owner,
@@ -91,6 +105,8 @@ class TaskStore:
         }
         if batch_line is not None:
             fields["batch_line"] = str(batch_line)
+        if callback_url is not None:
+            fields["callback_url"] = callback_url
         self._write(task_id, fields, events.status_event(TaskStatus.QUEUED), model)
         return record
 
@@ -192,8 +208,19 @@ class TaskStore:
         # A record that expired stays gone: writing to it would leave a partial record without an owner.
         if not self.client.exists(task_key(record.task_id)):
             return False
-        self._write(record.task_id, fields, event, record.model, record.batch_line)
+        self._write(record.task_id, fields, event, record.model, lambda pipe: self._announce(pipe, record, event))
         return True
+
+    def _announce(self, pipe: redis.client.Pipeline, record: TaskRecord, event: dict[str, Any]) -> None:
+        """What else learns of a task's end, in the same transaction: its batch, its webhook."""
+        if record.batch_line is not None:
+            batch_results.record(pipe, record.batch_line, event)
+        if record.callback_url is not None:
+            delivery = webhooks.task_delivery_id(record.task_id)
+            now = time.time()
+            webhooks.schedule(
+                pipe, delivery, url=record.callback_url, kind="task", ref=record.task_id, now=now, ttl=self.ttl
+            )
 
     def _write(
         self,
@@ -201,7 +228,7 @@ class TaskStore:
         fields: Mapping[Any, str],
         event: dict[str, Any],
         model: str,
-        batch_line: BatchLine | None = None,
+        on_final: Callable[[redis.client.Pipeline], None] | None = None,
     ) -> None:
         # Record, retention, event and counts in one transaction: readers never see one without the others.
         with self.client.pipeline(transaction=True) as pipe:
@@ -210,6 +237,6 @@ class TaskStore:
             events.append(pipe, task_id, event, self.ttl)
             if event["status"] in FINAL_STATUSES:
                 pipe.hincrby(TASKS_FINISHED_KEY, f"{model}\t{event['status']}", 1)
-                if batch_line is not None:
-                    batch_results.record(pipe, batch_line, event)
+                if on_final is not None:
+                    on_final(pipe)
             pipe.execute()

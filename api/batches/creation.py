@@ -19,6 +19,7 @@ from contract.statuses import BatchStatus
 from ..errors import ApiError
 from ..model_access import resolve_model
 from ..services import Services
+from ..webhooks import targets
 from .files import BATCH_PURPOSE
 from .input_lines import ENDPOINTS, PlannedLine, plan
 from .output import line_plan
@@ -58,9 +59,14 @@ def create_batch(svc: Services, bsvc: BatchServices, owner: str, request: BatchC
             field="input_file_id",
             code="batch_limit_exceeded",
         )
+    callback = (request.metadata or {}).get("callback_url")
+    if callback is not None:
+        targets.check(callback, svc.settings, field="metadata.callback_url")
     content = bsvc.files.content(owner, request.input_file_id) or ""
     planned = plan(content, request.endpoint, svc.settings, _resolver())
-    new = NewBatch(owner, request.endpoint, request.input_file_id, request.completion_window, request.metadata)
+    new = NewBatch(
+        owner, request.endpoint, request.input_file_id, request.completion_window, request.metadata, callback
+    )
     return _queue(svc, bsvc, new, planned)
 
 

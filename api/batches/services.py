@@ -30,7 +30,8 @@ def init_app(app: Flask, svc: Services) -> BatchServices:
     files = FileStore(client, settings.batch_file_ttl)
     batches = BatchStore(client, settings.batch_expiry_seconds, settings.batch_file_ttl)
     line_store = TaskStore(client, settings.batch_expiry_seconds + settings.result_ttl)
-    found = BatchServices(files, batches, line_store, Supervisor(client, batches, files, line_store))
+    supervisor = Supervisor(client, batches, files, line_store, webhook_ttl=settings.result_ttl)
+    found = BatchServices(files, batches, line_store, supervisor)
     app.extensions[EXTENSION_KEY] = found
     # The first request a process serves starts its supervisor: after Gunicorn forks it, never before.
     app.before_request(found.supervisor.ensure_running)

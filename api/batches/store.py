@@ -92,6 +92,8 @@ class NewBatch:
     input_file_id: str
     completion_window: str
     metadata: dict[str, str] | None
+    callback_url: str | None = None
+    """metadata's callback_url: told when the batch ends"""
     lines: list[dict[str, Any]] = field(default_factory=list)
     """how to answer each line: custom_id, task id, model, shape, params (output.py)"""
 
@@ -121,6 +123,7 @@ class BatchStore:
             "completed": "0",
             "failed": "0",
             "metadata": json.dumps(new.metadata),
+            "callback_url": new.callback_url or "",
         }
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(batch_key(batch_id), mapping=fields)

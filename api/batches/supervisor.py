@@ -9,11 +9,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable
 
 import redis
 
-from contract import batch_results, events
+from contract import batch_results, events, webhooks
 from contract.batch_results import BatchLine
 from contract.names import batch_lock_key
 from contract.statuses import BatchStatus
@@ -36,14 +35,14 @@ class Supervisor:
         batches: BatchStore,
         files: FileStore,
         tasks: TaskStore,
-        on_final: Callable[[Batch], None] = lambda batch: None,
+        webhook_ttl: int,
         interval: float = INTERVAL_SECONDS,
     ) -> None:
         self.client = client
         self.batches = batches
         self.files = files
         self.tasks = tasks
-        self.on_final = on_final
+        self.webhook_ttl = webhook_ttl
         self.interval = interval
         self.thread: threading.Thread | None = None
         self.started = threading.Lock()
@@ -142,4 +141,21 @@ class Supervisor:
             done.count("completed"),
             done.count("failed"),
         )
-        self.on_final(done)
+        self._announce(done)
+
+    def _announce(self, batch: Batch) -> None:
+        """The batch's webhook, when its metadata named one: the batch object as it ended."""
+        url = batch.fields.get("callback_url")
+        if url:
+            body = json.dumps({"type": f"batch.{batch.status.value}", "data": batch.as_openai()})
+            delivery = f"msg_{batch.batch_id}"
+            webhooks.schedule(
+                self.client,
+                delivery,
+                url=url,
+                kind="batch",
+                ref=batch.batch_id,
+                now=time.time(),
+                ttl=self.webhook_ttl,
+                body=body,
+            )

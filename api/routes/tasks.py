@@ -15,18 +15,12 @@ from ..model_access import resolve_model
 from ..rate_limit import counted_against_limit
 from ..request_body import json_object, validated
 from ..responses import respond
-from ..schemas import (
-    CompletedResult,
-    ErrorResult,
-    GenerateRequest,
-    PendingResult,
-    QueuedResponse,
-    StatusResponse,
-    field_errors,
-)
+from ..schemas import GenerateRequest, QueuedResponse, StatusResponse, field_errors
 from ..services import services
 from ..submission import submit, task_params
 from ..task_ownership import owned_task
+from ..task_results import result_body
+from ..webhooks import targets
 
 bp = Blueprint("tasks", __name__)
 
@@ -59,7 +53,8 @@ def generate(parsed: GenerateRequest) -> Any:
         top_p=parsed.top_p,
         **parsed.sampling(),
     )
-    task_id = submit(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user_id)
+    callback = targets.check(parsed.callback_url, svc.settings) if parsed.callback_url else None
+    task_id = submit(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user_id, callback_url=callback)
     return respond(QueuedResponse(task_id=task_id, message=QUEUED_MESSAGE)), 202
 
 
@@ -76,11 +71,4 @@ def status(task_id: str) -> Any:
 @bp.get("/result/<task_id>")
 @require_api_key
 def result(task_id: str) -> Any:
-    record = owned_task(task_id)
-    if record.status is TaskStatus.COMPLETED:
-        return respond(CompletedResult(task_id=task_id, result=record.result or "", metrics=record.metrics))  # type: ignore[arg-type]
-    if record.status is TaskStatus.FAILED:
-        return respond(
-            ErrorResult(task_id=task_id, error_message=record.error_message or "", error_type=record.error_type or "")
-        )
-    return respond(PendingResult(status=record.status.value, task_id=task_id, message=STATUS_MESSAGES[record.status]))
+    return respond(result_body(owned_task(task_id)))

@@ -1,0 +1,1 @@
+"""Webhooks: a POST to the client's callback_url when its task or batch ends, signed, retried, allowlisted."""

@@ -1,0 +1,125 @@
+"""Webhooks: a task's or a batch's end POSTed to its callback_url on loopback, signed (checked with the
+Standard Webhooks library), retried after 500s with one idempotency id, refused for hosts not allowed."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+import redis
+import requests
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from contract.dramatiq_internals import waiting
+
+from ..batches import chat_line, finished, start_batch
+from ..stack import API_KEY, Api, Process, RedisServer, start_api, start_worker, submit, wait_for_final
+from ..webhook_receiver import Receiver
+
+SECRET = "webhook-test-secret"
+RETRY = {"webhook_secret": SECRET, "webhook_retry_seconds": 0.2, "webhook_max_attempts": 4}
+
+
+@pytest.fixture(scope="module")
+def stack(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[tuple[Api, Process]]:
+    url = redis_server.url(db=2)
+    redis.Redis.from_url(url).flushdb()
+    # "localhost" is allowed on any port; 127.0.0.1 (where the receiver listens) is not: tests ask for
+    # localhost, which resolves to the receiver
+    api = start_api(workdir, url, api_keys=API_KEY, webhook_allowed_hosts="localhost", **RETRY, **model_settings)
+    worker = start_worker(workdir, url, **model_settings)
+    yield api, worker
+    worker.stop()
+    api.stop()
+
+
+def local(receiver: Receiver, path: str) -> str:
+    return receiver.url(path).replace("127.0.0.1", "localhost")
+
+
+def verified(received: object) -> dict[str, object]:
+    found = received  # a Received
+    return Webhook(SECRET.encode()).verify(found.body, found.headers)  # type: ignore[attr-defined,no-any-return]
+
+
+def test_a_task_webhook_is_retried_after_500s_signed_and_with_one_id(stack: tuple[Api, Process]) -> None:
+    api, _ = stack
+    with Receiver(failures=2) as receiver:
+        # Given a receiver that fails twice, when a task with a callback ends
+        task_id = submit(api, prompt="tell me", max_tokens=4, temperature=0, callback_url=local(receiver, "/task"))
+        final = wait_for_final(api, task_id)
+        # Then it is POSTed three times, the same id and body each time, the last one taken
+        attempts = receiver.on("/task", 3)
+        time.sleep(1)  # no fourth attempt after the 200
+        assert len([r for r in receiver.received if r.path == "/task"]) == 3
+        assert {r.headers["webhook-id"] for r in attempts} == {f"msg_task_{task_id}"}
+        assert len({r.body for r in attempts}) == 1
+        # and the body is the task's result, as GET /result gives it, signed as Standard Webhooks sign
+        payload = verified(attempts[-1])
+        assert payload == {"type": "task.completed", "data": final}
+        # a body changed in transit fails the check
+        forged = attempts[-1].body.replace("completed", "failed")
+        with pytest.raises(WebhookVerificationError):
+            Webhook(SECRET.encode()).verify(forged, attempts[-1].headers)
+
+
+def test_a_failed_task_is_announced_too(stack: tuple[Api, Process]) -> None:
+    api, _ = stack
+    with Receiver() as receiver:
+        task_id = submit(api, prompt="x", max_tokens=4, logit_bias={"99999999": 1}, callback_url=local(receiver, "/f"))
+        assert wait_for_final(api, task_id)["status"] == "error"
+        payload = verified(receiver.on("/f", 1)[0])
+        assert payload["type"] == "task.failed" and payload["data"]["error_type"] == "InvalidRequestError"  # type: ignore[index]
+
+
+def test_a_receiver_that_keeps_failing_is_given_up_after_the_attempts_allowed(stack: tuple[Api, Process]) -> None:
+    api, _ = stack
+    with Receiver(failures=100) as receiver:
+        submit(api, prompt="nobody home", max_tokens=2, callback_url=local(receiver, "/down"))
+        receiver.on("/down", RETRY["webhook_max_attempts"])  # type: ignore[arg-type]
+        time.sleep(3)  # past the next retry's wait (0.2 s doubling: 1.6 s)
+        assert len([r for r in receiver.received if r.path == "/down"]) == RETRY["webhook_max_attempts"]
+
+
+def test_a_batch_webhook_carries_the_batch_as_it_ended(stack: tuple[Api, Process]) -> None:
+    api, _ = stack
+    client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
+    with Receiver(failures=1) as receiver:
+        callback = local(receiver, "/batch")
+        batch = start_batch(client, [chat_line(f"w-{i}", "hi") for i in range(3)], metadata={"callback_url": callback})
+        done = finished(client, batch.id, 60)
+        attempts = receiver.on("/batch", 2)
+        payload = verified(attempts[-1])
+        assert payload["type"] == "batch.completed"
+        as_read = requests.get(api.url(f"/v1/batches/{batch.id}"), headers={"X-API-Key": API_KEY}, timeout=10).json()
+        assert payload["data"] == as_read and as_read["status"] == done.status
+        assert as_read["request_counts"]["completed"] == 3
+
+
+@pytest.mark.parametrize(
+    ("callback", "why"),
+    [
+        ("http://127.0.0.1:9/x", "not allowed by WEBHOOK_ALLOWED_HOSTS"),
+        ("http://169.254.169.254/latest/meta-data", "not allowed by WEBHOOK_ALLOWED_HOSTS"),
+        ("ftp://localhost/x", "http:// or https://"),
+        ("http://user:pw@localhost/x", "credentials"),
+        ("localhost/x", "http:// or https://"),
+    ],
+)
+def test_a_callback_to_a_host_not_allowed_is_refused_and_nothing_is_queued(
+    stack: tuple[Api, Process], redis_server: RedisServer, callback: str, why: str
+) -> None:
+    api, _ = stack
+    db = redis.Redis.from_url(redis_server.url(db=2))
+    before = waiting(db, "tiny")
+    answer = requests.post(
+        api.url("/generate"), json={"prompt": "p", "callback_url": callback}, headers={"X-API-Key": API_KEY}, timeout=10
+    )
+    assert answer.status_code == 400 and answer.json()["field"] == "callback_url" and why in answer.json()["error"]
+    assert waiting(db, "tiny") == before
+    client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
+    with pytest.raises(openai.BadRequestError, match="metadata.callback_url"):
+        start_batch(client, [chat_line("x", "y")], metadata={"callback_url": callback})
