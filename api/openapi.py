@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from . import schemas
 from .auth import API_KEY_HEADER, API_KEY_QUERY
+from .openapi_batches import batch_paths
 from .openapi_v1 import openai_paths
 from .settings import ApiSettings
 from .version import VERSION
@@ -149,7 +150,7 @@ def build_spec(settings: ApiSettings) -> dict[str, Any]:
             )
         },
     }
-    paths |= openai_paths(settings, c)
+    paths |= openai_paths(settings, c) | batch_paths(settings, c)
     return {
         "openapi": "3.1.0",
         "info": {"title": "LLM inference service", "version": VERSION},

@@ -33,10 +33,11 @@ MEANINGS = {
     400: "Invalid or unsupported parameter (`param` names it)",
     401: "Missing or invalid API key",
     403: "The key may not use this model",
-    404: "Unknown model",
+    404: "Unknown model, or a file or batch that does not exist or belongs to another key",
     413: "Body too large",
-    415: "Not JSON",
-    429: "Rate limit exceeded",
+    409: "The batch is not in progress, so it cannot be cancelled",
+    415: "Not JSON (or, for a file, not multipart/form-data)",
+    429: "Rate limit exceeded, or (batches) BATCH_MAX_OPEN batches open",
     503: "Redis unreachable or the queue is full",
 }
 
@@ -63,21 +64,25 @@ def openai_paths(settings: ApiSettings, components: Components) -> dict[str, Any
         "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": model}},
     }
     return {
-        "/v1/models": {"get": _op("v1_models", "Models (OpenAI)", {"200": _json(models, "The models")}, [401])},
+        "/v1/models": {
+            "get": operation("v1_models", "Models (OpenAI)", {"200": json_body(models, "The models")}, [401])
+        },
         "/v1/models/{model}": {
             "get": {
-                **_op(
+                **operation(
                     "v1_model",
                     "One model (OpenAI); ids may hold slashes",
-                    {"200": _json(model, "The model")},
+                    {"200": json_body(model, "The model")},
                     [401, 404],
                 ),
                 "parameters": [{"name": "model", "in": "path", "required": True, "schema": {"type": "string"}}],
             }
         },
-        "/v1/completions": {"post": _op("v1_completions", "A completion (OpenAI)", _answers(), _CODES, completion)},
+        "/v1/completions": {
+            "post": operation("v1_completions", "A completion (OpenAI)", _answers(), _CODES, completion)
+        },
         "/v1/chat/completions": {
-            "post": _op("v1_chat_completions", "A chat completion (OpenAI)", _answers(), _CODES, chat)
+            "post": operation("v1_chat_completions", "A chat completion (OpenAI)", _answers(), _CODES, chat)
         },
     }
 
@@ -109,14 +114,14 @@ def _answers() -> dict[str, Any]:
     }
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+def json_body(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def _op(
+def operation(
     operation_id: str, summary: str, ok: dict[str, Any], codes: list[int], body: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    errors = {str(code): _json(ERROR, MEANINGS[code]) for code in codes}
+    errors = {str(code): json_body(ERROR, MEANINGS[code]) for code in codes}
     return {
         "operationId": operation_id,
         "summary": summary,
