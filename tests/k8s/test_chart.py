@@ -300,3 +300,27 @@ def test_redis_ha_pods_ask_the_sentinels_for_the_primary(
     # When a pod starts, then it follows the primary the Sentinels name, or pod 0 when none names a host
     found = subprocess.run(["sh", str(tmp_path / "primary.sh")], env=env, capture_output=True, text=True, check=True)
     assert found.stdout.strip() == primary
+
+
+def test_batch_and_webhook_settings_reach_the_api_and_the_workers(testbed: TestBed) -> None:
+    defaults = render(testbed)
+    api = next(d for d in by_kind(defaults, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")
+    assert "WEBHOOK_SECRET" not in env_of(api)  # webhooks off unless a Secret is named
+    settings = by_kind(defaults, "ConfigMap")[0]["data"]
+    assert (settings["BATCH_MAX_OPEN"], settings["WEBHOOK_ALLOWED_HOSTS"]) == ("4", "")
+    worker = next(d for d in by_kind(defaults, "Deployment") if "-worker-" in d["metadata"]["name"])
+    assert env_of(worker)["OFFLINE_SLOTS"] == "8"
+
+    configured = render(testbed, "--values", str(CHART / "ci" / "batch-webhooks-values.yaml"))
+    settings = by_kind(configured, "ConfigMap")[0]["data"]
+    assert settings["BATCH_MAX_FILE_BYTES"] == "1048576" and settings["BATCH_EXPIRY_SECONDS"] == "3600"
+    assert settings["WEBHOOK_ALLOWED_HOSTS"] == "hooks.example.com,*.internal.example.com"
+    api = next(d for d in by_kind(configured, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")
+    assert env_of(api)["WEBHOOK_SECRET"] == {"secretKeyRef": {"name": "hooks", "key": "signing-key"}}
+    workers = {
+        d["metadata"]["name"]: env_of(d)
+        for d in by_kind(configured, "Deployment")
+        if "-worker-" in d["metadata"]["name"]
+    }
+    assert workers["rel-llm-service-worker-interactive"]["OFFLINE_SLOTS"] == "0"  # 0 is kept, not defaulted
+    assert workers["rel-llm-service-worker-default"]["OFFLINE_SLOTS"] == "8"

@@ -101,6 +101,11 @@ def test_max_batch_size_has_a_default() -> None:
     assert env(build(llm_model(), config()))["MAX_BATCH_SIZE"] == "32"
 
 
+@pytest.mark.parametrize(("spec", "slots"), [({}, "8"), ({"offlineSlots": 0}, "0"), ({"offlineSlots": 24}, "24")])
+def test_offline_slots_reach_the_worker(spec: dict[str, Any], slots: str) -> None:
+    assert env(build(llm_model(**spec), config()))["OFFLINE_SLOTS"] == slots
+
+
 @pytest.mark.parametrize("port", [9191, 9300])
 def test_the_metrics_port_is_read_from_the_config(port: int) -> None:
     deployment = build(llm_model(), config(worker_metrics_port=port))
