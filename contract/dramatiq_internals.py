@@ -23,16 +23,19 @@ def enqueue_task(broker: RedisBroker, model: str, task_id: str, offline: bool = 
     broker.enqueue(message)
 
 
-def waiting(client: redis.Redis, model: str) -> int:
-    """Messages in the model's queue that no worker has taken yet. Dramatiq keeps a queue as a Redis list
-    named `<namespace>:<queue>` and offers no count that other processes can read."""
-    return int(client.llen(f"{DRAMATIQ_NAMESPACE}:{queue_name(model)}"))  # type: ignore[arg-type]
+def waiting(client: redis.Redis, model: str, offline: bool = False) -> int:
+    """Messages in the model's queue (or offline queue) that no worker has taken yet. Dramatiq keeps a queue
+    as a Redis list named `<namespace>:<queue>` and offers no count that other processes can read."""
+    queue = offline_queue_name(model) if offline else queue_name(model)
+    return int(client.llen(f"{DRAMATIQ_NAMESPACE}:{queue}"))  # type: ignore[arg-type]
 
 
-def in_flight(client: redis.Redis, model: str) -> int:
-    """Messages of the model's queue that workers took but have not acknowledged. Each worker keeps these
-    in a set `<namespace>:__acks__.<worker id>.<queue>`; Dramatiq has no call that adds them up."""
-    pattern = f"{DRAMATIQ_NAMESPACE}:__acks__.*.{queue_name(model)}"
+def in_flight(client: redis.Redis, model: str, offline: bool = False) -> int:
+    """Messages of the model's queue (or offline queue) that workers took but have not acknowledged. Each
+    worker keeps these in a set `<namespace>:__acks__.<worker id>.<queue>`; Dramatiq has no call that adds
+    them up."""
+    queue = offline_queue_name(model) if offline else queue_name(model)
+    pattern = f"{DRAMATIQ_NAMESPACE}:__acks__.*.{queue}"
     return sum(int(client.scard(key)) for key in client.scan_iter(match=pattern, count=500))  # type: ignore[arg-type]
 
 

@@ -1,4 +1,5 @@
-"""How many requests a model has in Redis: waiting in its Dramatiq queue, and taken by workers."""
+"""How many requests a model has in Redis: waiting in its Dramatiq queue, and taken by workers; and how many
+Batch API lines, on its offline queue (waiting or taken)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .dramatiq_internals import in_flight, waiting
 class QueueDepth:
     waiting: int
     in_flight: int
+    offline: int = 0
 
     @property
     def total(self) -> int:
@@ -20,4 +22,5 @@ class QueueDepth:
 
 
 def queue_depth(client: redis.Redis, model_id: str) -> QueueDepth:
-    return QueueDepth(waiting(client, model_id), in_flight(client, model_id))
+    offline = waiting(client, model_id, offline=True) + in_flight(client, model_id, offline=True)
+    return QueueDepth(waiting(client, model_id), in_flight(client, model_id), offline)

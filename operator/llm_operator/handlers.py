@@ -17,7 +17,7 @@ from prometheus_client import start_http_server
 
 from contract import model_registry
 from contract.connections import make_redis
-from contract.queue_depth import queue_depth
+from contract.queue_depth import QueueDepth, queue_depth
 
 from . import kube, metrics
 from .config import load_config
@@ -97,8 +97,10 @@ def autoscale(
     if deployment is None:
         return  # reconcile (or repair) creates it
     current = int(deployment["spec"].get("replicas") or 0)
-    depth = _depth(memo.redis, served_name(model))
-    decision = decide(current, depth, _bounds(spec), time.monotonic(), memo.get("low_since"))
+    found = _depth(memo.redis, served_name(model))
+    depth = found.total if found is not None else None
+    batch_waiting = found is not None and found.offline > 0
+    decision = decide(current, depth, _bounds(spec), time.monotonic(), memo.get("low_since"), batch_waiting)
     memo["low_since"] = decision.low_since
     if decision.replicas != current:
         kube.scale_deployment(namespace, deployment["metadata"]["name"], decision.replicas)
@@ -119,13 +121,13 @@ def autoscale(
         patch.status["queueDepth"] = depth
 
 
-def _depth(client: redis.Redis, model_name: str) -> int | None:
+def _depth(client: redis.Redis, model_name: str) -> QueueDepth | None:
     try:
-        found = queue_depth(client, model_name).total
+        found = queue_depth(client, model_name)
     except redis.RedisError:
         metrics.REDIS_ERRORS.inc()
         return None
-    metrics.DEPTH.labels(model_name).set(found)
+    metrics.DEPTH.labels(model_name).set(found.total)
     return found
 
 

@@ -27,12 +27,17 @@ def clamp(value: int, bounds: Bounds) -> int:
     return max(bounds.min_replicas, min(bounds.max_replicas, value))
 
 
-def decide(current: int, depth: int | None, bounds: Bounds, now: float, low_since: float | None) -> Decision:
-    """depth None means Redis could not be read: hold (within bounds), never guess down to zero."""
+def decide(
+    current: int, depth: int | None, bounds: Bounds, now: float, low_since: float | None, batch_waiting: bool = False
+) -> Decision:
+    """depth None means Redis could not be read: hold (within bounds), never guess down to zero.
+
+    Batch API lines (`batch_waiting`) keep one replica up, never more: they run in the room interactive
+    traffic leaves over a 24-hour window, so they need a worker to exist, not more of them."""
     held = clamp(current, bounds)
     if depth is None:
         return Decision(held, low_since)
-    wanted = clamp(math.ceil(depth / bounds.target_queue_length), bounds)
+    wanted = clamp(max(math.ceil(depth / bounds.target_queue_length), 1 if batch_waiting else 0), bounds)
     if wanted >= held:  # up at once, from zero as soon as anything waits
         return Decision(wanted, None)
     since = now if low_since is None else low_since

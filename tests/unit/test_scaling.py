@@ -67,3 +67,20 @@ def test_the_cases_by_name() -> None:
     assert decide(4, 25, limits, 131, waiting.low_since).replicas == 3  # partial scale-down after the delay
     assert decide(2, 15, limits, 140, 100).low_since is None  # depth back up: the timer restarts
     assert decide(3, None, limits, 0, None).replicas == 3  # Redis unreadable: hold
+
+
+@given(st.integers(min_value=0, max_value=100), depths, bounds(), times, st.one_of(st.none(), times))
+def test_batch_lines_keep_one_replica_up_and_never_add_more(
+    current: int, depth: int, limits: Bounds, now: float, low: float | None
+) -> None:
+    with_batch = decide(current, depth, limits, now, low, batch_waiting=True).replicas
+    without = decide(current, depth, limits, now, low).replicas
+    # (bounds() keeps max_replicas at least 1) one replica at least, otherwise what the queue asks for
+    assert with_batch == max(without, 1)
+
+
+def test_batch_lines_wake_a_model_at_zero() -> None:
+    limits = Bounds(0, 4, 32, 300)
+    assert decide(0, 0, limits, 0.0, None).replicas == 0
+    assert decide(0, 0, limits, 0.0, None, batch_waiting=True).replicas == 1
+    assert decide(0, 1000, limits, 0.0, None, batch_waiting=True).replicas == 4  # the interactive depth rules above one
