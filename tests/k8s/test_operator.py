@@ -16,11 +16,11 @@ import pytest
 import redis
 import requests
 import yaml
-from dramatiq import Message
 from dramatiq.brokers.redis import RedisBroker
 
 from contract import model_registry
-from contract.names import ACTOR_NAME, queue_name
+from contract.dramatiq_internals import enqueue_task
+from contract.names import offline_queue_name, queue_name
 from tests.stack import API_KEY, ROOT, Process, RedisServer, free_port, start_api, wait_until
 
 from .kube import Kube
@@ -100,20 +100,17 @@ def replicas(kube: Kube, model: str) -> int:
     return -1 if found is None else int(found["spec"].get("replicas", 0))
 
 
-def enqueue(redis_url: str, served_name: str, count: int) -> None:
+def enqueue(redis_url: str, served_name: str, count: int, offline: bool = False) -> None:
     broker = RedisBroker(url=redis_url)
     for index in range(count):
-        broker.enqueue(
-            Message(
-                queue_name=queue_name(served_name), actor_name=ACTOR_NAME, args=(f"t{index}",), kwargs={}, options={}
-            )
-        )
+        enqueue_task(broker, served_name, f"t{index}", offline=offline)
     broker.close()
 
 
-def drain(redis_url: str, served_name: str) -> None:
+def drain(redis_url: str, served_name: str, offline: bool = False) -> None:
     client = redis.Redis.from_url(redis_url)
-    client.delete(f"dramatiq:{queue_name(served_name)}", f"dramatiq:{queue_name(served_name)}.msgs")
+    queue = offline_queue_name(served_name) if offline else queue_name(served_name)
+    client.delete(f"dramatiq:{queue}", f"dramatiq:{queue}.msgs")
 
 
 def test_a_model_becomes_a_worker_deployment_with_its_fields(kube: Kube, operator: Process) -> None:
@@ -202,6 +199,19 @@ def test_kubectl_scale_on_the_model_sets_replicas_until_the_autoscaler_decides(k
     wait_until(lambda: replicas(kube, "gpu") == 2, 10, "the scaled count", interval=0.1)
     # Nothing is queued: after scaleDownDelaySeconds the autoscaler takes it back to the floor
     wait_until(lambda: replicas(kube, "gpu") == 0, 30, "back to zero")
+
+
+def test_batch_lines_wake_a_model_at_zero_to_one_replica_and_no_more(
+    kube: Kube, operator: Process, queue_redis: RedisServer
+) -> None:
+    assert replicas(kube, "gpu") == 0
+    # 10 lines, with targetQueueLength 2, would ask for 3 replicas (its max) were they interactive
+    enqueue(queue_redis.url(), "llama-8b", 10, offline=True)
+    wait_until(lambda: replicas(kube, "gpu") == 1, 30, "one replica for the batch lines", interval=0.1)
+    time.sleep(2)  # four more autoscaler runs: still one
+    assert replicas(kube, "gpu") == 1
+    drain(queue_redis.url(), "llama-8b", offline=True)
+    wait_until(lambda: replicas(kube, "gpu") == 0, 30, "back to zero once no line waits")
 
 
 def test_keys_restricted_to_a_model_are_enforced_by_the_api(
