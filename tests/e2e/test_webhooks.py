@@ -16,7 +16,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from contract.dramatiq_internals import waiting
 
 from ..batches import chat_line, finished, start_batch
-from ..stack import API_KEY, Api, Process, RedisServer, start_api, start_worker, submit, wait_for_final
+from ..stack import API_KEY, Api, Process, RedisServer, sample, scrape, start_api, start_worker, submit, wait_for_final
 from ..webhook_receiver import Receiver
 
 SECRET = "webhook-test-secret"
@@ -77,11 +77,14 @@ def test_a_failed_task_is_announced_too(stack: tuple[Api, Process]) -> None:
 
 def test_a_receiver_that_keeps_failing_is_given_up_after_the_attempts_allowed(stack: tuple[Api, Process]) -> None:
     api, _ = stack
+    given_up = sample(scrape(api.url("/metrics")), "llm_service:webhook_attempts_total", outcome="given_up")
     with Receiver(failures=100) as receiver:
         submit(api, prompt="nobody home", max_tokens=2, callback_url=local(receiver, "/down"))
         receiver.on("/down", RETRY["webhook_max_attempts"])  # type: ignore[arg-type]
         time.sleep(3)  # past the next retry's wait (0.2 s doubling: 1.6 s)
         assert len([r for r in receiver.received if r.path == "/down"]) == RETRY["webhook_max_attempts"]
+    after = sample(scrape(api.url("/metrics")), "llm_service:webhook_attempts_total", outcome="given_up")
+    assert after == given_up + 1
 
 
 def test_a_batch_webhook_carries_the_batch_as_it_ended(stack: tuple[Api, Process]) -> None:
