@@ -55,6 +55,13 @@ class RedisStatsCollector:
         for model, found in depths.items():
             depth.add_metric([model, "waiting"], found.waiting)
             depth.add_metric([model, "in_flight"], found.in_flight)
+        lines = GaugeMetricFamily(
+            f"{P}batch_lines_queued",
+            "Batch API lines per model on its offline queue: waiting, or taken by a worker.",
+            labels=["model_name"],
+        )
+        for model, found in depths.items():
+            lines.add_metric([model], found.offline)
         workers = GaugeMetricFamily(
             f"{P}workers", "Live workers with the model loaded, from their heartbeats.", labels=["model_name"]
         )
@@ -62,6 +69,7 @@ class RedisStatsCollector:
             workers.add_metric([model], sum(model in beat.models for beat in beats))
         yield tasks
         yield depth
+        yield lines
         yield workers
 
 

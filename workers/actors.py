@@ -63,7 +63,7 @@ class GenerateTask:
         try:
             output = self.backend.generate(
                 request,
-                on_text=self._writer(record.task_id),
+                on_text=self._writer(record.task_id, streamed=record.batch_line is None),
                 on_usage=lambda prompt, generated: self.deltas.count(record.task_id, prompt, generated),
             )
         except redis.RedisError:
@@ -109,13 +109,15 @@ class GenerateTask:
             log_finished_task(failed)
         self.metrics.observe_failure(record.model, error_type)
 
-    def _writer(self, task_id: str) -> TextSink:
-        """The backend's text callback: each delta goes to the task's stream, unless the client has gone."""
+    def _writer(self, task_id: str, streamed: bool) -> TextSink:
+        """The backend's text callback: each delta goes to the task's stream, unless the client has gone.
+        A batch line is read from its final event only: its deltas are not written."""
         cancel = CancelCheck(self.store, task_id)
 
         def on_text(text: str) -> None:
             cancel.raise_if_requested()
-            self.deltas.add(task_id, text)
+            if streamed:
+                self.deltas.add(task_id, text)
 
         return on_text
 

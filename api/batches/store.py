@@ -127,7 +127,8 @@ class BatchStore:
         }
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(batch_key(batch_id), mapping=fields)
-            pipe.rpush(batch_lines_key(batch_id), *(json.dumps(line) for line in new.lines))
+            if new.lines:  # (an upload holds one request at least; RPUSH takes no empty list)
+                pipe.rpush(batch_lines_key(batch_id), *(json.dumps(line) for line in new.lines))
             for key in (batch_key(batch_id), batch_lines_key(batch_id)):
                 pipe.expire(key, self.keep)
             pipe.zadd(batches_of_key(new.owner), {batch_id: now})

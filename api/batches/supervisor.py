@@ -99,7 +99,10 @@ class Supervisor:
         self.batches.move(batch, BatchStatus.FAILED, errors=json.dumps({"object": "list", "data": [reason]}))
 
     def _ending(self, batch: Batch) -> BatchStatus | None:
-        """How the batch ends when it ends early: cancelled, or expired past its window; None otherwise."""
+        """How the batch ends when it ends early: cancelled, or expired past its window; None otherwise.
+        (A finalize cut short by a dying process left the ending it had chosen.)"""
+        if batch.status is BatchStatus.FINALIZING:
+            return BatchStatus(batch.fields["ending"])
         if batch.status is BatchStatus.CANCELLING:
             return BatchStatus.CANCELLED
         if time.time() >= batch.expires_at:
@@ -121,7 +124,7 @@ class Supervisor:
             self.tasks.request_cancel(lines[index]["task_id"])
 
     def finalize(self, batch: Batch, status: BatchStatus) -> None:
-        batch = self.batches.move(batch, BatchStatus.FINALIZING)
+        batch = self.batches.move(batch, BatchStatus.FINALIZING, ending=status.value)
         output, errors = render(self.batches.lines(batch.batch_id), batch_results.read(self.client, batch.batch_id))
         files = {}
         with self.client.pipeline(transaction=True) as pipe:

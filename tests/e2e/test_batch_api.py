@@ -11,6 +11,7 @@ import openai
 import pytest
 import redis
 
+from contract import events
 from contract.names import DRAMATIQ_NAMESPACE, offline_queue_name
 
 from ..batches import MODEL, chat_line, finished, jsonl, upload
@@ -64,7 +65,7 @@ def test_a_thousand_line_batch_answers_every_custom_id_once(client: openai.OpenA
     assert done.completed_at and done.finalizing_at and done.in_progress_at
 
 
-def test_completions_lines_answer_as_the_route_does(client: openai.OpenAI) -> None:
+def test_completions_lines_answer_as_the_route_does(client: openai.OpenAI, stack: tuple[Api, Process, str]) -> None:
     body = {"model": MODEL, "prompt": "the same prompt", "max_tokens": 6, "temperature": 0}
     line = {"custom_id": "only", "method": "POST", "url": "/v1/completions", "body": body}
     batch = client.batches.create(
@@ -75,6 +76,11 @@ def test_completions_lines_answer_as_the_route_does(client: openai.OpenAI) -> No
     direct = client.completions.create(**body)
     assert answer["response"]["body"]["choices"][0]["text"] == direct.choices[0].text
     assert answer["response"]["body"]["object"] == "text_completion"
+    # a line's text is written once, with its final event, not as stream deltas nobody reads
+    found = events.read_after(
+        redis.Redis.from_url(stack[2], decode_responses=True), answer["response"]["request_id"], "0"
+    )
+    assert [event["status"] for _, event in found] == ["queued", "processing", "completed"]
 
 
 def test_cancel_mid_way_ends_cancelled_with_what_was_answered(

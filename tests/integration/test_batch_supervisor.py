@@ -1,0 +1,55 @@
+"""The batch supervisor's recovery paths, against a real Redis: a finalize cut short ends as it was meant
+to, and a creation that died part-way fails its batch and stops what it had queued."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import redis
+
+from api.batches.files import FileStore
+from api.batches.store import BatchStore, NewBatch
+from api.batches.supervisor import INTERRUPTED_AFTER_SECONDS, Supervisor
+from contract.names import batch_key
+from contract.statuses import BatchStatus
+from contract.task_params import TaskParams
+from contract.task_store import TaskStore
+
+
+def supervisor(client: redis.Redis) -> tuple[Supervisor, BatchStore, TaskStore]:
+    batches, tasks = BatchStore(client, 3600, 3600), TaskStore(client, 3600)
+    return Supervisor(client, batches, FileStore(client, 3600), tasks, webhook_ttl=60), batches, tasks
+
+
+def line(task_id: str) -> dict[str, object]:
+    shape = {"chat": False, "logprobs": False, "tools": {"kind": "off", "name": None}}
+    return {"custom_id": task_id, "task_id": task_id, "model": "m", "shape": shape, "echo": False, "params": {}}
+
+
+def test_a_finalize_cut_short_ends_as_it_was_meant_to(redis_client: redis.Redis) -> None:
+    sup, batches, _ = supervisor(redis_client)
+    batch = batches.create(NewBatch(f"owner-{uuid.uuid4().hex}", "/v1/completions", "file-x", "24h", None))
+    # A process chose "cancelled", moved the batch to finalizing, and died before writing its files
+    batches.move(batches.move(batch, BatchStatus.CANCELLING), BatchStatus.FINALIZING, ending="cancelled")
+    sup.advance(batch.batch_id)
+    done = batches.get(batch.batch_id)
+    assert done is not None and done.status is BatchStatus.CANCELLED and done.fields["cancelled_at"]
+    assert batch.batch_id not in [found for found, _ in batches.open_ids()]
+
+
+def test_a_creation_that_died_part_way_fails_its_batch_and_stops_its_lines(redis_client: redis.Redis) -> None:
+    sup, batches, tasks = supervisor(redis_client)
+    task_id = str(uuid.uuid4())
+    params = TaskParams(prompt="p", max_tokens=1, temperature=0, top_p=1)
+    tasks.create(task_id, owner="o", model="m", params=params, user_id=None)
+    batch = batches.create(NewBatch("o", "/v1/completions", "file-x", "24h", None, lines=[line(task_id)]))
+    sup.advance(batch.batch_id)  # still within its creation's time: left alone
+    assert batches.get(batch.batch_id).status is BatchStatus.VALIDATING  # type: ignore[union-attr]
+    # Created long before INTERRUPTED_AFTER_SECONDS ago
+    redis_client.hset(batch_key(batch.batch_id), "created_at", str(int(time.time()) - INTERRUPTED_AFTER_SECONDS - 1))
+    sup.advance(batch.batch_id)
+    failed = batches.get(batch.batch_id)
+    assert failed is not None and failed.status is BatchStatus.FAILED
+    assert failed.as_openai()["errors"]["data"][0]["code"] == "creation_interrupted"
+    assert tasks.cancel_requested(task_id)
