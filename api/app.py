@@ -13,6 +13,8 @@ from .batches import services as batch_services
 from .settings import ApiSettings
 from .webhooks.dispatcher import Dispatcher
 
+BACKGROUND_KEY = "llm_start_background"
+
 
 def create_app(settings: ApiSettings | None = None) -> Flask:
     settings = settings or load_settings(ApiSettings)
@@ -25,9 +27,17 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     svc = services.init_app(app, settings)
-    batch_services.init_app(app, svc)
+    batch = batch_services.init_app(app, svc)
     dispatcher = Dispatcher(svc.redis, svc.store, settings)
-    app.before_request(dispatcher.ensure_running)  # the first request a process serves starts it, after the fork
+
+    def start_background() -> None:
+        """The batch supervisor and the webhook dispatcher of this process: started once it serves (after
+        Gunicorn forked it, never before), by gunicorn_conf's post_worker_init, else the first request."""
+        batch.supervisor.ensure_running()
+        dispatcher.ensure_running()
+
+    app.extensions[BACKGROUND_KEY] = start_background
+    app.before_request(start_background)
     errors.init_app(app)
     metrics.init_app(app, svc)
     rate_limit.init_app(app, settings)

@@ -44,6 +44,14 @@ accesslog = "-"
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 
 
+def post_worker_init(worker: Any) -> None:
+    """Each worker's background work (batches, webhooks) starts now, not at its first request: an api that
+    nobody calls still finishes batches and sends webhooks."""
+    from api.app import BACKGROUND_KEY
+
+    worker.wsgi.extensions[BACKGROUND_KEY]()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 

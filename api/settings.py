@@ -33,6 +33,9 @@ class ApiSettings(CommonSettings):
     batch_max_file_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest uploaded file, in bytes")
     batch_max_lines: int = Field(10_000, ge=1, description="most requests in one batch input file")
     batch_max_open: int = Field(4, ge=1, description="batches one API key may have open (not yet final)")
+    batch_max_stored_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024, description="bytes one API key's files may hold (uploads and results)"
+    )
     batch_expiry_seconds: int = Field(86_400, ge=1, description='a batch\'s completion window ("24h")')
     batch_file_ttl: int = Field(30 * 86_400, ge=60, description="seconds a file is kept (uploads and results)")
 

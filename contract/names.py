@@ -83,13 +83,18 @@ def batch_results_key(batch_id: str) -> str:
     return f"{KEY_PREFIX}:batch:{batch_id}:results"
 
 
+def files_of_key(owner: str) -> str:
+    """Sorted set of one key's files by expiry time: what they hold counts against BATCH_MAX_STORED_BYTES."""
+    return f"{KEY_PREFIX}:files-of:{owner}"
+
+
 def batches_of_key(owner: str) -> str:
     """Sorted set of one key's batches by creation time (for listing)."""
     return f"{KEY_PREFIX}:batches-of:{owner}"
 
 
 def open_batches_of_key(owner: str) -> str:
-    """Set of one key's batches not yet final (bounded by BATCH_MAX_OPEN)."""
+    """Sorted set of one key's batches not yet final, by reservation time (bounded by BATCH_MAX_OPEN)."""
     return f"{KEY_PREFIX}:batches-open-of:{owner}"
 
 

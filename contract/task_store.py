@@ -131,6 +131,7 @@ class TaskStore:
             {"status": TaskStatus.PROCESSING.value, "started_at": repr(started_at)},
             events.status_event(TaskStatus.PROCESSING, **restarted),
             record.model,
+            keeps_ttl=record.batch_line is not None,
         )
         return replace(record, status=TaskStatus.PROCESSING, started_at=started_at)
 
@@ -208,7 +209,11 @@ class TaskStore:
         # A record that expired stays gone: writing to it would leave a partial record without an owner.
         if not self.client.exists(task_key(record.task_id)):
             return False
-        self._write(record.task_id, fields, event, record.model, lambda pipe: self._announce(pipe, record, event))
+
+        def announce(pipe: redis.client.Pipeline) -> None:
+            self._announce(pipe, record, event)
+
+        self._write(record.task_id, fields, event, record.model, announce, keeps_ttl=record.batch_line is not None)
         return True
 
     def _announce(self, pipe: redis.client.Pipeline, record: TaskRecord, event: dict[str, Any]) -> None:
@@ -229,11 +234,15 @@ class TaskStore:
         event: dict[str, Any],
         model: str,
         on_final: Callable[[redis.client.Pipeline], None] | None = None,
+        keeps_ttl: bool = False,
     ) -> None:
         # Record, retention, event and counts in one transaction: readers never see one without the others.
+        # A batch line's record keeps the retention its batch gave it (its window, then RESULT_TTL): a line
+        # handed back after a lost worker may wait that long again.
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(task_key(task_id), mapping=fields)
-            pipe.expire(task_key(task_id), self.ttl)
+            if not keeps_ttl:
+                pipe.expire(task_key(task_id), self.ttl)
             events.append(pipe, task_id, event, self.ttl)
             if event["status"] in FINAL_STATUSES:
                 pipe.hincrby(TASKS_FINISHED_KEY, f"{model}\t{event['status']}", 1)

@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from dramatiq import Broker, Consumer, Middleware, Worker
 from dramatiq.broker import MessageProxy
 
-from contract.dramatiq_internals import requeue_held, take_one_at_a_time
+from contract.dramatiq_internals import refresh_broker_heartbeat, requeue_held, take_one_at_a_time
 from contract.names import offline_queue_name
 
 from .occupancy import Occupancy
@@ -27,6 +28,7 @@ from .occupancy import Occupancy
 logger = logging.getLogger(__name__)
 ROOM_WAIT_SECONDS = 0.05
 REQUEUE_PAUSE_SECONDS = 1.0
+DRAIN_POLL_SECONDS = 0.2
 
 
 class OfflineLane(Middleware):
@@ -52,8 +54,12 @@ class OfflineLane(Middleware):
         self.thread.start()
 
     def before_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
-        """Lines running finish (their time limit bounds the wait) and are acknowledged; none is taken after."""
+        """No line is taken from now on (Dramatiq's threads finish their interactive requests meanwhile)."""
         self.stopped.set()
+
+    def after_worker_shutdown(self, broker: Broker, worker: Worker) -> None:
+        """Lines still running finish (their time limit bounds the wait, which overlaps the interactive
+        requests') and are acknowledged."""
         if self.thread is not None:
             self.thread.join()
 
@@ -75,9 +81,20 @@ class OfflineLane(Middleware):
                 continue
             if message is not None:
                 self._start(consumer, message)
+        self._drain(broker)
+
+    def _drain(self, broker: Broker) -> None:
+        """Waits for the lines running, acknowledging each as it ends. The heartbeats middleware has stopped
+        by now: this keeps the broker's heartbeat fresh, or other workers would take these lines for lost."""
+        while self.occupancy.offline > 0 or not self.finished.empty():
+            self._settle()
+            try:
+                refresh_broker_heartbeat(broker, self.models[0])  # type: ignore[arg-type]
+            except Exception:
+                logger.warning("offline lane: broker heartbeat not refreshed", exc_info=True)
+            time.sleep(DRAIN_POLL_SECONDS)
         assert self.pool is not None
         self.pool.shutdown(wait=True)
-        self._settle()
 
     def _start(self, consumer: Consumer, message: MessageProxy) -> None:
         assert self.pool is not None
@@ -109,5 +126,8 @@ class OfflineLane(Middleware):
                     consumer.ack(message)
                 else:
                     requeue_held(consumer, message)
-            except Exception:  # unacknowledged, it returns to the queue when this worker is taken for lost
-                logger.warning("offline lane: could not settle line %s", message.args, exc_info=True)
+            except Exception:  # Redis failing: kept, and tried again at the next pass
+                logger.warning("offline lane: could not settle line %s; will retry", message.args, exc_info=True)
+                self.finished.put((consumer, message, done))
+                self.stopped.wait(REQUEUE_PAUSE_SECONDS)
+                return

@@ -51,7 +51,11 @@ def create_batch(svc: Services, bsvc: BatchServices, owner: str, request: BatchC
         raise ApiError(
             400, f"Invalid input_file_id: its purpose is {stored.purpose!r}, not 'batch'", field="input_file_id"
         )
-    if bsvc.batches.open_count(owner) >= svc.settings.batch_max_open:
+    callback = (request.metadata or {}).get("callback_url")
+    if callback is not None:
+        targets.check(callback, svc.settings, field="metadata.callback_url")
+    batch_id = bsvc.batches.reserve(owner, svc.settings.batch_max_open)
+    if batch_id is None:
         raise ApiError(
             429,
             f"Too many open batches: this key has {svc.settings.batch_max_open} (BATCH_MAX_OPEN); "
@@ -59,15 +63,16 @@ def create_batch(svc: Services, bsvc: BatchServices, owner: str, request: BatchC
             field="input_file_id",
             code="batch_limit_exceeded",
         )
-    callback = (request.metadata or {}).get("callback_url")
-    if callback is not None:
-        targets.check(callback, svc.settings, field="metadata.callback_url")
-    content = bsvc.files.content(owner, request.input_file_id) or ""
-    planned = plan(content, request.endpoint, svc.settings, _resolver())
+    try:
+        content = bsvc.files.content(owner, request.input_file_id) or ""
+        planned = plan(content, request.endpoint, svc.settings, _resolver())
+    except Exception:
+        bsvc.batches.release(owner, batch_id)  # refused (or Redis failed): it never opened
+        raise
     new = NewBatch(
         owner, request.endpoint, request.input_file_id, request.completion_window, request.metadata, callback
     )
-    return _queue(svc, bsvc, new, planned)
+    return _queue(svc, bsvc, batch_id, new, planned)
 
 
 def _resolver() -> Any:
@@ -82,13 +87,13 @@ def _resolver() -> Any:
     return resolve
 
 
-def _queue(svc: Services, bsvc: BatchServices, new: NewBatch, planned: list[PlannedLine]) -> Batch:
+def _queue(svc: Services, bsvc: BatchServices, batch_id: str, new: NewBatch, planned: list[PlannedLine]) -> Batch:
     task_ids = [str(uuid.uuid4()) for _ in planned]
     plans = [
         line_plan(line.custom_id, task_id, line.model, line.shape, line.choice)
         for line, task_id in zip(planned, task_ids, strict=True)
     ]
-    batch = bsvc.batches.create(replace(new, lines=plans))
+    batch = bsvc.batches.create(batch_id, replace(new, lines=plans))
     queued: list[str] = []
     try:
         for index, (line, task_id) in enumerate(zip(planned, task_ids, strict=True)):
@@ -110,4 +115,5 @@ def _queue(svc: Services, bsvc: BatchServices, new: NewBatch, planned: list[Plan
         bsvc.batches.move(batch, BatchStatus.FAILED, errors=json.dumps({"object": "list", "data": [reason]}))
         raise
     logger.info("batch %s: %d lines queued (key %s)", batch.batch_id, len(queued), new.owner)
-    return bsvc.batches.move(batch, BatchStatus.IN_PROGRESS)
+    # None only when the supervisor took this creation for dead (it took longer than RESERVATION_SECONDS)
+    return bsvc.batches.move(batch, BatchStatus.IN_PROGRESS) or bsvc.batches.get(batch.batch_id) or batch

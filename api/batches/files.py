@@ -12,9 +12,31 @@ from typing import Any
 
 import redis
 
-from contract.names import file_key
+from contract.names import file_key, files_of_key
 
 BATCH_PURPOSE, OUTPUT_PURPOSE = "batch", "batch_output"
+
+# KEYS: the key's files (sorted set by expiry). ARGV: now, bytes wanted, the most bytes (-1: only count),
+# the file key prefix. Expired or deleted files stop counting; an upload's bytes are held (as a member
+# `upload:<now>:<bytes>`, gone in a minute) until the file itself is written. Returns the bytes held when
+# counting, else 1 when there is room (and holds it), 0 when not.
+_ROOM = """
+redis.call('zremrangebyscore', KEYS[1], '-inf', tonumber(ARGV[1]) - 1)
+local held = 0
+for _, id in ipairs(redis.call('zrange', KEYS[1], 0, -1)) do
+  local upload = string.match(id, '^upload:%d+:(%d+)$')
+  if upload then
+    held = held + tonumber(upload)
+  else
+    local size = redis.call('hget', ARGV[4] .. id, 'bytes')
+    if size then held = held + tonumber(size) else redis.call('zrem', KEYS[1], id) end
+  end
+end
+if tonumber(ARGV[3]) < 0 then return held end
+if held + tonumber(ARGV[2]) > tonumber(ARGV[3]) then return 0 end
+redis.call('zadd', KEYS[1], tonumber(ARGV[1]) + 60, 'upload:' .. ARGV[1] .. ':' .. ARGV[2])
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -47,7 +69,8 @@ class FileStore:
         self.ttl = ttl_seconds
 
     def add(self, pipe: Any, *, owner: str, filename: str, purpose: str, content: str) -> StoredFile:
-        """Queues the file's writes on `pipe` (so that it appears together with whatever made it)."""
+        """Queues the file's writes on `pipe` (so that it appears together with whatever made it), whatever
+        the key already holds: a batch's results are always written (they count against its next upload)."""
         now = int(time.time())
         stored = StoredFile(
             f"file-{secrets.token_hex(12)}", owner, filename, purpose, len(content.encode()), now, now + self.ttl
@@ -62,11 +85,20 @@ class FileStore:
         }
         pipe.hset(file_key(stored.file_id), mapping=fields)
         pipe.expire(file_key(stored.file_id), self.ttl)
+        pipe.zadd(files_of_key(owner), {stored.file_id: stored.expires_at})
+        pipe.expire(files_of_key(owner), self.ttl)
         return stored
 
-    def create(self, *, owner: str, filename: str, purpose: str, content: str) -> StoredFile:
+    def create(self, *, owner: str, filename: str, purpose: str, content: str, most_bytes: int) -> StoredFile | None:
+        """The file, or None when the key's files would then hold more than `most_bytes` (checked and
+        counted at once, so concurrent uploads cannot pass the bound together)."""
+        size, now = len(content.encode()), int(time.time())
+        room = self.client.eval(_ROOM, 1, files_of_key(owner), now, size, most_bytes, file_key(""))
+        if not room:
+            return None
         with self.client.pipeline(transaction=True) as pipe:
             stored = self.add(pipe, owner=owner, filename=filename, purpose=purpose, content=content)
+            pipe.zrem(files_of_key(owner), f"upload:{now}:{size}")  # the room held, now the file itself
             pipe.execute()
         return stored
 
@@ -88,4 +120,7 @@ class FileStore:
     def delete(self, owner: str, file_id: str) -> bool:
         if self.get(owner, file_id) is None:
             return False
-        return bool(self.client.delete(file_key(file_id)))
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(file_key(file_id))
+            pipe.zrem(files_of_key(owner), file_id)
+            return bool(pipe.execute()[0])

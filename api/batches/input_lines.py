@@ -5,6 +5,7 @@ once, naming every bad line (up to MAX_LINES_NAMED) and why."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from ..openai_requests import SCHEMAS, choices_of, parse, shape_of
 from ..settings import ApiSettings
 
 MAX_LINES_NAMED = 20
+YIELD_EVERY = 200
 ENDPOINTS = tuple(SCHEMAS)
 
 
@@ -52,7 +54,8 @@ class BadLines(Exception):
 
 def requests_in(content: str) -> list[tuple[int, str]]:
     """(line number, text) of every non-blank line."""
-    return [(number, text) for number, text in enumerate(content.splitlines(), start=1) if text.strip()]
+    # "\n" only: splitlines() would also split at U+2028 and U+0085, which JSON strings may hold as is
+    return [(number, text) for number, text in enumerate(content.split("\n"), start=1) if text.strip()]
 
 
 def check_upload(content: bytes, settings: ApiSettings) -> str:
@@ -108,6 +111,8 @@ def plan(content: str, endpoint: str, settings: ApiSettings, resolve: Resolver) 
     """Every line as the task it will run; ApiError naming each line that could not run on `endpoint`."""
     bad, planned = BadLines(), []
     for number, line in requests_in(content):
+        if number % YIELD_EVERY == 0:
+            time.sleep(0)  # under gevent, lets the process's other requests and streams run meanwhile
         request = json.loads(line)  # the upload checked the form
         try:
             planned.append(_plan_line(number, request, endpoint, settings, resolve))

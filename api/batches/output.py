@@ -5,6 +5,7 @@ ones, and those the batch closed before they ran (cancelled, expired), go to the
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict
 from typing import Any
 
@@ -13,6 +14,7 @@ from contract.task_params import TaskParams
 from ..errors import openai_error
 from ..openai_format import Choice, Reply, Shape, failure
 from ..openai_tools import ToolMode
+from .input_lines import YIELD_EVERY
 
 # Error types a batch gives the lines it closed itself (OpenAI's codes), with their messages.
 CLOSED = {
@@ -37,6 +39,8 @@ def render(lines: list[dict[str, Any]], results: dict[int, dict[str, Any]]) -> t
     """(output file, error file) contents; a line without a result is not in either."""
     output, errors = [], []
     for index, line in enumerate(lines):
+        if index % YIELD_EVERY == 0:
+            time.sleep(0)  # under gevent, lets the process's requests and streams run between lines
         event = results.get(index)
         if event is None:
             continue

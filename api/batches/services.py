@@ -33,8 +33,6 @@ def init_app(app: Flask, svc: Services) -> BatchServices:
     supervisor = Supervisor(client, batches, files, line_store, webhook_ttl=settings.result_ttl)
     found = BatchServices(files, batches, line_store, supervisor)
     app.extensions[EXTENSION_KEY] = found
-    # The first request a process serves starts its supervisor: after Gunicorn forks it, never before.
-    app.before_request(found.supervisor.ensure_running)
     return found
 
 

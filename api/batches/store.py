@@ -32,6 +32,45 @@ TIMESTAMPS = {
     BatchStatus.CANCELLED: "cancelled_at",
 }
 
+# Which statuses a batch may move to from which: every move is checked against its current status in Redis,
+# so a cancel racing the end of a batch, or two api processes finalizing it, cannot undo one another.
+MOVES_TO = {
+    BatchStatus.IN_PROGRESS: {BatchStatus.VALIDATING},
+    BatchStatus.FAILED: {BatchStatus.VALIDATING},
+    BatchStatus.CANCELLING: {BatchStatus.IN_PROGRESS},
+    BatchStatus.FINALIZING: {BatchStatus.IN_PROGRESS, BatchStatus.CANCELLING, BatchStatus.FINALIZING},
+    BatchStatus.COMPLETED: {BatchStatus.FINALIZING},
+    BatchStatus.EXPIRED: {BatchStatus.FINALIZING},
+    BatchStatus.CANCELLED: {BatchStatus.FINALIZING},
+}
+
+# KEYS: batch hash. ARGV: how many allowed statuses, the allowed statuses, then field/value pairs.
+_MOVE = """
+local current = redis.call('hget', KEYS[1], 'status')
+local count = tonumber(ARGV[1])
+for i = 2, count + 1 do
+  if ARGV[i] == current then
+    redis.call('hset', KEYS[1], unpack(ARGV, count + 2))
+    return 1
+  end
+end
+return 0
+"""
+
+# KEYS: the key's open batches (sorted set by reservation time). ARGV: new batch id, the most open, the
+# batch key prefix, now, seconds a reservation may stay without its batch. An entry whose batch is gone
+# (evicted, deleted by hand, or its creation died) stops counting once that time has passed.
+_RESERVE = """
+local stale = redis.call('zrangebyscore', KEYS[1], '-inf', tonumber(ARGV[4]) - tonumber(ARGV[5]))
+for _, id in ipairs(stale) do
+  if redis.call('exists', ARGV[3] .. id) == 0 then redis.call('zrem', KEYS[1], id) end
+end
+if redis.call('zcard', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+redis.call('zadd', KEYS[1], ARGV[4], ARGV[1])
+return 1
+"""
+RESERVATION_SECONDS = 600  # past any creation's time: the supervisor fails a batch validating that long
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -104,12 +143,21 @@ class BatchStore:
         self.expiry = expiry_seconds
         self.keep = expiry_seconds + keep_seconds  # open, then its results kept as long as files are
 
-    def open_count(self, owner: str) -> int:
-        return int(self.client.scard(open_batches_of_key(owner)))  # type: ignore[arg-type]
-
-    def create(self, new: NewBatch) -> Batch:
-        """Written as `validating`, with its lines; `start` moves it on once its tasks are queued."""
+    def reserve(self, owner: str, most: int) -> str | None:
+        """A new batch id, counted among the key's open batches at once (so that concurrent creations cannot
+        pass the bound together), or None when the key has `most` open. `release` gives it back."""
         batch_id = f"batch_{secrets.token_hex(12)}"
+        now, prefix = time.time(), batch_key("")
+        found = self.client.eval(
+            _RESERVE, 1, open_batches_of_key(owner), batch_id, most, prefix, now, RESERVATION_SECONDS
+        )
+        return batch_id if found else None
+
+    def release(self, owner: str, batch_id: str) -> None:
+        self.client.zrem(open_batches_of_key(owner), batch_id)
+
+    def create(self, batch_id: str, new: NewBatch) -> Batch:
+        """Written as `validating`, with its lines; moved on once its tasks are queued."""
         now = int(time.time())
         fields: dict[Any, str] = {
             "owner": new.owner,
@@ -132,7 +180,6 @@ class BatchStore:
             for key in (batch_key(batch_id), batch_lines_key(batch_id)):
                 pipe.expire(key, self.keep)
             pipe.zadd(batches_of_key(new.owner), {batch_id: now})
-            pipe.sadd(open_batches_of_key(new.owner), batch_id)
             pipe.zadd(OPEN_BATCHES_KEY, {batch_id: now + self.expiry})
             pipe.execute()
         return Batch(batch_id, fields)
@@ -164,17 +211,21 @@ class BatchStore:
     def lines(self, batch_id: str) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self.client.lrange(batch_lines_key(batch_id), 0, -1)]  # type: ignore[union-attr]
 
-    def move(self, batch: Batch, status: BatchStatus, **fields: str) -> Batch:
-        """The batch in a new status (stamped with its time), plus any fields given; final statuses leave
-        the open indexes."""
+    def move(self, batch: Batch, status: BatchStatus, **fields: str) -> Batch | None:
+        """The batch in a new status (stamped with its time), plus any fields given, or None when its status
+        was not one that may move there (another process moved it first); final statuses leave the open
+        indexes."""
         changes: dict[Any, str] = {"status": status.value, TIMESTAMPS[status]: str(int(time.time())), **fields}
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(batch_key(batch.batch_id), mapping=changes)
-            if status in FINAL_BATCH_STATUSES:
+        allowed = [found.value for found in MOVES_TO[status]]
+        pairs = [item for pair in changes.items() for item in pair]
+        if not self.client.eval(_MOVE, 1, batch_key(batch.batch_id), len(allowed), *allowed, *pairs):
+            return None
+        if status in FINAL_BATCH_STATUSES:
+            with self.client.pipeline(transaction=True) as pipe:
                 pipe.zrem(OPEN_BATCHES_KEY, batch.batch_id)
-                pipe.srem(open_batches_of_key(batch.owner), batch.batch_id)
+                pipe.zrem(open_batches_of_key(batch.owner), batch.batch_id)
                 pipe.expire(batch_results_key(batch.batch_id), self.keep)
-            pipe.execute()
+                pipe.execute()
         return Batch(batch.batch_id, {**batch.fields, **changes})
 
     def forget(self, batch_id: str) -> None:

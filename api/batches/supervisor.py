@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 import time
 
@@ -15,16 +16,17 @@ import redis
 from contract import batch_results, events, webhooks
 from contract.batch_results import BatchLine
 from contract.names import batch_lock_key
-from contract.statuses import BatchStatus
+from contract.statuses import FINAL_BATCH_STATUSES, BatchStatus
 from contract.task_store import TaskStore
 
 from .files import OUTPUT_PURPOSE, FileStore
 from .output import CLOSED, render
-from .store import Batch, BatchStore
+from .store import RESERVATION_SECONDS, Batch, BatchStore
 
 logger = logging.getLogger(__name__)
 LOCK_SECONDS = 60
-INTERRUPTED_AFTER_SECONDS = 600  # a creation queues thousands of lines in seconds
+_UNLOCK = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+INTERRUPTED_AFTER_SECONDS = RESERVATION_SECONDS  # a creation queues thousands of lines in seconds
 INTERVAL_SECONDS = 1.0
 
 
@@ -67,17 +69,17 @@ class Supervisor:
 
     def sweep(self) -> None:
         for batch_id, _ in self.batches.open_ids():
-            lock = batch_lock_key(batch_id)
-            if not self.client.set(lock, "1", nx=True, ex=LOCK_SECONDS):
+            lock, token = batch_lock_key(batch_id), secrets.token_hex(8)
+            if not self.client.set(lock, token, nx=True, ex=LOCK_SECONDS):
                 continue
             try:
                 self.advance(batch_id)
             finally:
-                self.client.delete(lock)
+                self.client.eval(_UNLOCK, 1, lock, token)  # ours only: it may have expired and been taken
 
     def advance(self, batch_id: str) -> None:
         batch = self.batches.get(batch_id)
-        if batch is None:  # expired or removed by hand
+        if batch is None or batch.status in FINAL_BATCH_STATUSES:  # gone, or ended since the list was read
             self.batches.forget(batch_id)
             return
         if batch.status is BatchStatus.VALIDATING:
@@ -124,7 +126,10 @@ class Supervisor:
             self.tasks.request_cancel(lines[index]["task_id"])
 
     def finalize(self, batch: Batch, status: BatchStatus) -> None:
-        batch = self.batches.move(batch, BatchStatus.FINALIZING, ending=status.value)
+        moved = self.batches.move(batch, BatchStatus.FINALIZING, ending=status.value)
+        if moved is None:
+            return  # another process moved it on
+        batch = moved
         output, errors = render(self.batches.lines(batch.batch_id), batch_results.read(self.client, batch.batch_id))
         files = {}
         with self.client.pipeline(transaction=True) as pipe:
@@ -137,6 +142,8 @@ class Supervisor:
                     files[field] = stored.file_id
             pipe.execute()
         done = self.batches.move(batch, status, **files)
+        if done is None:
+            return
         logger.info(
             "batch %s %s: %d completed, %d failed",
             batch.batch_id,

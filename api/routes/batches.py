@@ -22,7 +22,6 @@ from ..services import services
 
 bp = Blueprint("batches", __name__, url_prefix="/v1")
 MAX_LIST_LIMIT = 100
-CANCELLABLE = frozenset({BatchStatus.IN_PROGRESS})
 
 
 def _parse() -> BatchCreateRequest:
@@ -66,9 +65,17 @@ def cancel(batch_id: str) -> Any:
     batch = _owned(batch_id)
     if batch.status is BatchStatus.CANCELLING:
         return jsonify(batch.as_openai())
-    if batch.status not in CANCELLABLE:
-        raise ApiError(409, f"Cannot cancel a batch that is {batch.status.value}", field="batch_id")
-    return jsonify(batch_services().batches.move(batch, BatchStatus.CANCELLING).as_openai())
+    moved = (
+        batch_services().batches.move(batch, BatchStatus.CANCELLING)
+        if batch.status is BatchStatus.IN_PROGRESS
+        else None
+    )
+    if moved is None:  # not in progress, or it ended between the read and the move
+        found = _owned(batch_id)
+        if found.status is BatchStatus.CANCELLING:
+            return jsonify(found.as_openai())
+        raise ApiError(409, f"Cannot cancel a batch that is {found.status.value}", field="batch_id")
+    return jsonify(moved.as_openai())
 
 
 def _owned(batch_id: str) -> Batch:

@@ -38,9 +38,19 @@ def upload() -> Any:
     if len(content) > limit:
         raise ApiError(413, f"Invalid file: larger than BATCH_MAX_FILE_BYTES ({limit} bytes)", field="file")
     text = check_upload(content, svc.settings)
+    most = svc.settings.batch_max_stored_bytes
+    filename = sent.filename or "upload.jsonl"
     stored = batch_services().files.create(
-        owner=g.key_id, filename=sent.filename or "upload.jsonl", purpose=purpose, content=text
+        owner=g.key_id, filename=filename, purpose=purpose, content=text, most_bytes=most
     )
+    if stored is None:
+        raise ApiError(
+            429,
+            f"Storage full: this key's files would hold more than BATCH_MAX_STORED_BYTES ({most} bytes); "
+            "delete files it no longer needs",
+            field="file",
+            code="storage_limit_exceeded",
+        )
     return jsonify(stored.as_openai())
 
 

@@ -22,7 +22,6 @@ from . import signing, targets
 
 logger = logging.getLogger(__name__)
 INTERVAL_SECONDS = 0.2
-CLAIMED_AT_ONCE = 16
 
 
 class Dispatcher:
@@ -52,12 +51,14 @@ class Dispatcher:
             except Exception:
                 logger.exception("webhooks: sending failed")
                 sent = 0
-            if sent < CLAIMED_AT_ONCE:
+            if not sent:
                 time.sleep(INTERVAL_SECONDS)
 
     def send_due(self) -> int:
-        lease = self.settings.webhook_timeout * 2 + 5  # past one attempt, however slow the receiver
-        due = webhooks.claim(self.client, time.time(), lease, CLAIMED_AT_ONCE)
+        """Claims one delivery at a time: its lease covers that attempt only (connecting and reading each
+        take up to WEBHOOK_TIMEOUT), so no other process sends it meanwhile."""
+        lease = self.settings.webhook_timeout * 3 + 5
+        due = webhooks.claim(self.client, time.time(), lease, 1)
         for delivery_id in due:
             self.attempt(delivery_id)
         return len(due)
@@ -104,12 +105,13 @@ class Dispatcher:
         if why is not None:
             return f"refused: {why}"
         headers = signing.headers(self.settings.webhook_secret, delivery_id, int(time.time()), body)
+        timeout = self.settings.webhook_timeout
         try:
             answer = self.session.post(
-                url, data=body.encode(), headers=headers, timeout=self.settings.webhook_timeout, allow_redirects=False
+                url, data=body.encode(), headers=headers, timeout=(timeout, timeout), allow_redirects=False
             )
         except requests.RequestException as error:
-            return f"{type(error).__name__}: {error}"
+            return type(error).__name__  # its text holds the URL, whose path or query may carry a secret
         return None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
 
     def _end(self, delivery_id: str, outcome: str, detail: str) -> None:

@@ -43,8 +43,13 @@ def check(url: str, settings: ApiSettings, field: str = "callback_url") -> str:
 
 
 def _matches(entry: str, host: str, port: int) -> bool:
-    name, _, wanted_port = entry.rpartition(":") if entry.count(":") == 1 else (entry, "", "")
-    if wanted_port and (not wanted_port.isdigit() or int(wanted_port) != port):
+    """`entry` read as a URL's authority, so `[::1]:8080` and `host:443` parse as they would in a URL."""
+    try:
+        parts = urlsplit(f"//{entry}")
+        name, wanted_port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return False  # a malformed entry allows nothing
+    if wanted_port is not None and wanted_port != port:
         return False
     if name.startswith("*."):
         return host.endswith(name[1:])

@@ -192,3 +192,26 @@ def test_a_batch_past_its_window_expires_and_open_batches_are_bounded(
         client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
     finally:
         api.stop()
+
+
+def test_a_keys_stored_bytes_are_bounded_and_deleting_frees_them(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+) -> None:
+    url = redis_server.url(db=8)
+    redis.Redis.from_url(url).flushdb()
+    api = start_api(workdir, url, api_keys=f"{API_KEY},{OTHER_KEY}", batch_max_stored_bytes=4096, **model_settings)
+    try:
+        client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
+        lines = [chat_line(f"s-{index}", "x" * 100) for index in range(12)]  # about 2,300 bytes
+        first = upload(client, lines)
+        with pytest.raises(openai.RateLimitError) as refused:
+            upload(client, lines)
+        assert "BATCH_MAX_STORED_BYTES" in refused.value.message
+        # another key has its own room
+        other = openai.OpenAI(base_url=api.url("/v1"), api_key=OTHER_KEY, max_retries=0, timeout=60)
+        upload(other, lines)
+        # and deleting a file makes room again
+        client.files.delete(first)
+        upload(client, lines)
+    finally:
+        api.stop()

@@ -8,7 +8,7 @@ import redis
 
 from contract import batch_results
 from contract.batch_results import BatchLine
-from contract.names import batch_key, batch_results_key
+from contract.names import batch_key, batch_results_key, task_key
 from contract.task_params import TaskParams
 from contract.task_store import TaskStore
 
@@ -63,3 +63,17 @@ def test_a_line_of_a_batch_that_is_gone_records_nothing(redis_client: redis.Redi
     assert record is not None
     store.complete(record, result="text", metrics={}, finished_at=0.0)
     assert not redis_client.exists(batch_results_key(batch_id), batch_key(batch_id))
+
+
+def test_a_lines_record_keeps_the_retention_its_batch_gave_it(redis_client: redis.Redis) -> None:
+    # Given a line created by the api with its batch's long retention
+    batch_id = new_batch(redis_client, 1)
+    task_id = line_task(TaskStore(redis_client, 600), batch_id, 0)
+    # When a worker, whose RESULT_TTL is shorter, takes it
+    worker = TaskStore(redis_client, 60)
+    record = worker.mark_processing(task_id)
+    assert record is not None
+    # Then the record keeps its own retention (a line handed back after a lost worker may wait that long)
+    assert redis_client.ttl(task_key(task_id)) > 60
+    worker.complete(record, result="t", metrics={}, finished_at=0.0)
+    assert redis_client.ttl(task_key(task_id)) > 60

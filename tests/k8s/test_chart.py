@@ -314,6 +314,7 @@ def test_batch_and_webhook_settings_reach_the_api_and_the_workers(testbed: TestB
     configured = render(testbed, "--values", str(CHART / "ci" / "batch-webhooks-values.yaml"))
     settings = by_kind(configured, "ConfigMap")[0]["data"]
     assert settings["BATCH_MAX_FILE_BYTES"] == "1048576" and settings["BATCH_EXPIRY_SECONDS"] == "3600"
+    assert settings["BATCH_MAX_STORED_BYTES"] == "268435456"  # the default, written as an integer
     assert settings["WEBHOOK_ALLOWED_HOSTS"] == "hooks.example.com,*.internal.example.com"
     api = next(d for d in by_kind(configured, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")
     assert env_of(api)["WEBHOOK_SECRET"] == {"secretKeyRef": {"name": "hooks", "key": "signing-key"}}
