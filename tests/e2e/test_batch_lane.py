@@ -9,6 +9,8 @@ from pathlib import Path
 import openai
 import redis
 
+from contract.dramatiq_internals import in_flight, waiting
+
 from ..batches import chat_line, finished, jsonl, line_statuses, start_batch
 from ..stack import API_KEY, RedisServer, start_api, start_worker, statuses, submit, wait_for_final, wait_until
 from .test_worker_crash import kill_worker
@@ -108,4 +110,31 @@ def test_a_worker_killed_mid_batch_loses_no_line_and_answers_none_twice(
     finally:
         if second is not None:
             second.stop()
+        api.stop()
+
+
+def test_a_worker_stopped_mid_batch_finishes_its_lines_and_takes_no_more(
+    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+) -> None:
+    url = redis_server.url(db=15)
+    redis.Redis.from_url(url).flushdb()
+    api = start_api(workdir, url, api_keys=API_KEY, **model_settings)
+    worker = start_worker(workdir, url, offline_slots=2, **model_settings)
+    try:
+        client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
+        db = redis.Redis.from_url(url, decode_responses=True)
+        lines = [chat_line(f"g-{index}", f"line {index}", max_tokens=300, ignore_eos=True) for index in range(6)]
+        batch = start_batch(client, lines)
+        wait_until(lambda: line_statuses(db, batch.id).count("processing") == 2, 60, "two lines generating")
+        running = [index for index, status in enumerate(line_statuses(db, batch.id)) if status == "processing"]
+        # When the worker is stopped (SIGTERM, as Kubernetes stops a pod)
+        worker.stop(timeout=120)
+        # Then the lines it was running were finished and answered; the others wait, untouched
+        found = line_statuses(db, batch.id)
+        assert [found[index] for index in running] == ["completed", "completed"]
+        assert found.count("queued") == 4
+        assert client.batches.retrieve(batch.id).request_counts.completed == 2
+        assert waiting(db, "tiny", offline=True) == 4 and in_flight(db, "tiny", offline=True) == 0
+    finally:
+        worker.stop()
         api.stop()
