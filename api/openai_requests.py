@@ -5,7 +5,7 @@ each line of a file the same way and renders each line's answer in the same shap
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -20,7 +20,8 @@ from .schemas import field_errors
 from .settings import ApiSettings
 from .submission import task_params
 
-CHAT_PATH, COMPLETIONS_PATH = "/v1/chat/completions", "/v1/completions"
+Endpoint = Literal["/v1/chat/completions", "/v1/completions"]
+CHAT_PATH, COMPLETIONS_PATH = get_args(Endpoint)
 SCHEMAS: dict[str, type[BaseModel]] = {CHAT_PATH: ChatCompletionRequest, COMPLETIONS_PATH: CompletionRequest}
 
 ParamsFor = Callable[..., TaskParams]

@@ -73,7 +73,7 @@ def batch_key(batch_id: str) -> str:
 
 
 def batch_lines_key(batch_id: str) -> str:
-    """List of the batch's lines as accepted: custom_id, task id, model and body (JSON), in file order."""
+    """List of the batch's lines as accepted, in file order: what answering each needs (JSON; output.py)."""
     return f"{KEY_PREFIX}:batch:{batch_id}:lines"
 
 

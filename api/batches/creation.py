@@ -18,10 +18,11 @@ from contract.statuses import BatchStatus
 
 from ..errors import ApiError
 from ..model_access import resolve_model
+from ..openai_requests import Endpoint
 from ..services import Services
 from ..webhooks import targets
 from .files import BATCH_PURPOSE
-from .input_lines import ENDPOINTS, PlannedLine, plan
+from .input_lines import PlannedLine, plan
 from .output import line_plan
 from .services import BatchServices
 from .store import Batch, NewBatch
@@ -35,12 +36,9 @@ class BatchCreateRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     input_file_id: str = Field(min_length=1, max_length=64)
-    endpoint: Literal["/v1/chat/completions", "/v1/completions"]
+    endpoint: Endpoint
     completion_window: Literal["24h"]
     metadata: dict[str, str] | None = Field(None, max_length=MAX_METADATA_PAIRS)
-
-
-assert set(BatchCreateRequest.model_fields["endpoint"].annotation.__args__) == set(ENDPOINTS)  # type: ignore[union-attr]
 
 
 def create_batch(svc: Services, bsvc: BatchServices, owner: str, request: BatchCreateRequest) -> Batch:
