@@ -25,6 +25,8 @@ TASKS_SUBMITTED = Counter(f"{P}tasks_submitted", "Tasks accepted with 202.", ["m
 WEBHOOK_ATTEMPTS = Counter(
     f"{P}webhook_attempts", "Webhook attempts, by outcome (delivered, retrying, given_up).", ["outcome"]
 )
+for _outcome in ("delivered", "retrying", "given_up"):
+    WEBHOOK_ATTEMPTS.labels(_outcome)  # exported at 0 from the start, so rates and alerts see every outcome
 SSE_STREAMS_OPEN = Gauge(f"{P}sse_streams_open", "SSE connections open now.", multiprocess_mode="livesum")
 
 
