@@ -142,7 +142,7 @@ def main() -> None:
         cells = " | ".join(f"{found[key]:.2f} s" for key in ("ttft_p50", "ttft_p95", "e2e_p50", "e2e_p95"))
         print(f"| {name:<40} | {cells} | {batch} |")
     print(
-        f"\nUploading the {args.lines}-line file and creating its batch (every line checked and queued): {created:.2f} s"
+        f"\nUploading the {args.lines}-line file and creating its batch (every line checked, queued): {created:.2f} s"
     )
 
 
