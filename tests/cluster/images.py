@@ -159,11 +159,18 @@ def _digest(inputs: list[str], base: str) -> str:
 
 
 def _forget_older(node: Node, name: str) -> None:
-    """Older tags of the same image leave containerd (layers still shared stay)."""
+    """Older tags of the same image leave containerd (layers still shared stay), and so do the ids of images
+    no tag names any more: the CRI gives every image it has seen a second name, its id (`sha256:...`), which
+    kept each old worker image (several GB) after its tag was removed."""
     repository = name.rsplit(":", 1)[0]
     for other in node.ctr("images", "list", "-q").split():
         if other.rsplit(":", 1)[0] == repository and other != name:
             node.ctr("images", "remove", "--sync", other, check=False)
+    rows = [line.split() for line in node.ctr("images", "list").splitlines()[1:] if line.strip()]
+    named = {row[2] for row in rows if not row[0].startswith("sha256:")}  # REF TYPE DIGEST ...
+    for row in rows:
+        if row[0].startswith("sha256:") and row[2] not in named:
+            node.ctr("images", "remove", "--sync", row[0], check=False)
 
 
 def _forget_older_in_buildah(name: str) -> None:
