@@ -87,10 +87,12 @@ class Supervisor:
                 self._interrupted(batch)
             return  # its creation is still queueing lines
         ending = self._ending(batch)
-        if ending is None and batch.unfinished > 0:
-            return
-        if ending is not None and batch.unfinished > 0:
+        if batch.unfinished > 0:
+            if ending is None:
+                return
             self._close_unfinished(batch, "batch_cancelled" if ending is BatchStatus.CANCELLED else "batch_expired")
+        elif ending is BatchStatus.EXPIRED and batch.status is BatchStatus.IN_PROGRESS:
+            ending = None  # every line answered in time: completed, though the sweep comes after the window
         self.finalize(self.batches.get(batch_id) or batch, ending or BatchStatus.COMPLETED)
 
     def _interrupted(self, batch: Batch) -> None:

@@ -11,6 +11,8 @@ import redis
 from api.batches.files import FileStore
 from api.batches.store import Batch, BatchStore, NewBatch
 from api.batches.supervisor import INTERRUPTED_AFTER_SECONDS, Supervisor
+from contract import batch_results, events
+from contract.batch_results import BatchLine
 from contract.names import OPEN_BATCHES_KEY, batch_key
 from contract.statuses import BatchStatus
 from contract.task_params import TaskParams
@@ -24,7 +26,14 @@ def supervisor(client: redis.Redis) -> tuple[Supervisor, BatchStore, TaskStore]:
 
 def line(task_id: str) -> dict[str, object]:
     shape = {"chat": False, "logprobs": False, "tools": {"kind": "off", "name": None}}
-    return {"custom_id": task_id, "task_id": task_id, "model": "m", "shape": shape, "echo": False, "params": {}}
+    return {
+        "custom_id": task_id,
+        "task_id": task_id,
+        "model": "m",
+        "shape": shape,
+        "echo": False,
+        "params": {"prompt": "p", "max_tokens": 1, "temperature": 0, "top_p": 1},
+    }
 
 
 def running(batches: BatchStore, **options: object) -> Batch:
@@ -94,3 +103,15 @@ def test_a_creation_that_died_part_way_fails_its_batch_and_stops_its_lines(redis
     assert failed is not None and failed.status is BatchStatus.FAILED
     assert failed.as_openai()["errors"]["data"][0]["code"] == "creation_interrupted"
     assert tasks.cancel_requested(task_id)
+
+
+def test_a_batch_answered_in_full_completes_even_when_swept_past_its_window(redis_client: redis.Redis) -> None:
+    sup, batches, _ = supervisor(redis_client)
+    batch = running(batches, lines=[line("only")])
+    redis_client.hset(batch_key(batch.batch_id), mapping={"expires_at": "1"})  # its window has passed
+    with redis_client.pipeline(transaction=False) as pipe:  # and its one line was answered
+        batch_results.record(pipe, BatchLine(batch.batch_id, 0), events.completed_event("text", {}))
+        pipe.execute()
+    sup.advance(batch.batch_id)
+    done = batches.get(batch.batch_id)
+    assert done is not None and done.status is BatchStatus.COMPLETED and done.fields["output_file_id"]
