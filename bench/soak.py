@@ -4,7 +4,8 @@ cleanly?
 1. Soak: `--minutes` (default 10) at concurrency `--concurrency` (default 32), every client submitting then
    following /stream. Reports errors, requests, latency in the first and last minute, and the resident
    memory of the api (Gunicorn master and workers) and of the worker at start and end. For long soaks
-   (`--minutes 120`), each process's memory is also sampled every `--sample-seconds` (60) and its growth
+   (`--minutes 120`), each process's memory (`--memory anon`: RssAnon, what its heap holds, by default;
+   `rss`: VmRSS, file-backed pages too) is also sampled every `--sample-seconds` (60) and its growth
    fitted by least squares after `--warmup-minutes` (5): the slope in KB per 1,000 requests, with its
    standard error.
 2. Overload: `--overload-clients` (default 4x the soak concurrency) clients submitting as fast as they can
@@ -47,9 +48,14 @@ def resident_mib(pid: int) -> float:
     return total / 1024
 
 
-def process_rss_kib(pid: int) -> float:
+MEMORY_FIELDS = {"anon": "RssAnon:", "rss": "VmRSS:"}
+
+
+def process_rss_kib(pid: int, field: str = "VmRSS:") -> float:
+    """One of the process's memory figures in /proc/<pid>/status, in KiB. RssAnon is what its heap and stacks
+    hold; VmRSS adds file-backed pages (shared libraries), which the kernel may drop and read back at any time."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(field):
             return float(line.split()[1])
     return 0.0
 
@@ -58,10 +64,13 @@ class MemorySampler:
     """Every `interval` seconds: requests finished so far and each process's own resident memory (the api's
     Gunicorn master and each of its workers, the worker and its children), until stopped."""
 
-    def __init__(self, processes: dict[str, int], finished: list[tuple[float, float]], interval: float) -> None:
+    def __init__(
+        self, processes: dict[str, int], finished: list[tuple[float, float]], interval: float, field: str
+    ) -> None:
         self.processes = processes
         self.finished = finished
         self.interval = interval
+        self.field = field
         self.samples: list[tuple[float, int, dict[str, float]]] = []  # (seconds, requests, KiB by process)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -79,9 +88,9 @@ class MemorySampler:
         while True:
             by_process = {}
             for name, pid in self.processes.items():
-                by_process[name] = process_rss_kib(pid)
+                by_process[name] = process_rss_kib(pid, self.field)
                 for index, child in enumerate(sorted(children_of(pid))):
-                    by_process[f"{name} child {index + 1}"] = process_rss_kib(child)
+                    by_process[f"{name} child {index + 1}"] = process_rss_kib(child, self.field)
             self.samples.append((time.monotonic() - self.started, len(self.finished), by_process))
             if self.stopped.wait(self.interval):
                 return
@@ -179,6 +188,9 @@ def main() -> None:
     parser.add_argument("--overload-clients", type=int)
     parser.add_argument("--overload-seconds", type=float, default=30)
     parser.add_argument("--sample-seconds", type=float, default=60, help="how often memory is sampled")
+    parser.add_argument(
+        "--memory", choices=sorted(MEMORY_FIELDS), default="anon", help="sampled: anonymous (heap) or all resident"
+    )
     parser.add_argument("--warmup-minutes", type=float, default=5, help="samples left out of the slopes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -202,7 +214,8 @@ def main() -> None:
             memory_start = (resident_mib(api.process.pid), resident_mib(worker.pid))
             finished: list[tuple[float, float]] = []
             processes = {"api": api.process.pid, "worker": worker.pid}  # type: ignore[union-attr]
-            sampler = MemorySampler(processes, finished, args.sample_seconds).start()
+            field = MEMORY_FIELDS[args.memory]
+            sampler = MemorySampler(processes, finished, args.sample_seconds, field).start()
             soaked = soak(api, args.concurrency, args.minutes * 60, args.max_tokens, finished)
             sampler.stop()
             memory_end = (resident_mib(api.process.pid), resident_mib(worker.pid))
@@ -235,7 +248,7 @@ def main() -> None:
 
 def print_memory(sampler: MemorySampler, warmup_seconds: float) -> None:
     names = sorted({name for _, _, found in sampler.samples for name in found})
-    print(f"\nResident memory (MiB), sampled every {sampler.interval:g} s\n")
+    print(f"\n{sampler.field.rstrip(':')} (MiB), sampled every {sampler.interval:g} s\n")
     print("| minute | requests | " + " | ".join(names) + " |\n|---:|---:|" + "---:|" * len(names))
     for seconds, requests_done, found in sampler.samples:
         memory = " | ".join(f"{found[name] / 1024:.1f}" if name in found else "" for name in names)
