@@ -28,17 +28,23 @@ def test_batch_lines_wait_while_interactive_requests_fill_the_batch(
     try:
         client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
         # Given two long interactive requests that fill the worker's batch
-        busy = [submit(api, prompt=f"long {index}", max_tokens=600, temperature=0) for index in range(2)]
+        # (900 tokens, never stopping early: long enough on a fast machine to watch the lines wait)
+        busy = [submit(api, prompt=f"long {index}", max_tokens=900, ignore_eos=True) for index in range(2)]
         wait_until(lambda: statuses(api, busy) == ["processing", "processing"], 30, "both to be generating")
         # When a batch arrives
         batch = start_batch(client, [chat_line(f"l-{index}", "short") for index in range(4)])
-        # Then none of its lines starts while they run
-        deadline = time.monotonic() + 3
+        # Then none of its lines starts while they run (lines read first: if both requests still run after,
+        # they ran while the lines were read)
         db = redis.Redis.from_url(url, decode_responses=True)
-        while time.monotonic() < deadline and "completed" not in statuses(api, busy):
-            assert set(line_statuses(db, batch.id)) == {"queued"}
-            time.sleep(0.1)
-        assert statuses(api, busy) == ["processing", "processing"], "the interactive requests ended too soon to tell"
+        watched = 0
+        while watched < 30:
+            lines_now = set(line_statuses(db, batch.id))
+            if statuses(api, busy) != ["processing", "processing"]:
+                break
+            assert lines_now == {"queued"}
+            watched += 1
+            time.sleep(0.05)
+        assert watched >= 5, "the interactive requests ended too soon to tell"
         # and once they are done, the batch runs to its end
         for task_id in busy:
             assert wait_for_final(api, task_id, timeout=120)["status"] == "completed"
@@ -123,7 +129,7 @@ def test_a_worker_stopped_mid_batch_finishes_its_lines_and_takes_no_more(
     try:
         client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
         db = redis.Redis.from_url(url, decode_responses=True)
-        lines = [chat_line(f"g-{index}", f"line {index}", max_tokens=300, ignore_eos=True) for index in range(6)]
+        lines = [chat_line(f"g-{index}", f"line {index}", max_tokens=900, ignore_eos=True) for index in range(6)]
         batch = start_batch(client, lines)
         wait_until(lambda: line_statuses(db, batch.id).count("processing") == 2, 60, "two lines generating")
         running = [index for index, status in enumerate(line_statuses(db, batch.id)) if status == "processing"]
