@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-import threading
 import time
 
 import redis
@@ -19,6 +18,7 @@ from contract.names import batch_lock_key
 from contract.statuses import FINAL_BATCH_STATUSES, BatchStatus
 from contract.task_store import TaskStore
 
+from ..background import BackgroundThread
 from .files import OUTPUT_PURPOSE, FileStore
 from .output import CLOSED, render
 from .store import RESERVATION_SECONDS, Batch, BatchStore
@@ -46,16 +46,10 @@ class Supervisor:
         self.tasks = tasks
         self.webhook_ttl = webhook_ttl
         self.interval = interval
-        self.thread: threading.Thread | None = None
-        self.started = threading.Lock()
+        self.background = BackgroundThread(self._run, "batch-supervisor")
 
     def ensure_running(self) -> None:
-        if self.thread is not None:
-            return
-        with self.started:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="batch-supervisor", daemon=True)
-                self.thread.start()
+        self.background.ensure_running()
 
     def _run(self) -> None:
         while True:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 
 import redis
@@ -15,6 +14,7 @@ import requests
 from contract import webhooks
 from contract.task_store import TaskStore
 
+from ..background import BackgroundThread
 from ..metrics import WEBHOOK_ATTEMPTS
 from ..settings import ApiSettings
 from ..task_results import result_body
@@ -30,16 +30,10 @@ class Dispatcher:
         self.store = store
         self.settings = settings
         self.session = requests.Session()
-        self.thread: threading.Thread | None = None
-        self.started = threading.Lock()
+        self.background = BackgroundThread(self._run, "webhooks")
 
     def ensure_running(self) -> None:
-        if self.thread is not None:
-            return
-        with self.started:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="webhooks", daemon=True)
-                self.thread.start()
+        self.background.ensure_running()
 
     def _run(self) -> None:
         while True:
