@@ -3,26 +3,35 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 MODEL_DIR ?= models/tiny-random-gpt2
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+LOCKED := requirements/dev.txt
+STAMP := $(VENV)/.installed-$(shell cat $(LOCKED) | cksum | cut -d' ' -f1)
 
-.PHONY: help install model redis redis-server-installed test-tools k8s-tools testbed cluster worker api run test lint clean
+.PHONY: help install lock model redis redis-server-installed test-tools k8s-tools testbed cluster worker api run test lint clean
 
 help:
 	@echo "make run     Redis (unless one answers at REDIS_URL), one worker and the api on :8000"
 	@echo "make test    lint, type-check and the whole test suite (starts its own Redis)"
 	@echo "make redis | make worker | make api    one part each, for separate terminals"
+	@echo "make lock    refresh uv.lock and requirements/ after a change to pyproject.toml (UPGRADE=redis moves one)"
 	@echo "make model   build the offline tiny model into $(MODEL_DIR)"
 	@echo "make testbed a local kube-apiserver + etcd to try the Helm chart (no pods run)"
 	@echo "make cluster a local one-node Kubernetes cluster with the chart installed from this checkout (root)"
 
-$(STAMP): pyproject.toml
+# Exactly the locked versions, each checked against its hash; then the project itself, with the locked
+# setuptools (no build isolation, which would fetch whatever setuptools is newest).
+$(STAMP): $(LOCKED)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[api,worker,operator,dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCKED)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)
+
+# uv.lock and requirements/*.txt from pyproject.toml; `make lock UPGRADE=redis` moves one dependency to its
+# newest allowed version, `make lock UPGRADE=all` every one.
+lock: | $(STAMP)
+	scripts/lock.sh $(if $(filter all,$(UPGRADE)),--upgrade,$(if $(UPGRADE),--upgrade-package $(UPGRADE)))
 
 .env:
 	cp .env.example .env

@@ -36,11 +36,12 @@ class SentinelUrl:
 
     def client(self, **options: Any) -> redis.Redis:
         """A client of the current primary: it finds the primary through the Sentinels, again after a failover."""
-        auth = self.auth
+        # The credentials by name: spread from a dict, they could as well land in min_other_sentinels.
         sentinels = Sentinel(
             list(self.hosts),
-            sentinel_kwargs={**auth, "socket_connect_timeout": 1, "socket_timeout": 1},
-            **auth,
+            sentinel_kwargs={**self.auth, "socket_connect_timeout": 1, "socket_timeout": 1},
+            username=self.username,
+            password=self.password,
         )
         return sentinels.master_for(self.service, connection_pool_class=SentinelBlockingConnectionPool, **options)
 

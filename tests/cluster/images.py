@@ -31,11 +31,11 @@ BUILDAH_OPTIONS += ["--storage-driver", "overlay"]
 BASE_PACKAGES = "python3,python3-venv,ca-certificates"
 REDIS_PACKAGES = "redis-server"
 DEBIAN_SUITE = "bookworm"
-COMMON_INPUTS = ["pyproject.toml", "README.md", "scripts/requirements.py", "contract"]
+COMMON_INPUTS = ["pyproject.toml", "README.md", "contract"]
 # What each project image is built from: its Dockerfile copies these.
 PROJECT_IMAGES = {
-    "api": ("Dockerfile.api", [*COMMON_INPUTS, "api", "operator/llm_operator"]),
-    "worker": ("Dockerfile.worker", [*COMMON_INPUTS, "workers"]),
+    "api": ("Dockerfile.api", [*COMMON_INPUTS, "requirements/api.txt", "api", "operator/llm_operator"]),
+    "worker": ("Dockerfile.worker", [*COMMON_INPUTS, "requirements/worker.txt", "workers"]),
 }
 
 

@@ -1,7 +1,7 @@
-"""Each image installs only the base dependencies and its part's extras (scripts/requirements.py), so every
-third-party package a part imports must be reachable from those. The development environment installs
-every extra at once and would never show a missing one; the image would fail at its first import (as the
-worker image once did, without prometheus-client)."""
+"""Each image installs only the base dependencies and its part's extras (requirements/api.txt or
+worker.txt, exported from the lock), so every third-party package a part imports must be reachable from
+those. The development environment installs every extra at once and would never show a missing one; the
+image would fail at its first import (as the worker image once did, without prometheus-client)."""
 
 from __future__ import annotations
 
