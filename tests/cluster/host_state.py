@@ -5,6 +5,10 @@ iptables chains; the CNI bridge plugin turns on IP forwarding and adds a bridge 
 and containerd mount tmpfs and overlay folders; CNI makes a network namespace per pod. A snapshot of each is
 taken before anything starts and written back at the end, also after a failed test. It is also saved to a
 file, so a run that was killed outright is undone by the next one before it starts.
+
+iptables is put back table by table, and a table the snapshot lacks (on a host where iptables was never
+used, `iptables-save` prints nothing at all) is emptied: restoring only what the snapshot names would keep
+every chain the run added there.
 """
 
 from __future__ import annotations
@@ -51,6 +55,54 @@ def _writable(key: str) -> bool:
         return False
 
 
+def tables(saved: str) -> dict[str, list[str]]:
+    """`iptables-save` output by table: its chain and rule lines, without comments, COMMIT or counters."""
+    found: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in saved.splitlines():
+        if line.startswith("*"):
+            current = found.setdefault(line[1:].strip(), [])
+        elif line.startswith(":"):
+            current.append(line.rsplit(" ", 1)[0])  # ":CHAIN POLICY [packets:bytes]"
+        elif line.startswith("-"):
+            current.append(line)
+    return found
+
+
+def _is_pristine(lines: list[str]) -> bool:
+    """A table as iptables makes it on first use: built-in chains accepting everything, no rule."""
+    return all(line.startswith(":") and line.endswith(" ACCEPT") for line in lines)
+
+
+def _emptied(lines: list[str]) -> list[str]:
+    """That table made pristine: its built-in chains (user chains have no policy, "-") accepting."""
+    return [line.rsplit(" ", 1)[0] + " ACCEPT" for line in lines if line.startswith(":") and not line.endswith(" -")]
+
+
+def restore_input(before: str, now: str) -> str:
+    """What `iptables-restore` needs to turn the tables of `now` back into those of `before`: the saved
+    section of each table the snapshot has (a restored table is replaced whole, added chains included), and
+    each table that appeared since emptied."""
+    saved, current = tables(before), tables(now)
+    sections = []
+    for table in sorted(saved.keys() | current.keys()):
+        lines = saved[table] if table in saved else _emptied(current[table])
+        body = [f"{line} [0:0]" if line.startswith(":") else line for line in lines]
+        sections.append("\n".join([f"*{table}", *body, "COMMIT"]) + "\n")
+    return "".join(sections)
+
+
+def same_tables(before: str, now: str) -> bool:
+    """Equal up to pristine tables, which an nf_tables host keeps once made (no iptables command removes a
+    table): a pristine table filters nothing, exactly like an absent one."""
+    saved, current = tables(before), tables(now)
+
+    def normal(lines: list[str]) -> list[str]:
+        return [] if _is_pristine(lines) else lines
+
+    return all(normal(saved.get(t, [])) == normal(current.get(t, [])) for t in saved.keys() | current.keys())
+
+
 def links() -> set[str]:
     return {entry["ifname"] for entry in json.loads(run("ip", "-j", "link", "show"))}
 
@@ -73,13 +125,14 @@ class HostState:
     ip6tables: str = field(default_factory=lambda: run("ip6tables-save", check=False))
     links: list[str] = field(default_factory=lambda: sorted(links()))
     namespaces: list[str] = field(default_factory=lambda: sorted(namespaces()))
+    snapshot: str = str(STALE_SNAPSHOT)  # the file that outlives a killed run
 
     @classmethod
-    def take(cls, folders: list[Path]) -> HostState:
-        restore_stale()
-        state = cls([str(f) for f in folders])
-        STALE_SNAPSHOT.parent.mkdir(parents=True, exist_ok=True)
-        STALE_SNAPSHOT.write_text(json.dumps({"pid": os.getpid(), **asdict(state)}))
+    def take(cls, folders: list[Path], snapshot: Path = STALE_SNAPSHOT) -> HostState:
+        restore_stale(snapshot)
+        state = cls([str(f) for f in folders], snapshot=str(snapshot))
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.write_text(json.dumps({"pid": os.getpid(), **asdict(state)}))
         return state
 
     def restore(self) -> list[str]:
@@ -93,24 +146,44 @@ class HostState:
             run("ip", "netns", "delete", name, check=False)
         for name in links() - set(self.links):
             run("ip", "link", "delete", name, check=False)
-        run("iptables-restore", stdin=self.iptables)
-        if self.ip6tables:
-            run("ip6tables-restore", stdin=self.ip6tables, check=False)
+        problems += restore_tables("iptables", self.iptables) + restore_tables("ip6tables", self.ip6tables)
         now = sysctls()
         for key, value in self.sysctls.items():
             if now.get(key) != value and subprocess.run(["sysctl", "-qw", f"{key}={value}"]).returncode:
                 problems.append(f"sysctl {key}")
         problems += [f"link {name}" for name in links() - set(self.links)]
-        STALE_SNAPSHOT.unlink(missing_ok=True)
+        Path(self.snapshot).unlink(missing_ok=True)
         return problems
 
 
-def restore_stale() -> None:
-    """Undoes a run that was killed before it could clean up (its process is gone, its snapshot is not)."""
-    if not STALE_SNAPSHOT.exists():
+def restore_tables(family: str, before: str) -> list[str]:
+    """Puts one family's tables back; names it when they still differ."""
+    now = run(f"{family}-save", check=False)
+    wanted = restore_input(before, now)
+    if wanted:
+        run(f"{family}-restore", stdin=wanted, check=False)
+    return [] if same_tables(before, run(f"{family}-save", check=False)) else [family]
+
+
+def restore_stale(snapshot: Path = STALE_SNAPSHOT) -> None:
+    """Undoes a run that was killed before it could clean up (its process is gone, its snapshot is not). A
+    snapshot of this process or of one it runs under is this run's own leftover, never another run."""
+    if not snapshot.exists():
         return
-    saved = json.loads(STALE_SNAPSHOT.read_text())
+    saved = json.loads(snapshot.read_text())
     pid = saved.pop("pid")
-    if Path(f"/proc/{pid}").exists():
+    if Path(f"/proc/{pid}").exists() and pid not in lineage():
         raise RuntimeError(f"another test cluster (process {pid}) is running on this machine")
     HostState(**saved).restore()
+
+
+def lineage() -> set[int]:
+    """This process and its ancestors."""
+    pids, pid = set(), os.getpid()
+    while pid > 0 and pid not in pids:
+        pids.add(pid)
+        try:  # the parent is the 4th field, after a command name that may hold spaces
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return pids
