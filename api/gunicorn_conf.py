@@ -7,6 +7,7 @@ from typing import Any
 
 import gunicorn.http.wsgi
 
+from api.server_errors import answer_in_json
 from api.settings import ApiSettings
 from contract.settings import load_settings
 
@@ -15,6 +16,7 @@ _settings = load_settings(ApiSettings)
 OTHER_CONNECTIONS = 1000
 # Say nothing about the server software in responses (Gunicorn sends "Server: gunicorn" otherwise).
 gunicorn.http.wsgi.SERVER = "llm-service"
+answer_in_json()
 # /metrics adds up every Gunicorn worker's numbers from files here (prometheus_client multiprocess mode).
 # It must be set before a worker imports prometheus_client, so here in the master, before the fork.
 _own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
