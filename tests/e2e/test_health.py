@@ -47,7 +47,7 @@ def test_model_loaded_follows_workers_coming_and_going(
         assert (body["status"], body["model_loaded"], body["available_models"]) == ("healthy", True, ["tiny"])
         worker.stop()
         # Then the api says so, without waiting for anything to be reconfigured
-        assert wait_until(lambda: health(api)[1]["model_loaded"] is False, 10, "model_loaded to turn false")
+        assert wait_until(lambda: health(api)[1]["model_loaded"] is False, 60, "model_loaded to turn false")
     finally:
         api.stop()
 

@@ -25,7 +25,7 @@ def test_finished_tasks_are_logged_without_keys_or_prompts(api: Api, log_dir: Pa
         return found if all(task_id in found for task_id in ids) else {}
 
     # Then each has one line with ids, model, tokens, timings and status
-    logged = wait_until(lines, 10, "request log lines")
+    logged = wait_until(lines, 60, "request log lines")
     done, failed = logged[ids[0]], logged[ids[1]]
     assert done["key_id"] == hashlib.sha256(API_KEY.encode()).hexdigest()[:16]
     assert (done["user_id"], done["model"], done["status"]) == ("user-7", "tiny", "completed")

@@ -72,7 +72,7 @@ def test_worker_metrics_follow_generation(api: Api, worker: Process) -> None:
             else None
         )
 
-    after = wait_until(after_moved, 10, "worker metrics to move")
+    after = wait_until(after_moved, 60, "worker metrics to move")
 
     def delta(name: str, **extra: str) -> float:
         return sample(after, name, **labels, **extra) - sample(before, name, **labels, **extra)
@@ -135,7 +135,7 @@ def test_every_metric_the_dashboard_charts_is_exported(
             return {name for name, _ in scrape(api.url("/metrics"))} | {name for name, _ in scrape(worker.metrics_url)}
 
         # (a worker's counters move just after the record is final)
-        exported = wait_until(lambda: (names := exported_names()) >= charted and names, 5, "worker metrics")
+        exported = wait_until(lambda: (names := exported_names()) >= charted and names, 60, "worker metrics")
     finally:
         api.stop()
     # Then every name the dashboard and the chart's alerts query is in a scrape of the api or the worker
