@@ -8,9 +8,16 @@ from flask_cors import CORS
 from contract.logging_setup import configure_logging
 from contract.settings import ConfigurationError, load_settings
 
-from . import errors, metrics, rate_limit, routes, services
+from . import services
+from .batches import file_routes
+from .batches import routes as batch_routes
 from .batches import services as batch_services
+from .docs import routes as docs_routes
+from .http import error_handlers, health, metrics, rate_limit
+from .openai import routes as openai_routes
 from .settings import ApiSettings
+from .tasks import routes as task_routes
+from .tasks import stream
 from .webhooks.dispatcher import Dispatcher
 
 BACKGROUND_KEY = "llm_start_background"
@@ -38,10 +45,19 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
 
     app.extensions[BACKGROUND_KEY] = start_background
     app.before_request(start_background)
-    errors.init_app(app)
+    error_handlers.init_app(app)
     metrics.init_app(app, svc)
     rate_limit.init_app(app, settings)
-    routes.init_app(app)
+    for blueprint in (
+        health.bp,
+        task_routes.bp,
+        stream.bp,
+        docs_routes.bp,
+        openai_routes.bp,
+        file_routes.bp,
+        batch_routes.bp,
+    ):
+        app.register_blueprint(blueprint)
     if settings.cors_origin_list:  # off unless configured: browsers on other origins get no access
         CORS(app, origins=settings.cors_origin_list, allow_headers=["Content-Type", "X-API-Key", "Last-Event-ID"])
     return app

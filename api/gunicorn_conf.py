@@ -7,9 +7,10 @@ from typing import Any
 
 import gunicorn.http.wsgi
 
-from api.server_errors import answer_in_json
-from api.settings import ApiSettings
 from contract.settings import load_settings
+
+from .http.server_errors import answer_in_json
+from .settings import ApiSettings
 
 _settings = load_settings(ApiSettings)
 # Connections a worker keeps for requests other than streams (submissions, /health, /status, /result).
@@ -49,7 +50,7 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 def post_worker_init(worker: Any) -> None:
     """Each worker's background work (batches, webhooks) starts now, not at its first request: an api that
     nobody calls still finishes batches and sends webhooks."""
-    from api.app import BACKGROUND_KEY
+    from .app import BACKGROUND_KEY
 
     worker.wsgi.extensions[BACKGROUND_KEY]()
 

@@ -11,9 +11,9 @@ from flask import Flask, current_app
 from contract.connections import make_broker, make_redis
 from contract.task_store import TaskStore
 
-from .event_hub import EventHub
-from .key_file import KeyFile
+from .http.key_file import KeyFile
 from .settings import ApiSettings
+from .tasks.event_hub import EventHub
 
 EXTENSION_KEY = "llm_services"
 

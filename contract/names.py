@@ -45,7 +45,7 @@ def events_key(task_id: str) -> str:
 
 
 # Pub/Sub channel on which every event write announces its task id, so that each api process reads a
-# task's stream only when something was written to it (api/event_hub.py).
+# task's stream only when something was written to it (api/tasks/event_hub.py).
 EVENTS_CHANNEL = f"{KEY_PREFIX}:events-written"
 
 

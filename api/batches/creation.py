@@ -16,9 +16,9 @@ from contract.dramatiq_internals import enqueue_task
 from contract.model_registry import RegisteredModel
 from contract.statuses import BatchStatus
 
-from ..errors import ApiError
-from ..model_access import resolve_model
-from ..openai_requests import Endpoint
+from ..http.errors import ApiError
+from ..http.model_access import resolve_model
+from ..openai.planning import Endpoint
 from ..services import Services
 from ..webhooks import targets
 from .files import BATCH_PURPOSE

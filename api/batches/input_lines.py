@@ -12,9 +12,9 @@ from typing import Any
 
 from contract.model_registry import RegisteredModel
 
-from ..errors import ApiError
-from ..openai_format import Choice, Shape
-from ..openai_requests import SCHEMAS, choices_of, parse, shape_of
+from ..http.errors import ApiError
+from ..openai.planning import SCHEMAS, choices_of, parse, shape_of
+from ..openai.serving import Choice, Shape
 from ..settings import ApiSettings
 
 MAX_LINES_NAMED = 20

@@ -11,9 +11,9 @@ from typing import Any
 
 from contract.task_params import TaskParams
 
-from ..errors import openai_error
-from ..openai_format import Choice, Reply, Shape, failure
-from ..openai_tools import ToolMode
+from ..http.errors import openai_error
+from ..openai.serving import Choice, Reply, Shape, failure
+from ..openai.tools import ToolMode
 from .input_lines import YIELD_EVERY
 
 # Error types a batch gives the lines it closed itself (OpenAI's codes), with their messages.

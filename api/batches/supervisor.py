@@ -18,7 +18,7 @@ from contract.names import batch_lock_key
 from contract.statuses import FINAL_BATCH_STATUSES, BatchStatus
 from contract.task_store import TaskStore
 
-from ..background import BackgroundThread
+from ..http.background import BackgroundThread
 from .files import OUTPUT_PURPOSE, FileStore
 from .output import CLOSED, render
 from .store import RESERVATION_SECONDS, Batch, BatchStore

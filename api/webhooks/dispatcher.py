@@ -14,10 +14,10 @@ import requests
 from contract import webhooks
 from contract.task_store import TaskStore
 
-from ..background import BackgroundThread
-from ..metrics import WEBHOOK_ATTEMPTS
+from ..http.background import BackgroundThread
+from ..http.metrics import WEBHOOK_ATTEMPTS
 from ..settings import ApiSettings
-from ..task_results import result_body
+from ..tasks.records import result_body
 from . import signing, targets
 
 logger = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from ..errors import ApiError
+from ..http.errors import ApiError
 from ..settings import ApiSettings
 
 MAX_URL_LENGTH = 2048

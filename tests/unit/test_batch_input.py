@@ -7,7 +7,7 @@ import json
 import pytest
 
 from api.batches.input_lines import MAX_LINES_NAMED, check_upload
-from api.errors import ApiError
+from api.http.errors import ApiError
 from api.settings import ApiSettings
 
 SETTINGS = ApiSettings(api_keys="k", batch_max_lines=5, _env_file=None)  # type: ignore[call-arg]

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from api.rate_limit import limit_string
+from api.http.rate_limit import limit_string
 from contract.names import model_slug, queue_name
 
 DRAMATIQ_QUEUE_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9._-]*")
@@ -45,5 +45,5 @@ def test_the_api_never_imports_torch() -> None:
     import subprocess
     import sys
 
-    code = "import sys, api.app, api.routes, contract.task_store; sys.exit('torch' in sys.modules)"
+    code = "import sys, api.app, contract.task_store; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api.openai_format import Choice, Reply, Shape
-from api.openai_tools import ToolMode
-from api.routes.openai_routes import chunks
+from api.openai.routes import chunks
+from api.openai.serving import Choice, Reply, Shape
+from api.openai.tools import ToolMode
 from contract.task_params import TaskParams
 
 DONE = {"status": "completed", "metrics": {"finish_reason": "length", "prompt_tokens": 2, "completion_tokens": 3}}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from api.openai_tools import ToolMode, held_back, tool_calls
+from api.openai.tools import ToolMode, held_back, tool_calls
 
 
 def named(calls: list[dict]) -> list[tuple[str, dict]]:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from api.openai_schemas import NEUTRAL, ChatCompletionRequest, CompletionRequest, unsupported
+from api.openai.protocol import NEUTRAL, ChatCompletionRequest, CompletionRequest, unsupported
 
 COMPLETION: dict[str, Any] = {"model": "m", "prompt": "Hello"}
 CHAT: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "Hello"}]}

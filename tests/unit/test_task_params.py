@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.settings import ApiSettings
-from api.submission import task_params
+from api.tasks.submission import task_params
 from contract.model_registry import RegisteredModel
 from contract.task_params import TaskParams
 

@@ -24,8 +24,8 @@ from contract.connections import STORE_OPTIONS
 from contract.names import RATE_LIMIT_KEY_PREFIX
 from contract.redis_url import sentinel_url
 
-from .services import services
-from .settings import ApiSettings
+from ..services import services
+from ..settings import ApiSettings
 
 LIMITER_CLIENT = "llm-api-limiter"
 

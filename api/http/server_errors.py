@@ -8,7 +8,7 @@ import socket
 
 import gunicorn.util
 
-from .schemas import ErrorBody
+from .errors import ErrorBody
 
 # The part of the request Gunicorn refused, by the status it answers with; the message says why.
 FIELDS = {414: "request line", 431: "headers"}

@@ -14,9 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, Strict
 
 from contract.task_params import MAX_LOGPROBS
 
-from .json_types import Number
-from .sampling_options import SamplingOptions
-from .schemas import within_limit
+from ..tasks.sampling import Number, SamplingOptions, within_limit
 
 logger = logging.getLogger(__name__)
 MAX_CHOICES = 64

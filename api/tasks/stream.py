@@ -14,12 +14,12 @@ from contract import events
 from contract.statuses import TaskStatus
 from contract.task_store import TaskRecord
 
-from ..auth import require_api_key
-from ..errors import ApiError
-from ..metrics import SSE_STREAMS_OPEN
+from ..http.auth import require_api_key
+from ..http.errors import ApiError
+from ..http.metrics import SSE_STREAMS_OPEN
 from ..services import services
-from ..task_events import DEADLINE, Follower, event_stream, follow
-from ..task_ownership import owned_task
+from .events import DEADLINE, Follower, event_stream, follow
+from .records import owned_task
 
 bp = Blueprint("stream", __name__)
 STREAM_ID = re.compile(r"\d{1,19}(-\d{1,19})?")  # 19 digits always fit Redis' 64-bit parts

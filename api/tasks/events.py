@@ -14,7 +14,7 @@ from flask import Response
 
 from contract import events
 
-from .errors import ApiError
+from ..http.errors import ApiError
 from .event_hub import Event, EventHub, StreamsFull
 
 # How often a waiting follower looks at its client's socket (and its deadline) between events.

@@ -9,18 +9,16 @@ from pydantic import ValidationError
 
 from contract.statuses import STATUS_MESSAGES, TaskStatus
 
-from ..auth import require_api_key
-from ..errors import ApiError
-from ..model_access import resolve_model
-from ..rate_limit import counted_against_limit
-from ..request_body import json_object, validated
-from ..responses import respond
-from ..schemas import GenerateRequest, QueuedResponse, StatusResponse, field_errors
+from ..http.auth import require_api_key
+from ..http.bodies import json_object, respond, validated
+from ..http.errors import invalid
+from ..http.model_access import resolve_model
+from ..http.rate_limit import counted_against_limit
 from ..services import services
-from ..submission import submit, task_params
-from ..task_ownership import owned_task
-from ..task_results import result_body
 from ..webhooks import targets
+from .records import owned_task, result_body
+from .schemas import GenerateRequest, QueuedResponse, StatusResponse
+from .submission import submit, task_params
 
 bp = Blueprint("tasks", __name__)
 
@@ -32,9 +30,7 @@ def _parse() -> GenerateRequest:
         limit = {"max_tokens_limit": services().settings.max_tokens_limit}
         return GenerateRequest.model_validate(json_object(), context=limit)
     except ValidationError as error:
-        errors = field_errors(error.errors())
-        field, why = errors[0]["field"], errors[0]["message"]
-        raise ApiError(400, f"Invalid {field}: {why}", field=field, errors=errors) from None
+        raise invalid(error) from None
 
 
 @bp.post("/generate")

@@ -18,7 +18,7 @@ from contract import heartbeats
 from contract.names import METRIC_PREFIX as P
 from contract.queue_depth import queue_depth
 
-from .services import Services
+from ..services import Services
 
 RATE_LIMIT_REJECTIONS = Counter(f"{P}rate_limit_rejections", "Requests refused with 429, by route.", ["route"])
 TASKS_SUBMITTED = Counter(f"{P}tasks_submitted", "Tasks accepted with 202.", ["model_name"])

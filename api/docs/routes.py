@@ -10,10 +10,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, render_template, send_from_directory
 
-from ..openapi import build_spec
 from ..services import services
+from .openapi import build_spec
 
-bp = Blueprint("docs", __name__, template_folder="../templates")
+bp = Blueprint("docs", __name__, template_folder="templates")
 TITLE = "LLM inference service"
 
 

@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationInfo, field_validator
 
-from .json_types import Number
-from .sampling_options import SamplingOptions
+from .sampling import Number, SamplingOptions, within_limit
 
 
 class GenerateRequest(SamplingOptions):
@@ -43,21 +42,6 @@ class GenerateRequest(SamplingOptions):
     @classmethod
     def _within_limit(cls, max_tokens: int | None, info: ValidationInfo) -> int | None:
         return within_limit(max_tokens, info)
-
-
-def within_limit(tokens: int | None, info: ValidationInfo) -> int | None:
-    """A token count no larger than the server's MAX_TOKENS_LIMIT, given as validation context."""
-    limit = (info.context or {}).get("max_tokens_limit")
-    if tokens is not None and limit is not None and tokens > limit:
-        raise ValueError(f"must be at most {limit} (MAX_TOKENS_LIMIT)")
-    return tokens
-
-
-def field_errors(errors: list[Any]) -> list[dict[str, str]]:
-    """pydantic's errors as [{field, message}], with the field as a dotted path ('body' for the whole)."""
-    return [
-        {"field": ".".join(str(part) for part in error["loc"]) or "body", "message": error["msg"]} for error in errors
-    ]
 
 
 # Responses: the views build their bodies from these, and /openapi.json documents the same models.
@@ -105,32 +89,6 @@ class ErrorResult(BaseModel):
     task_id: str
     error_message: str
     error_type: str
-
-
-class LiveResponse(BaseModel):
-    status: Literal["alive"] = "alive"
-
-
-class HealthResponse(BaseModel):
-    status: Literal["healthy", "degraded", "unhealthy"]
-    redis_connected: bool
-    model_loaded: bool = Field(description="a live worker serves the default model")
-    version: str
-    backend: str
-    model: str = Field(description="the default model")
-    available_models: list[str] = Field(description="models that live workers serve")
-
-
-class FieldError(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    error: str
-    status_code: int
-    field: str | None = Field(None, description="the field at fault, on 400 and 413")
-    errors: list[FieldError] | None = Field(None, description="every field at fault, on 400")
 
 
 class StreamEvent(BaseModel):

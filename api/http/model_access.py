@@ -6,8 +6,8 @@ from flask import g
 
 from contract import heartbeats, model_registry
 
+from ..services import services
 from .errors import ApiError
-from .services import services
 
 
 def resolve_model(

@@ -6,12 +6,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from . import schemas
-from .auth import API_KEY_HEADER, API_KEY_QUERY
-from .openapi_batches import batch_paths
-from .openapi_v1 import openai_paths
-from .settings import ApiSettings
-from .version import VERSION
+from ..batches.openapi import batch_paths
+from ..http.auth import API_KEY_HEADER, API_KEY_QUERY
+from ..http.errors import ErrorBody
+from ..http.health import HealthResponse, LiveResponse
+from ..openai.openapi import openai_paths
+from ..settings import ApiSettings
+from ..tasks import schemas
+from ..version import VERSION
 
 REF = "#/components/schemas/{model}"
 TASK_ID = {"name": "task_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -41,7 +43,7 @@ class _Components:
             429: "Rate limit exceeded; see Retry-After",
             503: "Redis unreachable, or the model's queue is full (MAX_QUEUE_LENGTH); see Retry-After",
         }
-        return {str(code): self.json(schemas.ErrorBody, meanings[code]) for code in codes}
+        return {str(code): self.json(ErrorBody, meanings[code]) for code in codes}
 
 
 def _operation(op_id: str, summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -80,8 +82,8 @@ def build_spec(settings: ApiSettings) -> dict[str, Any]:
                 "health",
                 "Is Redis reachable; which models live workers serve",
                 {
-                    "200": c.json(schemas.HealthResponse, "Healthy, or degraded (no worker for the default model)"),
-                    "503": c.json(schemas.HealthResponse, "Unhealthy: Redis unreachable"),
+                    "200": c.json(HealthResponse, "Healthy, or degraded (no worker for the default model)"),
+                    "503": c.json(HealthResponse, "Unhealthy: Redis unreachable"),
                 },
             )
         },
@@ -89,7 +91,7 @@ def build_spec(settings: ApiSettings) -> dict[str, Any]:
             "get": _operation(
                 "live",
                 "Liveness: the process answers (readiness, Redis included, is /health)",
-                {"200": c.json(schemas.LiveResponse, "Alive")},
+                {"200": c.json(LiveResponse, "Alive")},
             )
         },
         "/generate": {

@@ -16,8 +16,8 @@ from flask import g, request
 
 from contract import model_registry
 
+from ..services import services
 from .errors import ApiError
-from .services import services
 
 API_KEY_HEADER = "X-API-Key"
 API_KEY_QUERY = "api_key"

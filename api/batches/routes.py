@@ -11,14 +11,13 @@ from pydantic import ValidationError
 
 from contract.statuses import BatchStatus
 
-from ..auth import require_api_key
-from ..batches.creation import BatchCreateRequest, create_batch
-from ..batches.services import batch_services
-from ..batches.store import Batch
-from ..errors import ApiError
-from ..request_body import json_object, validated
-from ..schemas import field_errors
+from ..http.auth import require_api_key
+from ..http.bodies import json_object, validated
+from ..http.errors import ApiError, invalid
 from ..services import services
+from .creation import BatchCreateRequest, create_batch
+from .services import batch_services
+from .store import Batch
 
 bp = Blueprint("batches", __name__, url_prefix="/v1")
 MAX_LIST_LIMIT = 100
@@ -28,8 +27,7 @@ def _parse() -> BatchCreateRequest:
     try:
         return BatchCreateRequest.model_validate(json_object())
     except ValidationError as error:
-        errors = field_errors(error.errors())
-        raise ApiError(400, f"Invalid {errors[0]['field']}: {errors[0]['message']}", field=errors[0]["field"]) from None
+        raise invalid(error) from None
 
 
 @bp.post("/batches")

@@ -1,4 +1,5 @@
-"""Reading a request's JSON body: application/json only, one object, no key given twice."""
+"""JSON bodies: a request's read (application/json only, one object, no key given twice), a response's
+written from its documented model."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from flask import request
+from flask import Response, jsonify, request
+from pydantic import BaseModel
 
 from .errors import ApiError
 
@@ -62,3 +64,8 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise DuplicateKeyError(key)
         found[key] = value
     return found
+
+
+def respond(model: BaseModel) -> Response:
+    """A JSON body built from its documented model, so /openapi.json and behaviour cannot drift apart."""
+    return jsonify(model.model_dump(mode="json", exclude_none=True))

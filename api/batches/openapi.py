@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .batches.creation import BatchCreateRequest
-from .openapi_v1 import Components, json_body, operation
-from .settings import ApiSettings
+from ..openai.openapi import Components, json_body, operation
+from ..settings import ApiSettings
+from .creation import BatchCreateRequest
 
 STAMP = {"type": ["integer", "null"]}
 FILE = {

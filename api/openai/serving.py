@@ -11,9 +11,9 @@ from typing import Any
 from contract import refusals
 from contract.task_params import TaskParams
 
-from . import openai_logprobs
-from .errors import ApiError, openai_error
-from .openai_tools import ToolMode, held_back, tool_calls
+from ..http.errors import ApiError, openai_error
+from . import logprobs as openai_logprobs
+from .tools import ToolMode, held_back, tool_calls
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from .openai_schemas import NEUTRAL, ChatCompletionRequest, CompletionRequest
-from .settings import ApiSettings
+from ..settings import ApiSettings
+from .protocol import NEUTRAL, ChatCompletionRequest, CompletionRequest
 
 BEARER: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"ApiKeyHeader": []}]
 ERROR = {

@@ -12,10 +12,10 @@ from contract.dramatiq_internals import enqueue_task, waiting
 from contract.model_registry import RegisteredModel
 from contract.task_params import TaskParams
 
-from .errors import ApiError
-from .metrics import TASKS_SUBMITTED
-from .services import Services
-from .settings import ApiSettings
+from ..http.errors import ApiError
+from ..http.metrics import TASKS_SUBMITTED
+from ..services import Services
+from ..settings import ApiSettings
 
 logger = logging.getLogger(__name__)
 QUEUE_FULL_RETRY_AFTER_SECONDS = 10

@@ -1,4 +1,5 @@
-"""Every error leaves as JSON: {"error": ..., "status_code": ...} plus details where they help."""
+"""Every error leaves as JSON: {"error": ..., "status_code": ...} plus details where they help; under /v1/
+in OpenAI's shape."""
 
 from __future__ import annotations
 
@@ -10,41 +11,12 @@ from flask import Flask, Response, has_request_context, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from . import rate_limit
+from .bodies import respond
+from .errors import OPENAI_PREFIX, ApiError, ErrorBody, openai_error
 from .metrics import RATE_LIMIT_REJECTIONS
-from .responses import respond
-from .schemas import ErrorBody
 
 logger = logging.getLogger(__name__)
 REDIS_RETRY_AFTER_SECONDS = 5
-
-
-class ApiError(Exception):
-    def __init__(self, status_code: int, message: str, retry_after: int | None = None, **details: Any) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.message = message
-        self.retry_after = retry_after
-        self.details = details
-
-
-OPENAI_PREFIX = "/v1/"
-# OpenAI's error types by status; its client libraries pick their exception class by the status itself.
-OPENAI_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    413: "invalid_request_error",
-    415: "invalid_request_error",
-    429: "rate_limit_error",
-    503: "service_unavailable",
-}
-
-
-def openai_error(status_code: int, message: str, details: dict[str, Any]) -> dict[str, Any]:
-    """OpenAI's error body: `param` is our `field`."""
-    kind = OPENAI_TYPES.get(status_code, "server_error")
-    return {"error": {"message": message, "type": kind, "param": details.get("field"), "code": details.get("code")}}
 
 
 def error_response(status_code: int, message: str, **details: Any) -> Response:

@@ -18,17 +18,17 @@ from pydantic import BaseModel
 from contract import heartbeats, model_registry
 from contract.task_store import TaskStore
 
-from ..auth import require_api_key
-from ..errors import ApiError
-from ..model_access import resolve_model
-from ..openai_format import Choice, ChoiceStream, Reply, error_chunk, failure
-from ..openai_requests import choices_of, parse, shape_of
-from ..openai_schemas import ChatCompletionRequest, CompletionRequest
-from ..rate_limit import counted_against_limit
-from ..request_body import json_object, validated
+from ..http.auth import require_api_key
+from ..http.bodies import json_object, validated
+from ..http.errors import ApiError
+from ..http.model_access import resolve_model
+from ..http.rate_limit import counted_against_limit
 from ..services import Services, services
-from ..submission import submit
-from ..task_events import CLIENT_GONE, Gathering, check_room, event_stream, gather
+from ..tasks.events import CLIENT_GONE, Gathering, check_room, event_stream, gather
+from ..tasks.submission import submit
+from .planning import choices_of, parse, shape_of
+from .protocol import ChatCompletionRequest, CompletionRequest
+from .serving import Choice, ChoiceStream, Reply, error_chunk, failure
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 

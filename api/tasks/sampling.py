@@ -5,11 +5,12 @@ model's vocabulary by the worker, which is the first to know it (a bad one fails
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, StrictBool, StrictInt, field_validator
+from pydantic import BaseModel, Field, StrictBool, StrictInt, ValidationInfo, field_validator
 
-from .json_types import Number
+# Strict: integers pass as numbers, but booleans and numeric strings do not.
+Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 MAX_TOKEN_IDS = 256
 """the most entries in logit_bias or stop_token_ids"""
@@ -63,3 +64,11 @@ class SamplingOptions(BaseModel):
         if "stop_token_ids" in given:
             given["stop_token_ids"] = tuple(given["stop_token_ids"])
         return given
+
+
+def within_limit(tokens: int | None, info: ValidationInfo) -> int | None:
+    """A token count no larger than the server's MAX_TOKENS_LIMIT, given as validation context."""
+    limit = (info.context or {}).get("max_tokens_limit")
+    if tokens is not None and limit is not None and tokens > limit:
+        raise ValueError(f"must be at most {limit} (MAX_TOKENS_LIMIT)")
+    return tokens

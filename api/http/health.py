@@ -2,17 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import redis
 from flask import Blueprint
+from pydantic import BaseModel, Field
 
 from contract import heartbeats
 
-from ..responses import respond
-from ..schemas import HealthResponse, LiveResponse
 from ..services import services
 from ..version import VERSION
+from .bodies import respond
+
+
+class LiveResponse(BaseModel):
+    status: Literal["alive"] = "alive"
+
+
+class HealthResponse(BaseModel):
+    status: Literal["healthy", "degraded", "unhealthy"]
+    redis_connected: bool
+    model_loaded: bool = Field(description="a live worker serves the default model")
+    version: str
+    backend: str
+    model: str = Field(description="the default model")
+    available_models: list[str] = Field(description="models that live workers serve")
+
 
 bp = Blueprint("health", __name__)
 

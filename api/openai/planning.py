@@ -12,13 +12,12 @@ from pydantic import BaseModel, ValidationError
 from contract.model_registry import RegisteredModel
 from contract.task_params import TaskParams
 
-from .errors import ApiError
-from .openai_format import Choice, Shape
-from .openai_schemas import MAX_CHOICES, ChatCompletionRequest, CompletionRequest, unsupported
-from .openai_tools import constraint, tool_mode
-from .schemas import field_errors
-from .settings import ApiSettings
-from .submission import task_params
+from ..http.errors import ApiError, invalid
+from ..settings import ApiSettings
+from ..tasks.submission import task_params
+from .protocol import MAX_CHOICES, ChatCompletionRequest, CompletionRequest, unsupported
+from .serving import Choice, Shape
+from .tools import constraint, tool_mode
 
 Endpoint = Literal["/v1/chat/completions", "/v1/completions"]
 CHAT_PATH, COMPLETIONS_PATH = get_args(Endpoint)
@@ -39,8 +38,7 @@ def parse(schema: type[BaseModel], body: dict[str, Any], max_tokens_limit: int) 
             parsed.rendered_messages()  # content parts and missing content are refused here, as 400
         return parsed
     except ValidationError as error:
-        errors = field_errors(error.errors())
-        raise ApiError(400, f"Invalid {errors[0]['field']}: {errors[0]['message']}", field=errors[0]["field"]) from None
+        raise invalid(error) from None
     except ValueError as error:
         raise ApiError(400, f"Invalid messages: {error}", field="messages") from None
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from ..auth import require_api_key
-from ..batches.files import BATCH_PURPOSE, StoredFile
-from ..batches.input_lines import check_upload
-from ..batches.services import batch_services
-from ..errors import ApiError
+from ..http.auth import require_api_key
+from ..http.errors import ApiError
 from ..services import services
+from .files import BATCH_PURPOSE, StoredFile
+from .input_lines import check_upload
+from .services import batch_services
 
 bp = Blueprint("files", __name__, url_prefix="/v1")
 FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the purpose field around the file
