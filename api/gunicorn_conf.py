@@ -7,10 +7,9 @@ from typing import Any
 
 import gunicorn.http.wsgi
 
+from api.http.server_errors import answer_in_json
+from api.settings import ApiSettings
 from contract.settings import load_settings
-
-from .http.server_errors import answer_in_json
-from .settings import ApiSettings
 
 _settings = load_settings(ApiSettings)
 # Connections a worker keeps for requests other than streams (submissions, /health, /status, /result).
