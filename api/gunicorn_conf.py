@@ -49,7 +49,7 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 def post_worker_init(worker: Any) -> None:
     """Each worker's background work (batches, webhooks) starts now, not at its first request: an api that
     nobody calls still finishes batches and sends webhooks."""
-    from .app import BACKGROUND_KEY
+    from api.app import BACKGROUND_KEY
 
     worker.wsgi.extensions[BACKGROUND_KEY]()
 
