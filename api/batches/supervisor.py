@@ -18,7 +18,7 @@ from contract.names import batch_lock_key
 from contract.statuses import FINAL_BATCH_STATUSES, BatchStatus
 from contract.task_store import TaskStore
 
-from ..http.background import BackgroundThread
+from ..http.background import BackgroundLoop
 from .files import OUTPUT_PURPOSE, FileStore
 from .output import CLOSED, render
 from .store import RESERVATION_SECONDS, Batch, BatchStore
@@ -46,20 +46,10 @@ class Supervisor:
         self.tasks = tasks
         self.webhook_ttl = webhook_ttl
         self.interval = interval
-        self.background = BackgroundThread(self._run, "batch-supervisor")
+        self.background = BackgroundLoop("batch-supervisor", self.sweep, interval)
 
     def ensure_running(self) -> None:
         self.background.ensure_running()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                self.sweep()
-            except redis.RedisError as error:
-                logger.warning("batch supervisor: Redis failed (%s); trying again", error)
-            except Exception:
-                logger.exception("batch supervisor: sweep failed")
-            time.sleep(self.interval)
 
     def sweep(self) -> None:
         for batch_id, _ in self.batches.open_ids():

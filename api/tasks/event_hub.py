@@ -10,7 +10,6 @@ that much at worst, and never loses it.
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 import time
@@ -22,7 +21,8 @@ import redis
 from contract import events
 from contract.names import EVENTS_CHANNEL
 
-logger = logging.getLogger(__name__)
+from ..http.background import BackgroundLoop
+
 SWEEP_SECONDS = 2.0
 KEYS_PER_READ = 500
 PAGE = 500  # entries per stream per read (events.read_many's count)
@@ -72,7 +72,9 @@ class EventHub:
         self.lock = threading.Lock()
         self.followers: dict[str, set[Subscription]] = {}
         self.count = 0
-        self.thread: threading.Thread | None = None
+        self.swept = time.monotonic()
+        # The listener starts with the first follower, in the serving process (threads do not survive a fork).
+        self.listener = BackgroundLoop("event-hub", self._listen, pause=0.5)
 
     def subscribe(self, task_id: str, after: str, inbox: Inbox | None = None) -> Subscription:
         """Follow a task from `after`; what is already there arrives at once. Raises StreamsFull."""
@@ -82,7 +84,7 @@ class EventHub:
                 raise StreamsFull
             self.followers.setdefault(task_id, set()).add(subscription)
             self.count += 1
-            self._start()
+            self.listener.ensure_running()
         try:
             self.read([task_id])  # the backlog, in the caller's greenlet: later events come by notice
         except redis.RedisError:
@@ -126,37 +128,25 @@ class EventHub:
     def _oldest(self, task_id: str) -> str:
         return min((s.after for s in self.followers[task_id]), key=events.id_order)
 
-    def _start(self) -> None:
-        """The listener starts with the first follower, in the serving process (threads do not survive a fork)."""
-        if self.thread is None:
-            self.thread = threading.Thread(target=self._listen, name="event-hub", daemon=True)
-            self.thread.start()
-
     def _listen(self) -> None:
-        swept = time.monotonic()
-        while True:
-            pubsub = self.client.pubsub(ignore_subscribe_messages=True)
-            try:
-                pubsub.subscribe(EVENTS_CHANNEL)
-                swept = self._serve(pubsub, swept)
-            except redis.RedisError as error:
-                logger.warning("event hub: %s; reconnecting", error)
-            except Exception:  # the one reader of this process: it must outlive any surprise
-                logger.exception("event hub failed; starting again")
-            finally:
-                pubsub.close()
-            time.sleep(0.5)
+        """Subscribes and serves notices until Redis fails; the loop then starts it again."""
+        pubsub = self.client.pubsub(ignore_subscribe_messages=True)
+        try:
+            pubsub.subscribe(EVENTS_CHANNEL)
+            self._serve(pubsub)
+        finally:
+            pubsub.close()
 
-    def _serve(self, pubsub: Any, swept: float) -> float:
+    def _serve(self, pubsub: Any) -> None:
         while True:
             noticed: set[str] = set()
             message = pubsub.get_message(timeout=SWEEP_SECONDS)
             while message is not None:  # drain what is already there: one read for many notices
                 noticed.add(message["data"])
                 message = pubsub.get_message(timeout=0)
-            if time.monotonic() - swept >= SWEEP_SECONDS:
+            if time.monotonic() - self.swept >= SWEEP_SECONDS:
                 with self.lock:
                     noticed = set(self.followers)
-                swept = time.monotonic()
+                self.swept = time.monotonic()
             if noticed:
                 self.read(noticed)

@@ -14,7 +14,7 @@ import requests
 from contract import webhooks
 from contract.task_store import TaskStore
 
-from ..http.background import BackgroundThread
+from ..http.background import BackgroundLoop
 from ..http.metrics import WEBHOOK_ATTEMPTS
 from ..settings import ApiSettings
 from ..tasks.records import result_body
@@ -30,23 +30,10 @@ class Dispatcher:
         self.store = store
         self.settings = settings
         self.session = requests.Session()
-        self.background = BackgroundThread(self._run, "webhooks")
+        self.background = BackgroundLoop("webhooks", self.send_due, INTERVAL_SECONDS)
 
     def ensure_running(self) -> None:
         self.background.ensure_running()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                sent = self.send_due()
-            except redis.RedisError as error:
-                logger.warning("webhooks: Redis failed (%s); trying again", error)
-                sent = 0
-            except Exception:
-                logger.exception("webhooks: sending failed")
-                sent = 0
-            if not sent:
-                time.sleep(INTERVAL_SECONDS)
 
     def send_due(self) -> int:
         """Claims one delivery at a time: its lease covers that attempt only (connecting and reading each
