@@ -1,10 +1,9 @@
 """A request the worker refuses once it sees the model (a token id outside its vocabulary, a JSON schema
 the grammar library cannot compile, a parameter its engine cannot honour): the task fails with this
-error type and a message that starts with the field at fault, and the api answers it with 400 naming it."""
+error kind ErrorKind.REFUSED and a message that starts with the field at fault, and the api answers it with
+400 naming it."""
 
 from __future__ import annotations
-
-ERROR_TYPE = "InvalidRequestError"
 
 
 class RequestRefused(ValueError):

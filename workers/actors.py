@@ -10,10 +10,11 @@ import redis
 from dramatiq.middleware import TimeLimitExceeded
 
 from contract import refusals
+from contract.error_kinds import TIME_LIMIT_MESSAGE, ErrorKind
 from contract.task_params import TaskParams
 from contract.task_store import TaskRecord, TaskStore
 
-from .backends.base import Backend, GenerationRequest, GenerationResult, TextSink
+from .backends.base import Backend, ContextLengthError, GenerationRequest, GenerationResult, TextSink
 from .cancellation import CANCELLED_MESSAGE, CancelCheck, TaskCancelled
 from .delta_writer import DeltaWriter
 from .metrics import WorkerMetrics
@@ -57,7 +58,7 @@ class GenerateTask:
 
     def run(self, record: TaskRecord) -> None:
         if self.store.cancel_requested(record.task_id):
-            self.fail(record, "Cancelled", CANCELLED_MESSAGE)
+            self.fail(record, ErrorKind.CANCELLED, CANCELLED_MESSAGE)
             return
         request = generation_request(record.model, record.params, time.monotonic() + self.time_limit)
         try:
@@ -69,13 +70,15 @@ class GenerateTask:
         except redis.RedisError:
             raise  # not the generation's fault: __call__ waits for Redis and starts over
         except TaskCancelled:
-            self.fail(record, "Cancelled", CANCELLED_MESSAGE)
+            self.fail(record, ErrorKind.CANCELLED, CANCELLED_MESSAGE)
         except refusals.RequestRefused as refused:  # the request's fault, answered with 400: no traceback
             logger.info("task %s refused: %s", record.task_id, refused)
-            self.fail(record, refusals.ERROR_TYPE, str(refused))
-        except TimeLimitExceeded:
+            self.fail(record, ErrorKind.REFUSED, str(refused))
+        except ContextLengthError as error:
+            self.fail(record, ErrorKind.CONTEXT_LENGTH, str(error))
+        except (TimeoutError, TimeLimitExceeded) as error:
             # Dramatiq's own limit is a backstop a little past ours; report both the same way.
-            self.fail(record, "TimeoutError", "generation exceeded the task time limit")
+            self.fail(record, ErrorKind.TIMEOUT, str(error) or TIME_LIMIT_MESSAGE)
         except Exception as error:  # any failure of one generation fails that task, not the worker
             logger.exception("task %s failed", record.task_id)
             self.fail(record, type(error).__name__, str(error) or type(error).__name__)

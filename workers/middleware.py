@@ -19,6 +19,7 @@ from dramatiq.broker import MessageProxy
 
 from contract import heartbeats
 from contract.dramatiq_internals import set_poll_interval
+from contract.error_kinds import ErrorKind
 from contract.task_store import TaskStore
 
 logger = logging.getLogger(__name__)
@@ -131,4 +132,4 @@ class FailExhaustedTasks(Middleware):
         if record is None or record.is_final:
             return
         reason = f"gave up after retries: {type(exception).__name__}: {exception}"
-        self.store.fail(record, error_type="WorkerError", error_message=reason)
+        self.store.fail(record, error_type=ErrorKind.WORKER_LOST, error_message=reason)

@@ -9,6 +9,7 @@ import time
 from dataclasses import asdict
 from typing import Any
 
+from contract.error_kinds import ErrorKind
 from contract.task_params import TaskParams
 
 from ..http.errors import openai_error
@@ -18,8 +19,8 @@ from .input_lines import YIELD_EVERY
 
 # Error types a batch gives the lines it closed itself (OpenAI's codes), with their messages.
 CLOSED = {
-    "batch_expired": "This request could not be executed before the completion window expired.",
-    "batch_cancelled": "This request was not executed: the batch was cancelled.",
+    ErrorKind.BATCH_EXPIRED: "This request could not be executed before the completion window expired.",
+    ErrorKind.BATCH_CANCELLED: "This request was not executed: the batch was cancelled.",
 }
 
 

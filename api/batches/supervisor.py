@@ -14,6 +14,7 @@ import redis
 
 from contract import batch_results, events, webhooks
 from contract.batch_results import BatchLine
+from contract.error_kinds import ErrorKind
 from contract.names import batch_lock_key
 from contract.statuses import FINAL_BATCH_STATUSES, BatchStatus
 from contract.task_store import TaskStore
@@ -74,7 +75,9 @@ class Supervisor:
         if batch.unfinished > 0:
             if ending is None:
                 return
-            self._close_unfinished(batch, "batch_cancelled" if ending is BatchStatus.CANCELLED else "batch_expired")
+            self._close_unfinished(
+                batch, ErrorKind.BATCH_CANCELLED if ending is BatchStatus.CANCELLED else ErrorKind.BATCH_EXPIRED
+            )
         elif ending is BatchStatus.EXPIRED and batch.status is BatchStatus.IN_PROGRESS:
             ending = None  # every line answered in time: completed, though the sweep comes after the window
         self.finalize(self.batches.get(batch_id) or batch, ending or BatchStatus.COMPLETED)
@@ -97,7 +100,7 @@ class Supervisor:
             return BatchStatus.EXPIRED
         return None
 
-    def _close_unfinished(self, batch: Batch, code: str) -> None:
+    def _close_unfinished(self, batch: Batch, code: ErrorKind) -> None:
         """Every line without an answer gets one now (the code), and its task is told to stop, so a worker
         that has it, or takes it later, drops it at once."""
         answered = batch_results.read(self.client, batch.batch_id)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contract import refusals
+from contract.error_kinds import ErrorKind
 from contract.task_params import TaskParams
 
 from ..http.errors import ApiError, openai_error
@@ -187,12 +188,12 @@ def _final_usage(event: dict[str, Any]) -> dict[str, int]:
 
 def failure(event: dict[str, Any]) -> ApiError:
     kind, message = event.get("error_type") or "Error", event.get("error_message") or "generation failed"
-    if kind == "ContextLengthError":
+    if kind == ErrorKind.CONTEXT_LENGTH:
         return ApiError(400, message, field="max_tokens", code="context_length_exceeded")
-    if kind == refusals.ERROR_TYPE:
+    if kind == ErrorKind.REFUSED:
         field, why = refusals.parse(message)
         return ApiError(400, f"Invalid {field}: {why}", field=field)
-    return ApiError(504 if kind == "TimeoutError" else 500, f"{kind}: {message}", code=kind)
+    return ApiError(504 if kind == ErrorKind.TIMEOUT else 500, f"{kind}: {message}", code=kind)
 
 
 def error_chunk(error: ApiError) -> dict[str, Any]:

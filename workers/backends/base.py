@@ -19,6 +19,10 @@ LogprobEntry = dict[str, Any]
 ("logprob" is None for the first prompt token, which nothing precedes)."""
 
 
+class ContextLengthError(ValueError):
+    """The prompt plus max_tokens do not fit in the model's context."""
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     model: str

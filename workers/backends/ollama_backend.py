@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 
+from contract.error_kinds import TIME_LIMIT_MESSAGE
 from contract.refusals import RequestRefused
 from contract.task_params import TaskParams
 
@@ -96,7 +97,7 @@ class OllamaBackend:
         first_token_at: float | None = None
         for line in response.iter_lines():
             if time.monotonic() >= request.deadline:
-                raise TimeoutError("generation exceeded the task time limit (TASK_TIME_LIMIT)")
+                raise TimeoutError(TIME_LIMIT_MESSAGE)
             if not line:
                 continue
             chunk: dict[str, Any] = json.loads(line)

@@ -13,13 +13,14 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from contract.error_kinds import TIME_LIMIT_MESSAGE
 from contract.refusals import RequestRefused
 from contract.task_params import TaskParams
 
 from ..engine.factory import create_engine
 from ..engine.grammar import Grammars
 from ..engine.types import Engine, EngineKind, EngineRequest, Sampling, TokenEvent, TokenLogprobs
-from .base import GenerationRequest, GenerationResult, LogprobEntry, TextSink, UsageSink
+from .base import ContextLengthError, GenerationRequest, GenerationResult, LogprobEntry, TextSink, UsageSink
 from .chat import plain_chat_template
 from .stop_strings import StopStrings
 from .streaming import IncrementalDecoder
@@ -31,10 +32,6 @@ DEADLINE_GRACE_SECONDS = 5.0
 
 class ModelLoadError(RuntimeError):
     pass
-
-
-class ContextLengthError(ValueError):
-    """The prompt plus max_tokens do not fit in the model's context."""
 
 
 @dataclass
@@ -183,7 +180,7 @@ class TransformersBackend:
             try:
                 events = [job.events.get(timeout=max(0.1, job.deadline + DEADLINE_GRACE_SECONDS - time.monotonic()))]
             except queue.Empty:
-                raise TimeoutError("generation exceeded the task time limit (TASK_TIME_LIMIT)") from None
+                raise TimeoutError(TIME_LIMIT_MESSAGE) from None
             # Whatever else has arrived goes out with it: one delta and one Redis write, not one per token,
             # whenever this thread falls behind the engine (it never holds a token back).
             while not job.events.empty():
