@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from workers.backends.transformers_backend import TransformersBackend  # noqa: E402
+from workers.backends.transformers import TransformersBackend  # noqa: E402
 from workers.engine.types import EngineRequest, Sampling  # noqa: E402
 from workers.model_builder import SHAPES, build  # noqa: E402
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from contract.task_params import TaskParams  # noqa: E402
 from workers.backends.base import GenerationRequest  # noqa: E402
-from workers.backends.transformers_backend import TransformersBackend  # noqa: E402
+from workers.backends.transformers import TransformersBackend  # noqa: E402
 from workers.model_builder import SHAPES, build  # noqa: E402
 
 SCHEMA = {

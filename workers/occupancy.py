@@ -6,7 +6,7 @@ and at most OFFLINE_SLOTS at once, so offline work fills what interactive traffi
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 
@@ -36,16 +36,3 @@ class Occupancy:
             with self.changed:
                 setattr(self, lane, getattr(self, lane) - 1)
                 self.changed.notify_all()
-
-
-class CountedTask:
-    """The generate actor's callable, counted as interactive while it runs."""
-
-    def __init__(self, task: Callable[[str], None], occupancy: Occupancy) -> None:
-        self.task = task
-        self.occupancy = occupancy
-        self.__name__ = getattr(task, "__name__", type(task).__name__)
-
-    def __call__(self, task_id: str) -> None:
-        with self.occupancy.running("interactive"):
-            self.task(task_id)

@@ -8,6 +8,7 @@ healthy worker instead of failing one by one.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import dramatiq
 import redis
@@ -22,13 +23,16 @@ from contract.names import ACTOR_NAME, queue_name
 from contract.settings import load_settings
 from contract.task_store import TaskStore
 
-from .actors import GenerateTask
 from .backends import create_backend
 from .delta_writer import DeltaWriter
+from .generate_task import GenerateTask
 from .metrics import WorkerMetrics
-from .middleware import FailExhaustedTasks, Heartbeats, QueuePolling, ReadyFile
-from .occupancy import CountedTask, Occupancy
-from .offline_lane import OfflineLane
+from .middleware.exhausted_tasks import FailExhaustedTasks
+from .middleware.heartbeats import Heartbeats
+from .middleware.offline_lane import OfflineLane
+from .middleware.queue_polling import QueuePolling
+from .middleware.ready_file import ReadyFile
+from .occupancy import Occupancy
 from .settings import WorkerSettings
 
 logger = logging.getLogger(__name__)
@@ -38,6 +42,19 @@ MAX_RETRIES = 5
 RETRY_MIN_BACKOFF_MS, RETRY_MAX_BACKOFF_MS = 1_000, 16_000
 # Dramatiq's hard limit sits past ours, so our clean TimeoutError normally wins.
 TIME_LIMIT_GRACE_SECONDS = 5
+
+
+class CountedTask:
+    """The generate actor's callable, counted as interactive while it runs."""
+
+    def __init__(self, task: Callable[[str], None], occupancy: Occupancy) -> None:
+        self.task = task
+        self.occupancy = occupancy
+        self.__name__ = getattr(task, "__name__", type(task).__name__)
+
+    def __call__(self, task_id: str) -> None:
+        with self.occupancy.running("interactive"):
+            self.task(task_id)
 
 
 def build_worker_broker(settings: WorkerSettings) -> RedisBroker:

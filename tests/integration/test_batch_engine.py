@@ -12,7 +12,7 @@ import pytest
 from contract.task_params import TaskParams
 from workers.backends import GenerationRequest, GenerationResult
 from workers.backends.base import ContextLengthError
-from workers.backends.transformers_backend import TransformersBackend
+from workers.backends.transformers import TransformersBackend
 from workers.model_builder import SHAPES, build
 
 

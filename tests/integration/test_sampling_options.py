@@ -16,7 +16,7 @@ import torch
 from contract.refusals import RequestRefused
 from contract.task_params import TaskParams
 from workers.backends import GenerationRequest, GenerationResult
-from workers.backends.transformers_backend import TransformersBackend
+from workers.backends.transformers import TransformersBackend
 from workers.engine.paged_engine import refuse_unsupported
 from workers.engine.types import EngineRequest, Sampling
 

@@ -11,7 +11,7 @@ import pytest
 
 from contract.task_params import TaskParams
 from workers.backends import GenerationRequest
-from workers.backends.transformers_backend import TransformersBackend
+from workers.backends.transformers import TransformersBackend
 
 
 def request(

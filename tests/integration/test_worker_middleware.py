@@ -13,7 +13,9 @@ from dramatiq.middleware import Retries
 from contract.statuses import TaskStatus
 from contract.task_params import TaskParams
 from contract.task_store import TaskStore
-from workers.middleware import FailExhaustedTasks, QueuePolling, ReadyFile
+from workers.middleware.exhausted_tasks import FailExhaustedTasks
+from workers.middleware.queue_polling import QueuePolling
+from workers.middleware.ready_file import ReadyFile
 
 from ..stack import RedisServer, wait_until
 

@@ -44,7 +44,9 @@ def test_the_contract_imports_no_part_and_no_torch() -> None:
 
 def test_the_rule_sees_a_violation(tmp_path: Path) -> None:
     # The checker itself notices both spellings of an import, and leaves relative ones alone
-    (tmp_path / "bad.py").write_text("import workers.actors\nfrom workers.engine import types\nfrom . import ok\n")
+    (tmp_path / "bad.py").write_text(
+        "import workers.generate_task\nfrom workers.engine import types\nfrom . import ok\n"
+    )
     assert imported_packages(tmp_path) == {"bad.py": {"workers"}}
 
 

@@ -11,7 +11,7 @@ __all__ = ["Backend", "GenerationRequest", "GenerationResult", "create_backend"]
 def create_backend(settings: WorkerSettings) -> Backend:
     # Imported here so that choosing a backend pulls in only its own heavy dependencies.
     if settings.model_backend == "transformers":
-        from .transformers_backend import TransformersBackend
+        from .transformers import TransformersBackend
 
         return TransformersBackend(
             settings.model_name,

@@ -23,7 +23,7 @@ from dramatiq.broker import MessageProxy
 from contract.dramatiq_internals import refresh_broker_heartbeat, requeue_held, take_one_at_a_time
 from contract.names import offline_queue_name
 
-from .occupancy import Occupancy
+from ..occupancy import Occupancy
 
 logger = logging.getLogger(__name__)
 ROOM_WAIT_SECONDS = 0.05
