@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, g, request
 
 from ..http.auth import require_api_key
+from ..http.bodies import respond
 from ..http.errors import ApiError
 from ..services import services
 from .files import BATCH_PURPOSE, StoredFile
 from .input_lines import check_upload
 from .services import batch_services
+from .shapes import DeletedFile
 
 bp = Blueprint("files", __name__, url_prefix="/v1")
 FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the purpose field around the file
@@ -51,13 +53,13 @@ def upload() -> Any:
             field="file",
             code="storage_limit_exceeded",
         )
-    return jsonify(stored.as_openai())
+    return respond(stored.as_openai(), nulls=True)
 
 
 @bp.get("/files/<file_id>")
 @require_api_key
 def retrieve(file_id: str) -> Any:
-    return jsonify(_owned(file_id).as_openai())
+    return respond(_owned(file_id).as_openai(), nulls=True)
 
 
 @bp.get("/files/<file_id>/content")
@@ -74,7 +76,7 @@ def content(file_id: str) -> Any:
 def delete(file_id: str) -> Any:
     if not batch_services().files.delete(g.key_id, file_id):
         raise _missing(file_id)
-    return jsonify({"id": file_id, "object": "file", "deleted": True})
+    return respond(DeletedFile(id=file_id), nulls=True)
 
 
 def _owned(file_id: str) -> StoredFile:

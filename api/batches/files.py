@@ -14,6 +14,8 @@ import redis
 
 from contract.names import file_key, files_of_key
 
+from .shapes import FileObject
+
 BATCH_PURPOSE, OUTPUT_PURPOSE = "batch", "batch_output"
 
 # KEYS: the key's files (sorted set by expiry). ARGV: now, bytes wanted, the most bytes (-1: only count),
@@ -49,18 +51,15 @@ class StoredFile:
     created_at: int
     expires_at: int
 
-    def as_openai(self) -> dict[str, Any]:
-        return {
-            "id": self.file_id,
-            "object": "file",
-            "bytes": self.size,
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-            "filename": self.filename,
-            "purpose": self.purpose,
-            "status": "processed",
-            "status_details": None,
-        }
+    def as_openai(self) -> FileObject:
+        return FileObject(
+            id=self.file_id,
+            bytes=self.size,
+            created_at=self.created_at,
+            expires_at=self.expires_at,
+            filename=self.filename,
+            purpose=self.purpose,  # type: ignore[arg-type]
+        )
 
 
 class FileStore:

@@ -55,7 +55,7 @@ def render(lines: list[dict[str, Any]], results: dict[int, dict[str, Any]]) -> t
 def _answered(line: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     shape = Shape(line["shape"]["chat"], line["shape"]["logprobs"], ToolMode(**line["shape"]["tools"]))
     choice = Choice(0, TaskParams.model_validate(line["params"]), echo=line["echo"])
-    body = Reply(line["task_id"], line["model"], shape, [choice]).whole([event])
+    body = Reply(line["task_id"], line["model"], shape, [choice]).whole([event]).body()
     response = {"status_code": 200, "request_id": line["task_id"], "body": body}
     return {"id": f"batch_req_{line['task_id']}", "custom_id": line["custom_id"], "response": response, "error": None}
 
@@ -66,7 +66,7 @@ def _failed(line: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
     if kind in CLOSED:
         return {**head, "response": None, "error": {"code": kind, "message": CLOSED[kind]}}
     error = failure(event)
-    body = openai_error(error.status_code, error.message, error.details)
+    body = openai_error(error.status_code, error.message, error.details).model_dump(mode="json")
     return {
         **head,
         "response": {"status_code": error.status_code, "request_id": line["task_id"], "body": body},

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, request
 from pydantic import ValidationError
 
 from contract.statuses import BatchStatus
 
 from ..http.auth import require_api_key
-from ..http.bodies import json_object, validated
+from ..http.bodies import json_object, respond, validated
 from ..http.errors import ApiError, invalid
 from ..services import services
 from .creation import BatchCreateRequest, create_batch
 from .services import batch_services
+from .shapes import BatchList
 from .store import Batch
 
 bp = Blueprint("batches", __name__, url_prefix="/v1")
@@ -34,13 +35,13 @@ def _parse() -> BatchCreateRequest:
 @require_api_key
 @validated(_parse)
 def create(parsed: BatchCreateRequest) -> Any:
-    return jsonify(create_batch(services(), batch_services(), g.key_id, parsed).as_openai())
+    return respond(create_batch(services(), batch_services(), g.key_id, parsed).as_openai(), nulls=True)
 
 
 @bp.get("/batches/<batch_id>")
 @require_api_key
 def retrieve(batch_id: str) -> Any:
-    return jsonify(_owned(batch_id).as_openai())
+    return respond(_owned(batch_id).as_openai(), nulls=True)
 
 
 @bp.get("/batches")
@@ -51,8 +52,8 @@ def listed() -> Any:
         raise ApiError(400, f"Invalid limit: a whole number from 1 to {MAX_LIST_LIMIT}", field="limit")
     found, more = batch_services().batches.listed(g.key_id, request.args.get("after"), int(limit))
     data = [batch.as_openai() for batch in found]
-    first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
-    return jsonify({"object": "list", "data": data, "first_id": first, "last_id": last, "has_more": more})
+    first, last = (data[0].id, data[-1].id) if data else (None, None)
+    return respond(BatchList(data=data, first_id=first, last_id=last, has_more=more), nulls=True)
 
 
 @bp.post("/batches/<batch_id>/cancel")
@@ -62,7 +63,7 @@ def cancel(batch_id: str) -> Any:
     `cancelled` within a second or so, with the answers it had in its output file."""
     batch = _owned(batch_id)
     if batch.status is BatchStatus.CANCELLING:
-        return jsonify(batch.as_openai())
+        return respond(batch.as_openai(), nulls=True)
     moved = (
         batch_services().batches.move(batch, BatchStatus.CANCELLING)
         if batch.status is BatchStatus.IN_PROGRESS
@@ -71,9 +72,9 @@ def cancel(batch_id: str) -> Any:
     if moved is None:  # not in progress, or it ended between the read and the move
         found = _owned(batch_id)
         if found.status is BatchStatus.CANCELLING:
-            return jsonify(found.as_openai())
+            return respond(found.as_openai(), nulls=True)
         raise ApiError(409, f"Cannot cancel a batch that is {found.status.value}", field="batch_id")
-    return jsonify(moved.as_openai())
+    return respond(moved.as_openai(), nulls=True)
 
 
 def _owned(batch_id: str) -> Batch:

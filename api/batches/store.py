@@ -22,6 +22,8 @@ from contract.names import (
 )
 from contract.statuses import FINAL_BATCH_STATUSES, BatchStatus
 
+from .shapes import BatchObject, RequestCounts
+
 TIMESTAMPS = {
     BatchStatus.IN_PROGRESS: "in_progress_at",
     BatchStatus.FINALIZING: "finalizing_at",
@@ -96,32 +98,29 @@ class Batch:
     def expires_at(self) -> int:
         return int(self.fields["expires_at"])
 
-    def as_openai(self) -> dict[str, Any]:
+    def as_openai(self) -> BatchObject:
         f = self.fields
 
         def stamp(name: str) -> int | None:
             return int(f[name]) if f.get(name) else None
 
-        return {
-            "id": self.batch_id,
-            "object": "batch",
-            "endpoint": f["endpoint"],
-            "errors": json.loads(f["errors"]) if f.get("errors") else None,
-            "input_file_id": f["input_file_id"],
-            "completion_window": f["completion_window"],
-            "status": f["status"],
-            "output_file_id": f.get("output_file_id") or None,
-            "error_file_id": f.get("error_file_id") or None,
-            "created_at": int(f["created_at"]),
-            "expires_at": self.expires_at,
+        return BatchObject(
+            id=self.batch_id,
+            endpoint=f["endpoint"],
+            errors=json.loads(f["errors"]) if f.get("errors") else None,
+            input_file_id=f["input_file_id"],
+            completion_window=f["completion_window"],  # type: ignore[arg-type]
+            status=self.status,
+            output_file_id=f.get("output_file_id") or None,
+            error_file_id=f.get("error_file_id") or None,
+            created_at=int(f["created_at"]),
+            expires_at=self.expires_at,
             **{name: stamp(name) for name in TIMESTAMPS.values()},
-            "request_counts": {
-                "total": self.count("total"),
-                "completed": self.count("completed"),
-                "failed": self.count("failed"),
-            },
-            "metadata": json.loads(f.get("metadata") or "null"),
-        }
+            request_counts=RequestCounts(
+                total=self.count("total"), completed=self.count("completed"), failed=self.count("failed")
+            ),
+            metadata=json.loads(f.get("metadata") or "null"),
+        )
 
 
 @dataclass(frozen=True)

@@ -146,7 +146,9 @@ class Supervisor:
         """The batch's webhook, when its metadata named one: the batch object as it ended."""
         url = batch.fields.get("callback_url")
         if url:
-            body = json.dumps({"type": f"batch.{batch.status.value}", "data": batch.as_openai()})
+            body = json.dumps(
+                {"type": f"batch.{batch.status.value}", "data": batch.as_openai().model_dump(mode="json")}
+            )
             delivery = f"msg_{batch.batch_id}"
             webhooks.schedule(
                 self.client,

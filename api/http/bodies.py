@@ -66,6 +66,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
-def respond(model: BaseModel) -> Response:
-    """A JSON body built from its documented model, so /openapi.json and behaviour cannot drift apart."""
-    return jsonify(model.model_dump(mode="json", exclude_none=True))
+def respond(model: BaseModel, *, nulls: bool = False) -> Response:
+    """A JSON body built from its documented model, so /openapi.json and behaviour cannot drift apart. Our
+    own bodies leave out what is null; OpenAI's (`nulls`) keep every key its clients read."""
+    return jsonify(model.model_dump(mode="json", exclude_none=not nulls))

@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import redis
-from flask import Flask, Response, has_request_context, jsonify, request
+from flask import Flask, Response, has_request_context, request
 from werkzeug.exceptions import HTTPException
 
 from . import rate_limit
@@ -21,7 +21,7 @@ REDIS_RETRY_AFTER_SECONDS = 5
 
 def error_response(status_code: int, message: str, **details: Any) -> Response:
     if has_request_context() and request.path.startswith(OPENAI_PREFIX):
-        response = jsonify(openai_error(status_code, message, details))
+        response = respond(openai_error(status_code, message, details), nulls=True)
     else:
         response = respond(ErrorBody(error=message, status_code=status_code, **details))
     response.status_code = status_code

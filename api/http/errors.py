@@ -30,10 +30,24 @@ OPENAI_TYPES = {
 }
 
 
-def openai_error(status_code: int, message: str, details: dict[str, Any]) -> dict[str, Any]:
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = Field(description="the request field at fault")
+    code: str | None
+
+
+class OpenAIErrorBody(BaseModel):
+    """OpenAI's error body, on every /v1 route."""
+
+    error: OpenAIErrorDetail
+
+
+def openai_error(status_code: int, message: str, details: dict[str, Any]) -> OpenAIErrorBody:
     """OpenAI's error body: `param` is our `field`."""
     kind = OPENAI_TYPES.get(status_code, "server_error")
-    return {"error": {"message": message, "type": kind, "param": details.get("field"), "code": details.get("code")}}
+    detail = OpenAIErrorDetail(message=message, type=kind, param=details.get("field"), code=details.get("code"))
+    return OpenAIErrorBody(error=detail)
 
 
 class FieldError(BaseModel):

@@ -6,14 +6,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from .shapes import ChatLogprobs, CompletionLogprobs, TokenLogprob, TopLogprob
+
 Entries = list[dict[str, Any]]
 
 
-def chat(entries: Entries) -> dict[str, Any]:
-    return {"content": [{**_token(entry), "top_logprobs": [_token(top) for top in entry["top"]]} for entry in entries]}
+def chat(entries: Entries) -> ChatLogprobs:
+    return ChatLogprobs(content=[_chat_entry(entry) for entry in entries])
 
 
-def completion(entries: Entries, offset: int = 0) -> dict[str, Any]:
+def _chat_entry(entry: dict[str, Any]) -> TokenLogprob:
+    return TokenLogprob(**_token(entry), top_logprobs=[TopLogprob(**_token(top)) for top in entry["top"]])
+
+
+def completion(entries: Entries, offset: int = 0) -> CompletionLogprobs:
     """The legacy shape. As in vLLM, each `top_logprobs` holds the chosen token besides its alternatives; it
     is keyed by token text, so tokens that decode alike (parts of one UTF-8 character) share a key, where the
     chosen token's value is kept."""
@@ -21,17 +27,17 @@ def completion(entries: Entries, offset: int = 0) -> dict[str, Any]:
     for entry in entries:
         offsets.append(offset)
         offset += len(entry["token"])
-    return {
-        "tokens": [entry["token"] for entry in entries],
-        "token_logprobs": [entry["logprob"] for entry in entries],
-        "top_logprobs": [
+    return CompletionLogprobs(
+        tokens=[entry["token"] for entry in entries],
+        token_logprobs=[entry["logprob"] for entry in entries],
+        top_logprobs=[
             None
             if entry["logprob"] is None
             else {**{top["token"]: top["logprob"] for top in entry["top"]}, entry["token"]: entry["logprob"]}
             for entry in entries
         ],
-        "text_offset": offsets,
-    }
+        text_offset=offsets,
+    )
 
 
 def _token(entry: dict[str, Any]) -> dict[str, Any]:

@@ -12,14 +12,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 import redis
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, g, request
 from pydantic import BaseModel
 
 from contract import heartbeats, model_registry
 from contract.task_store import TaskStore
 
 from ..http.auth import require_api_key
-from ..http.bodies import json_object, validated
+from ..http.bodies import json_object, respond, validated
 from ..http.errors import ApiError
 from ..http.model_access import resolve_model
 from ..http.rate_limit import counted_against_limit
@@ -28,7 +28,8 @@ from ..tasks.events import CLIENT_GONE, Gathering, check_room, event_stream, gat
 from ..tasks.submission import submit
 from .planning import choices_of, parse, shape_of
 from .protocol import ChatCompletionRequest, CompletionRequest
-from .serving import Choice, ChoiceStream, Reply, error_chunk, failure
+from .serving import Choice, ChoiceStream, Chunk, Reply, error_chunk, failure
+from .shapes import Model, ModelList, Usage
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
 
@@ -36,7 +37,7 @@ bp = Blueprint("openai", __name__, url_prefix="/v1")
 @bp.get("/models")
 @require_api_key
 def models() -> Any:
-    return jsonify({"object": "list", "data": [_model_object(name) for name in _model_names()]})
+    return respond(ModelList(data=[Model(id=name) for name in _model_names()]), nulls=True)
 
 
 @bp.get("/models/<path:model>")
@@ -45,7 +46,7 @@ def model(model: str) -> Any:
     """One model, as OpenAI's `models.retrieve` asks; ids with slashes (org/name) included, as vLLM serves them."""
     if model not in _model_names():
         raise ApiError(404, f"The model {model!r} does not exist", field="model", code="model_not_found")
-    return jsonify(_model_object(model))
+    return respond(Model(id=model), nulls=True)
 
 
 def _model_names() -> list[str]:
@@ -53,10 +54,6 @@ def _model_names() -> list[str]:
     svc = services()
     live = heartbeats.loaded_models(heartbeats.live(svc.redis))
     return sorted({svc.settings.model_id, *live, *model_registry.read(svc.redis)})
-
-
-def _model_object(name: str) -> dict[str, Any]:
-    return {"id": name, "object": "model", "created": 0, "owned_by": "llm-service"}
 
 
 @bp.post("/completions")
@@ -91,7 +88,7 @@ def _complete(parsed: Any) -> Any:
     if parsed.stream:
         body = chunks(_events(svc.store, gathering), reply, parsed.usage_at_end(), parsed.usage_in_every_chunk())
         return event_stream(body, gathering, {})
-    return jsonify(reply.whole(_finals(svc.store, gathering, len(choices))))
+    return respond(reply.whole(_finals(svc.store, gathering, len(choices))), nulls=True)
 
 
 def _submit_all(svc: Services, model: str, choices: list[Choice], user: str | None) -> list[str]:
@@ -167,13 +164,12 @@ def chunks(found: Iterable[tuple[int, dict[str, Any]]], reply: Reply, usage: boo
     yield "data: [DONE]\n\n"
 
 
-def _sent(found: Iterator[dict[str, Any]], stream: ChoiceStream, every_chunk: bool) -> Iterator[str]:
+def _sent(found: Iterator[Chunk], stream: ChoiceStream, every_chunk: bool) -> Iterator[str]:
     for chunk in found:
         if every_chunk:
-            counts = stream.usage or {"prompt_tokens": 0, "completion_tokens": 0}
-            chunk["usage"] = {**counts, "total_tokens": counts["prompt_tokens"] + counts["completion_tokens"]}
+            chunk.usage = stream.usage or Usage.of(0, 0)
         yield _sse(chunk)
 
 
-def _sse(payload: dict[str, Any]) -> str:
-    return f"data: {json.dumps(payload)}\n\n"
+def _sse(payload: BaseModel) -> str:
+    return f"data: {json.dumps(payload.model_dump(mode='json'))}\n\n"

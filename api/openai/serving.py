@@ -12,8 +12,25 @@ from contract import refusals
 from contract.error_kinds import ErrorKind
 from contract.task_params import TaskParams
 
-from ..http.errors import ApiError, openai_error
+from ..http.errors import ApiError, OpenAIErrorBody, openai_error
 from . import logprobs as openai_logprobs
+from .shapes import (
+    ChatChoice,
+    ChatChunkChoice,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatDelta,
+    ChatLogprobs,
+    ChatMessage,
+    Completion,
+    CompletionChoice,
+    CompletionChunk,
+    CompletionChunkChoice,
+    CompletionLogprobs,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
 from .tools import ToolMode, held_back, tool_calls
 
 
@@ -34,40 +51,37 @@ class Shape:
     tools: ToolMode = ToolMode("off")
 
 
+Chunk = ChatCompletionChunk | CompletionChunk
+
+
 class Reply:
     def __init__(self, task_id: str, model: str, shape: Shape, choices: list[Choice]) -> None:
         self.shape = shape
         self.choices = choices
         chat = shape.chat
         self.head = {"id": f"{'chatcmpl' if chat else 'cmpl'}-{task_id}", "created": int(time.time()), "model": model}
-        self.kind = "chat.completion" if chat else "text_completion"
 
-    def whole(self, finals: list[dict[str, Any]]) -> dict[str, Any]:
-        choices = [self._whole_choice(choice, final) for choice, final in zip(self.choices, finals, strict=True)]
-        return {**self.head, "object": self.kind, "choices": choices, "usage": self.usage(finals)}
+    def whole(self, finals: list[dict[str, Any]]) -> ChatCompletion | Completion:
+        pairs = zip(self.choices, finals, strict=True)
+        if self.shape.chat:
+            chat = [self._chat_choice(choice, final) for choice, final in pairs]
+            return ChatCompletion(**self.head, choices=chat, usage=self.usage(finals))
+        plain = [self._completion_choice(choice, final) for choice, final in pairs]
+        return Completion(**self.head, choices=plain, usage=self.usage(finals))
 
-    def _whole_choice(self, choice: Choice, final: dict[str, Any]) -> dict[str, Any]:
-        finish = final["metrics"].get("finish_reason") or "length"
-        if not self.shape.chat:
-            text = echoed(choice, final) + final["result"]
-            return {
-                "index": choice.index,
-                "text": text,
-                "logprobs": self.logprobs(choice, final),
-                "finish_reason": finish,
-            }
+    def _completion_choice(self, choice: Choice, final: dict[str, Any]) -> CompletionChoice:
+        text = echoed(choice, final) + final["result"]
+        logprobs = self.logprobs(choice, final)
+        return CompletionChoice(index=choice.index, text=text, logprobs=logprobs, finish_reason=_finish(final))  # type: ignore[arg-type]
+
+    def _chat_choice(self, choice: Choice, final: dict[str, Any]) -> ChatChoice:
         content, calls = tool_calls(self.shape.tools, final["result"])
-        message: dict[str, Any] = {"role": "assistant", "content": content}
-        if calls:
-            message["tool_calls"] = calls
-        return {
-            "index": choice.index,
-            "message": message,
-            "logprobs": self.logprobs(choice, final),
-            "finish_reason": "tool_calls" if calls else finish,
-        }
+        message = ChatMessage(content=content, tool_calls=[ToolCall(**call) for call in calls] or None)
+        finish = "tool_calls" if calls else _finish(final)
+        logprobs = self.logprobs(choice, final)
+        return ChatChoice(index=choice.index, message=message, logprobs=logprobs, finish_reason=finish)  # type: ignore[arg-type]
 
-    def logprobs(self, choice: Choice, final: dict[str, Any]) -> dict[str, Any] | None:
+    def logprobs(self, choice: Choice, final: dict[str, Any]) -> ChatLogprobs | CompletionLogprobs | None:
         if not self.shape.logprobs:
             return None
         found = final.get("logprobs") or {}
@@ -76,25 +90,31 @@ class Reply:
         entries = (found.get("prompt", []) if choice.echo else []) + found.get("tokens", [])
         return openai_logprobs.completion(entries)
 
-    def usage(self, finals: list[dict[str, Any]]) -> dict[str, int]:
-        prompt = sum(
-            int(final["metrics"].get("prompt_tokens", 0))
-            for choice, final in zip(self.choices, finals, strict=True)
-            if choice.first_of_prompt
-        )
-        completion = sum(int(final["metrics"].get("completion_tokens", 0)) for final in finals)
-        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+    def usage(self, finals: list[dict[str, Any]]) -> Usage:
+        pairs = zip(self.choices, finals, strict=True)
+        prompt = sum(_count(final, "prompt_tokens") for choice, final in pairs if choice.first_of_prompt)
+        return Usage.of(prompt, sum(_count(final, "completion_tokens") for final in finals))
 
-    def chunk(self, index: int, delta: Any, finish_reason: str | None = None, logprobs: Any = None) -> dict[str, Any]:
-        if self.shape.chat:
-            choice = {"index": index, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}
-            return {**self.head, "object": "chat.completion.chunk", "choices": [choice]}
-        choice = {"index": index, "text": delta, "logprobs": logprobs, "finish_reason": finish_reason}
-        return {**self.head, "object": "text_completion", "choices": [choice]}
+    def chunk(
+        self, index: int, delta: str | ChatDelta, finish_reason: str | None = None, logprobs: Any = None
+    ) -> Chunk:
+        if isinstance(delta, ChatDelta):
+            chat = ChatChunkChoice(index=index, delta=delta, logprobs=logprobs, finish_reason=finish_reason)
+            return ChatCompletionChunk(**self.head, choices=[chat])
+        plain = CompletionChunkChoice(index=index, text=delta, logprobs=logprobs, finish_reason=finish_reason)
+        return CompletionChunk(**self.head, choices=[plain])
 
-    def usage_chunk(self, usage: dict[str, int]) -> dict[str, Any]:
-        kind = "chat.completion.chunk" if self.shape.chat else "text_completion"
-        return {**self.head, "object": kind, "choices": [], "usage": usage}
+    def usage_chunk(self, usage: Usage) -> Chunk:
+        kind = ChatCompletionChunk if self.shape.chat else CompletionChunk
+        return kind(**self.head, choices=[], usage=usage)
+
+
+def _finish(final: dict[str, Any]) -> str:
+    return str(final["metrics"].get("finish_reason") or "length")
+
+
+def _count(event: dict[str, Any], name: str) -> int:
+    return int(event["metrics"].get(name, 0))
 
 
 def echoed(choice: Choice, final: dict[str, Any]) -> str:
@@ -117,18 +137,18 @@ class ChoiceStream:
         self.text = ""  # all the text generated so far (this attempt's, once past the replay)
         self.shown = 0  # how much of it has gone out
         self.replay: str | None = None  # the new attempt's text while it is still within what was generated
-        self.usage: dict[str, int] | None = None
+        self.usage: Usage | None = None
 
-    def first(self) -> Iterator[dict[str, Any]]:
+    def first(self) -> Iterator[Chunk]:
         if self.reply.shape.chat:
-            yield self._chunk({"role": "assistant", "content": ""})
+            yield self._chunk(ChatDelta(role="assistant", content=""))
         else:
             yield self._chunk(self.choice.params.prompt if self.choice.echo and self.choice.params.prompt else "")
 
-    def feed(self, event: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def feed(self, event: dict[str, Any]) -> Iterator[Chunk]:
         """Chunks for one event; raises ApiError for a failed task or a restart that diverged."""
         if event.get("usage"):
-            self.usage = event["usage"]
+            self.usage = Usage.of(event["usage"]["prompt_tokens"], event["usage"]["completion_tokens"])
         if event.get("restarted") and self.text:
             self.replay = ""
         elif event.get("delta"):
@@ -138,7 +158,7 @@ class ChoiceStream:
         elif event["status"] == "failed":
             raise failure(event)
 
-    def _delta(self, delta: str) -> Iterator[dict[str, Any]]:
+    def _delta(self, delta: str) -> Iterator[Chunk]:
         if self.replay is not None:
             self.replay += delta
             if not (self.text.startswith(self.replay) or self.replay.startswith(self.text)):
@@ -155,35 +175,29 @@ class ChoiceStream:
             yield self._chunk(self._content(self.text[self.shown : upto]))
             self.shown = upto
 
-    def _end(self, event: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        finish = event["metrics"].get("finish_reason") or "length"
+    def _end(self, event: dict[str, Any]) -> Iterator[Chunk]:
+        finish = _finish(event)
         text = event.get("result") or self.text
         if self.reply.shape.chat:
             content, calls = tool_calls(self.reply.shape.tools, text)
             rest = (content or "")[self.shown :] if (content or "").startswith(text[: self.shown]) else ""
             if rest:
-                yield self._chunk({"content": rest})
+                yield self._chunk(ChatDelta(content=rest))
             if calls:
                 finish = "tool_calls"
-                yield self._chunk({"tool_calls": [{"index": i, **call} for i, call in enumerate(calls)]})
+                yield self._chunk(
+                    ChatDelta(tool_calls=[ToolCallDelta(index=i, **call) for i, call in enumerate(calls)])
+                )
         elif len(text) > self.shown:
             yield self._chunk(text[self.shown :])
-        self.usage = _final_usage(event)
-        yield self._chunk({} if self.reply.shape.chat else "", finish, self.reply.logprobs(self.choice, event))
+        self.usage = Usage.of(_count(event, "prompt_tokens"), _count(event, "completion_tokens"))
+        yield self._chunk(ChatDelta() if self.reply.shape.chat else "", finish, self.reply.logprobs(self.choice, event))
 
-    def _content(self, text: str) -> Any:
-        return {"content": text} if self.reply.shape.chat else text
+    def _content(self, text: str) -> str | ChatDelta:
+        return ChatDelta(content=text) if self.reply.shape.chat else text
 
-    def _chunk(self, delta: Any, finish_reason: str | None = None, logprobs: Any = None) -> dict[str, Any]:
+    def _chunk(self, delta: str | ChatDelta, finish_reason: str | None = None, logprobs: Any = None) -> Chunk:
         return self.reply.chunk(self.choice.index, delta, finish_reason, logprobs)
-
-
-def _final_usage(event: dict[str, Any]) -> dict[str, int]:
-    prompt, completion = (
-        int(event["metrics"].get("prompt_tokens", 0)),
-        int(event["metrics"].get("completion_tokens", 0)),
-    )
-    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 def failure(event: dict[str, Any]) -> ApiError:
@@ -196,6 +210,6 @@ def failure(event: dict[str, Any]) -> ApiError:
     return ApiError(504 if kind == ErrorKind.TIMEOUT else 500, f"{kind}: {message}", code=kind)
 
 
-def error_chunk(error: ApiError) -> dict[str, Any]:
+def error_chunk(error: ApiError) -> OpenAIErrorBody:
     """A failure after the stream began: OpenAI's error object as one more event before [DONE]."""
     return openai_error(error.status_code, error.message, error.details)

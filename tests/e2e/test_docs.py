@@ -3,6 +3,7 @@ whose scripts and styles all come from the api itself."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from openapi_spec_validator import validate
 from api.app import create_app
 from api.settings import ApiSettings
 
-from ..stack import API_KEY, Api, sse_events, submit, wait_for_final
+from ..support.stack import API_KEY, Api, sse_events, submit, wait_for_final
 
 HEADERS = {"X-API-Key": API_KEY}
 
@@ -27,9 +28,22 @@ def spec(api: Api) -> dict[str, Any]:
 
 
 def conforms(spec: dict[str, Any], model: str, body: Any) -> None:
-    """Validate a body against one of the spec's component schemas, references resolved within the spec."""
-    schema = {"$ref": f"#/components/schemas/{model}", "components": spec["components"]}
+    """Validate a body against one of the spec's component schemas, references resolved within the spec; a
+    key the schema does not name fails too, so a body cannot drift from its documented model either way."""
+    closed = {name: _closed(schema) for name, schema in spec["components"]["schemas"].items()}
+    schema = {"$ref": f"#/components/schemas/{model}", "components": {"schemas": closed}}
     jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
+
+
+def _closed(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_closed(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    found = {key: _closed(value) for key, value in schema.items()}
+    if "properties" in found and "additionalProperties" not in found:
+        found["additionalProperties"] = False
+    return found
 
 
 def test_the_spec_is_valid_openapi_and_shows_this_servers_limits(spec: dict[str, Any]) -> None:
@@ -75,3 +89,39 @@ def test_pages_load_every_asset_from_the_api_itself(api: Api, page: str) -> None
         loaded = requests.get(api.url(asset), timeout=5)
         assert loaded.status_code == 200 and len(loaded.content) > 10_000, asset
     assert "/openapi.json" in html.text
+
+
+def test_openai_and_batch_responses_conform_to_the_documented_models(api: Api, spec: dict[str, Any]) -> None:
+    v1 = {"Authorization": f"Bearer {API_KEY}"}
+
+    def post(path: str, **body: Any) -> Any:
+        return requests.post(api.url(path), headers=v1, json=body, timeout=60)
+
+    conforms(spec, "ModelList", requests.get(api.url("/v1/models"), headers=v1, timeout=5).json())
+    conforms(spec, "Model", requests.get(api.url("/v1/models/tiny"), headers=v1, timeout=5).json())
+    conforms(spec, "Completion", post("/v1/completions", prompt="a", max_tokens=2, logprobs=2, echo=True).json())
+    chat = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    conforms(spec, "ChatCompletion", post("/v1/chat/completions", **chat, logprobs=True, top_logprobs=2).json())
+    for path, chunk, body in (
+        ("/v1/chat/completions", "ChatCompletionChunk", {**chat, "logprobs": True}),
+        ("/v1/completions", "CompletionChunk", {"prompt": "a", "max_tokens": 2}),
+    ):
+        usage = {"include_usage": True, "continuous_usage_stats": True}
+        streamed = post(path, **body, stream=True, stream_options=usage).text.split("\n\n")
+        chunks = [frame.removeprefix("data: ") for frame in streamed if frame.startswith("data: {")]
+        assert len(chunks) >= 3
+        for found in chunks:
+            conforms(spec, chunk, json.loads(found))
+    conforms(spec, "OpenAIErrorBody", post("/v1/completions", prompt="a", max_tokens=0).json())
+    line = {"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"prompt": "x", "max_tokens": 2}}
+    files = {"file": ("in.jsonl", json.dumps(line) + "\n")}
+    uploaded = requests.post(api.url("/v1/files"), headers=v1, files=files, data={"purpose": "batch"}, timeout=10)
+    conforms(spec, "FileObject", uploaded.json())
+    batch = post(
+        "/v1/batches", input_file_id=uploaded.json()["id"], endpoint="/v1/completions", completion_window="24h"
+    )
+    conforms(spec, "BatchObject", batch.json())
+    conforms(spec, "BatchList", requests.get(api.url("/v1/batches"), headers=v1, timeout=5).json())
+    other = requests.post(api.url("/v1/files"), headers=v1, files=files, data={"purpose": "batch"}, timeout=10)
+    deleted = requests.delete(api.url(f"/v1/files/{other.json()['id']}"), headers=v1, timeout=5)
+    conforms(spec, "DeletedFile", deleted.json())

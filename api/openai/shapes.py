@@ -1,0 +1,170 @@
+"""OpenAI's response objects, as the /v1 routes send them and /openapi.json documents them: one model each,
+so a body and its schema cannot drift apart."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
+
+
+class OpenAIObject(BaseModel):
+    """Every key is sent, null included (OpenAI's clients read `"logprobs": null`), except those in
+    `omitted_when_none`, which OpenAI leaves out where they do not apply."""
+
+    omitted_when_none: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _omit(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {key: value for key, value in data.items() if value is not None or key not in self.omitted_when_none}
+
+    def body(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class Usage(OpenAIObject):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+    @classmethod
+    def of(cls, prompt: int, completion: int) -> Usage:
+        """The one place a total is made."""
+        return cls(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+
+
+class Model(OpenAIObject):
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "llm-service"
+
+
+class ModelList(OpenAIObject):
+    object: Literal["list"] = "list"
+    data: list[Model]
+
+
+class FunctionCall(OpenAIObject):
+    name: str
+    arguments: str
+    """the arguments as a JSON text"""
+
+
+class ToolCall(OpenAIObject):
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ToolCallDelta(OpenAIObject):
+    """A tool call in a stream: whole, in the last chunk before the finish reason."""
+
+    index: int
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class TopLogprob(OpenAIObject):
+    token: str
+    logprob: float | None
+    bytes: list[int]
+
+
+class TokenLogprob(TopLogprob):
+    top_logprobs: list[TopLogprob]
+
+
+class ChatLogprobs(OpenAIObject):
+    content: list[TokenLogprob]
+
+
+class CompletionLogprobs(OpenAIObject):
+    """The legacy shape: parallel lists, one entry per token; the first prompt token of an echo has none."""
+
+    tokens: list[str]
+    token_logprobs: list[float | None]
+    top_logprobs: list[dict[str, float] | None]
+    text_offset: list[int]
+
+
+class ChatMessage(OpenAIObject):
+    omitted_when_none = frozenset({"tool_calls"})
+
+    role: Literal["assistant"] = "assistant"
+    content: str | None
+    tool_calls: list[ToolCall] | None = None
+
+
+class ChatChoice(OpenAIObject):
+    index: int
+    message: ChatMessage
+    logprobs: ChatLogprobs | None
+    finish_reason: str
+
+
+class CompletionChoice(OpenAIObject):
+    index: int
+    text: str
+    logprobs: CompletionLogprobs | None
+    finish_reason: str
+
+
+class _Head(OpenAIObject):
+    id: str
+    created: int
+    model: str
+
+
+class ChatCompletion(_Head):
+    object: Literal["chat.completion"] = "chat.completion"
+    choices: list[ChatChoice]
+    usage: Usage
+
+
+class Completion(_Head):
+    object: Literal["text_completion"] = "text_completion"
+    choices: list[CompletionChoice]
+    usage: Usage
+
+
+class ChatDelta(OpenAIObject):
+    omitted_when_none = frozenset({"role", "content", "tool_calls"})
+
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+    tool_calls: list[ToolCallDelta] | None = None
+
+
+class ChatChunkChoice(OpenAIObject):
+    index: int
+    delta: ChatDelta
+    logprobs: ChatLogprobs | None = None
+    finish_reason: str | None = None
+
+
+class CompletionChunkChoice(OpenAIObject):
+    index: int
+    text: str
+    logprobs: CompletionLogprobs | None = None
+    finish_reason: str | None = None
+
+
+class ChatCompletionChunk(_Head):
+    """One event of a streamed chat completion; the last, when usage was asked for, has no choices."""
+
+    omitted_when_none = frozenset({"usage"})
+
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    choices: list[ChatChunkChoice]
+    usage: Usage | None = None
+
+
+class CompletionChunk(_Head):
+    omitted_when_none = frozenset({"usage"})
+
+    object: Literal["text_completion"] = "text_completion"
+    choices: list[CompletionChunkChoice]
+    usage: Usage | None = None
