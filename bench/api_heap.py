@@ -29,7 +29,7 @@ from pathlib import Path  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.stack import API_KEY, RedisServer, free_port, service_env, start_worker  # noqa: E402
+from tests.support.stack import API_KEY, RedisServer, free_port, service_env, start_worker  # noqa: E402
 from workers.model_builder import build  # noqa: E402
 
 CLIENTS = """
@@ -37,7 +37,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 sys.path.insert(0, {root!r})
 from bench.load import one_request
-from tests.stack import Api
+from tests.support.stack import Api
 api = Api(None, {url!r})
 with ThreadPoolExecutor({concurrency}) as pool:
     list(pool.map(lambda i: one_request(api, i, 16, 8), range({start}, {start} + {count})))

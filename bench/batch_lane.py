@@ -33,7 +33,7 @@ import openai
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load import one_request, percentile, prompt  # noqa: E402
-from tests.stack import API_KEY, Api, RedisServer, start_api, start_worker, submit, wait_until  # noqa: E402
+from tests.support.stack import API_KEY, Api, RedisServer, start_api, start_worker, submit, wait_until  # noqa: E402
 from workers.model_builder import SHAPES, build  # noqa: E402
 
 MODEL = "bench"

@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "operator"))
 
 from tests.cluster.cluster import LocalCluster  # noqa: E402
 from tests.cluster.scenarios import ScaleFromZero, scale_from_zero  # noqa: E402
-from tests.stack import Api  # noqa: E402
+from tests.support.stack import Api  # noqa: E402
 from workers.model_builder import build  # noqa: E402
 
 

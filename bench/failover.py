@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.failover import Outcome, run_failover  # noqa: E402
-from tests.sentinel import SentinelCluster  # noqa: E402
-from tests.stack import API_KEY, start_api, start_worker  # noqa: E402
+from tests.support.failover import Outcome, run_failover  # noqa: E402
+from tests.support.sentinel import SentinelCluster  # noqa: E402
+from tests.support.stack import API_KEY, start_api, start_worker  # noqa: E402
 from workers.model_builder import build  # noqa: E402
 
 

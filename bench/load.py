@@ -26,7 +26,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.stack import API_KEY, Api, RedisServer, children_of, start_api, start_worker, submit  # noqa: E402
+from tests.support.stack import API_KEY, Api, RedisServer, children_of, start_api, start_worker, submit  # noqa: E402
 from workers.model_builder import SHAPES, build  # noqa: E402
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.stack import API_KEY, RedisServer, start_api, start_worker, submit, wait_for_final  # noqa: E402
+from tests.support.stack import API_KEY, RedisServer, start_api, start_worker, submit, wait_for_final  # noqa: E402
 from workers.model_builder import build  # noqa: E402
 
 

@@ -32,7 +32,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load import one_request, percentile  # noqa: E402
-from tests.stack import API_KEY, RedisServer, children_of, start_api, start_worker, wait_for_final  # noqa: E402
+from tests.support.stack import API_KEY, RedisServer, children_of, start_api, start_worker, wait_for_final  # noqa: E402
 from workers.model_builder import SHAPES, build  # noqa: E402
 
 

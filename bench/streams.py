@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.load import percentile  # noqa: E402
 from contract.connections import make_redis  # noqa: E402
 from contract.task_store import TaskStore  # noqa: E402
-from tests.stack import API_KEY, Api, RedisServer, children_of, start_api  # noqa: E402
-from tests.streams import api_connections, finish, open_all, session  # noqa: E402
+from tests.support.stack import API_KEY, Api, RedisServer, children_of, start_api  # noqa: E402
+from tests.support.streams import api_connections, finish, open_all, session  # noqa: E402
 from workers.model_builder import build  # noqa: E402
 
 MODEL = "queued-only"

@@ -24,7 +24,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.stack import API_KEY, ROOT, Api, Process, RedisServer, free_port, start_api, wait_until  # noqa: E402
+from tests.support.stack import API_KEY, ROOT, Api, Process, RedisServer, free_port, start_api, wait_until  # noqa: E402
 
 
 def client(url: str, count: int, latencies: list[float], errors: list[int]) -> None:

@@ -11,7 +11,7 @@ import redis
 
 from workers.model_builder import build
 
-from .stack import API_KEY, OTHER_KEY, Api, Process, RedisServer, start_api, start_worker
+from .support.stack import API_KEY, OTHER_KEY, Api, Process, RedisServer, start_api, start_worker
 
 MODEL = "tiny"
 

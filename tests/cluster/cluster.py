@@ -18,7 +18,7 @@ from typing import Any
 
 from tests.k8s.kube import Kube, is_ready
 from tests.k8s.testbed import TestBed
-from tests.stack import ROOT, Process, free_port, wait_until
+from tests.support.stack import ROOT, Process, free_port, wait_until
 
 from . import images
 from .host_state import HostState

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import Api
+from tests.support.stack import Api
 
 from .cluster import LocalCluster
 

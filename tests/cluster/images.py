@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.stack import ROOT
+from tests.support.stack import ROOT
 
 from .host_state import run
 from .node import CACHE, PAUSE_IMAGE, Node

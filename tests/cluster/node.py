@@ -15,7 +15,7 @@ from typing import IO
 
 from tests.k8s.kube import Kube, is_ready
 from tests.k8s.testbed import TestBed, openssl
-from tests.stack import Process, free_port, wait_until
+from tests.support.stack import Process, free_port, wait_until
 
 from .host_state import run
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.k8s.kube import is_ready
-from tests.stack import Api, submit, wait_for_final, wait_until
+from tests.support.stack import Api, submit, wait_for_final, wait_until
 
 from .cluster import NAMESPACE, LocalCluster
 

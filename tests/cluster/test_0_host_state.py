@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stack import ROOT
+from tests.support.stack import ROOT
 
 from .host_state import HostState, links, namespaces, restore_input, run, same_tables, tables
 

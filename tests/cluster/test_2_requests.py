@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import openai
 
-from tests.stack import Api, sse_events, submit, wait_for_final
+from tests.support.stack import Api, sse_events, submit, wait_for_final
 
 from .cluster import PREFIX, LocalCluster
 

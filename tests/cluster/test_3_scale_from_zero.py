@@ -3,7 +3,7 @@ they load the model and drain the queue, and after scaleDownDelaySeconds they ar
 
 from __future__ import annotations
 
-from tests.stack import Api
+from tests.support.stack import Api
 
 from .cluster import LocalCluster
 from .scenarios import SCALED_MODEL, scale_from_zero

@@ -10,7 +10,7 @@ import time
 import requests
 
 from tests.k8s.kube import is_ready
-from tests.stack import Api, submit, wait_for_final, wait_until
+from tests.support.stack import Api, submit, wait_for_final, wait_until
 
 from .cluster import NAMESPACE, PREFIX, LocalCluster
 

@@ -18,7 +18,7 @@ import requests
 import yaml
 
 from tests.k8s.testbed import answers
-from tests.stack import ROOT, Api, Process, free_port, submit, wait_for_final, wait_until
+from tests.support.stack import ROOT, Api, Process, free_port, submit, wait_for_final, wait_until
 
 from .cluster import NAMESPACE, PREFIX, LocalCluster
 

@@ -3,7 +3,7 @@ Redis and model-cache volumes' claims and the LLMModel CRD."""
 
 from __future__ import annotations
 
-from tests.stack import wait_until
+from tests.support.stack import wait_until
 
 from .cluster import NAMESPACE, PREFIX, RELEASE, LocalCluster
 

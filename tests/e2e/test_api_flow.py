@@ -8,7 +8,17 @@ from pathlib import Path
 
 import requests
 
-from ..stack import API_KEY, Api, Process, RedisServer, start_api, start_worker, submit, wait_for_final, wait_until
+from ..support.stack import (
+    API_KEY,
+    Api,
+    Process,
+    RedisServer,
+    start_api,
+    start_worker,
+    submit,
+    wait_for_final,
+    wait_until,
+)
 
 HEADERS = {"X-API-Key": API_KEY}
 METRIC_NAMES = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ..stack import API_KEY, OTHER_KEY, Api, wait_for_final
+from ..support.stack import API_KEY, OTHER_KEY, Api, wait_for_final
 
 ROUTES = [("post", "/generate"), ("get", "/status/some-id"), ("get", "/result/some-id")]
 

@@ -14,8 +14,8 @@ import redis
 from contract import events
 from contract.names import DRAMATIQ_NAMESPACE, offline_queue_name
 
-from ..batches import MODEL, chat_line, finished, jsonl, upload
-from ..stack import API_KEY, OTHER_KEY, Api, Process, RedisServer, start_api, start_worker, wait_until
+from ..support.batches import MODEL, chat_line, finished, jsonl, upload
+from ..support.stack import API_KEY, OTHER_KEY, Api, Process, RedisServer, start_api, start_worker, wait_until
 
 MAX_FILE_BYTES = 512 * 1024
 MAX_OPEN = 3

@@ -14,8 +14,8 @@ import redis
 
 from contract.dramatiq_internals import in_flight, waiting
 
-from ..batches import chat_line, finished, jsonl, line_statuses, start_batch
-from ..stack import (
+from ..support.batches import chat_line, finished, jsonl, line_statuses, start_batch
+from ..support.stack import (
     API_KEY,
     Api,
     Process,

@@ -15,7 +15,7 @@ import pytest
 import redis
 import requests
 
-from ..stack import Api, RedisServer, parse_sse, sample, scrape, start_api, submit, wait_until
+from ..support.stack import Api, RedisServer, parse_sse, sample, scrape, start_api, submit, wait_until
 
 KEY_A, KEY_B = "bounds-key-a", "bounds-key-b"
 

@@ -16,7 +16,7 @@ from client_example import (
     TaskNotFoundError,
 )
 
-from ..stack import API_KEY, ROOT, Api
+from ..support.stack import API_KEY, ROOT, Api
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ..stack import API_KEY, Api, Process, RedisServer, start_worker, submit, wait_for_final
+from ..support.stack import API_KEY, Api, Process, RedisServer, start_worker, submit, wait_for_final
 
 HEADERS = {"X-API-Key": API_KEY}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from ..stack import (
+from ..support.stack import (
     API_KEY,
     RedisServer,
     children_of,

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import requests
 
-from ..stack import API_KEY, Api, RedisServer, start_api, start_worker, wait_until
+from ..support.stack import API_KEY, Api, RedisServer, start_api, start_worker, wait_until
 
 
 def health(api: Api) -> tuple[int, dict[str, Any]]:

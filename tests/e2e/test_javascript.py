@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 
-from ..stack import API_KEY, ROOT, Api, submit, wait_for_final
+from ..support.stack import API_KEY, ROOT, Api, submit, wait_for_final
 
 JS = ROOT / "tests" / "js"
 

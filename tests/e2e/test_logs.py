@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from ..stack import API_KEY, OTHER_KEY, Api, read_json_lines, wait_for_final, wait_until
+from ..support.stack import API_KEY, OTHER_KEY, Api, read_json_lines, wait_for_final, wait_until
 
 
 def test_finished_tasks_are_logged_without_keys_or_prompts(api: Api, log_dir: Path, workdir: Path) -> None:

@@ -12,8 +12,8 @@ import pytest
 import redis
 import requests
 
-from ..stack import API_KEY, Api, RedisServer, start_api, submit, wait_until
-from ..streams import api_connections, finish, follow, open_all, session
+from ..support.stack import API_KEY, Api, RedisServer, start_api, submit, wait_until
+from ..support.streams import api_connections, finish, follow, open_all, session
 
 MODEL = "nobody-serves-this"  # tasks stay queued: their streams stay open until the test moves them
 OPEN = 600

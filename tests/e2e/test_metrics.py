@@ -8,7 +8,7 @@ from pathlib import Path
 
 import requests
 
-from ..stack import (
+from ..support.stack import (
     API_KEY,
     ROOT,
     Api,

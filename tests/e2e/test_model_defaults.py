@@ -6,7 +6,7 @@ import redis
 
 from contract import model_registry
 
-from ..stack import Api, submit, wait_for_final
+from ..support.stack import Api, submit, wait_for_final
 
 
 def test_an_omitted_max_tokens_takes_the_registered_models_default(api: Api, redis_client: redis.Redis) -> None:

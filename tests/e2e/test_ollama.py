@@ -1,4 +1,4 @@
-"""The Ollama backend, run by a real worker against tests/ollama_stub.py (no Ollama server runs here)."""
+"""The Ollama backend, run by a real worker against tests/support/ollama_stub.py (no Ollama server runs here)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from ..ollama_stub import OllamaStub
-from ..stack import (
+from ..support.ollama_stub import OllamaStub
+from ..support.stack import (
     API_KEY,
     Api,
     Process,

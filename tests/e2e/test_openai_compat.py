@@ -12,7 +12,7 @@ import requests
 
 from contract import model_registry
 
-from ..stack import API_KEY, OTHER_KEY, Api, RedisServer, start_api, submit, wait_for_final
+from ..support.stack import API_KEY, OTHER_KEY, Api, RedisServer, start_api, submit, wait_for_final
 
 MODEL = "tiny"
 

@@ -15,7 +15,7 @@ import requests
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-from ..stack import API_KEY, Api, submit, wait_for_final
+from ..support.stack import API_KEY, Api, submit, wait_for_final
 
 MODEL = "tiny"
 WEATHER = {

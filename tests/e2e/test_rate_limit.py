@@ -10,7 +10,7 @@ import requests
 
 from client_example import LLMClient, RateLimitError
 
-from ..stack import Api, Process, RedisServer, sample, scrape, start_api
+from ..support.stack import Api, Process, RedisServer, sample, scrape, start_api
 
 KEY_A, KEY_B, KEY_C = "rate-key-a", "rate-key-b", "rate-key-c"
 

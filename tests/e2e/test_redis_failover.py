@@ -14,9 +14,9 @@ import requests
 
 from contract.names import RATE_LIMIT_KEY_PREFIX, TASK_KEY_PATTERN
 
-from ..failover import run_failover
-from ..sentinel import PASSWORD, SentinelCluster
-from ..stack import API_KEY, RedisServer, start_api, start_worker
+from ..support.failover import run_failover
+from ..support.sentinel import PASSWORD, SentinelCluster
+from ..support.stack import API_KEY, RedisServer, start_api, start_worker
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import requests
 
-from ..stack import API_KEY, ROOT, Api, children_of, free_port, service_env, wait_for_final, wait_until
+from ..support.stack import API_KEY, ROOT, Api, children_of, free_port, service_env, wait_for_final, wait_until
 
 
 def listening(port: int) -> bool:

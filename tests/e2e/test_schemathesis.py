@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..stack import API_KEY, Api, Process, RedisServer, start_api
+from ..support.stack import API_KEY, Api, Process, RedisServer, start_api
 
 ST = Path(sys.executable).parent / "st"
 # "positive_data_acceptance" is left out: `model` is any string in the document because the models that

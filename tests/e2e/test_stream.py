@@ -6,7 +6,7 @@ from pathlib import Path
 
 import requests
 
-from ..stack import (
+from ..support.stack import (
     API_KEY,
     OTHER_KEY,
     Api,

@@ -11,7 +11,7 @@ import requests
 
 from contract.names import TASK_KEY_PATTERN
 
-from ..stack import API_KEY, Api
+from ..support.stack import API_KEY, Api
 
 HEADERS = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
 

@@ -15,9 +15,20 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from contract.dramatiq_internals import waiting
 
-from ..batches import chat_line, finished, start_batch
-from ..stack import API_KEY, Api, Process, RedisServer, sample, scrape, start_api, start_worker, submit, wait_for_final
-from ..webhook_receiver import Receiver
+from ..support.batches import chat_line, finished, start_batch
+from ..support.stack import (
+    API_KEY,
+    Api,
+    Process,
+    RedisServer,
+    sample,
+    scrape,
+    start_api,
+    start_worker,
+    submit,
+    wait_for_final,
+)
+from ..support.webhook_receiver import Receiver
 
 SECRET = "webhook-test-secret"
 RETRY = {"webhook_secret": SECRET, "webhook_retry_seconds": 0.2, "webhook_max_attempts": 4}

@@ -7,7 +7,7 @@ import signal
 import time
 from pathlib import Path
 
-from ..stack import (
+from ..support.stack import (
     API_KEY,
     Process,
     RedisServer,

@@ -14,7 +14,7 @@ from contract import events
 from contract.task_store import TaskStore
 from workers.delta_writer import DeltaWriter
 
-from ..stack import RedisServer, wait_until
+from ..support.stack import RedisServer, wait_until
 
 
 def deltas(client: redis.Redis, task_id: str) -> list[str]:

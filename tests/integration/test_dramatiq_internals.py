@@ -24,7 +24,7 @@ from contract.dramatiq_internals import (
 )
 from contract.names import ACTOR_NAME, DRAMATIQ_NAMESPACE, offline_queue_name, queue_name
 
-from ..stack import RedisServer, wait_until
+from ..support.stack import RedisServer, wait_until
 
 
 @pytest.fixture

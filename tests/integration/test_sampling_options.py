@@ -20,7 +20,7 @@ from workers.backends.transformers import TransformersBackend
 from workers.engine.paged_engine import refuse_unsupported
 from workers.engine.types import EngineRequest, Sampling
 
-from ..backends import running_backend
+from ..support.backends import running_backend
 
 EOS = 256
 PROMPT = "hello"

@@ -13,7 +13,7 @@ from contract.statuses import TaskStatus
 from contract.task_params import TaskParams
 from contract.task_store import TaskRecord, TaskStore
 
-from ..stack import wait_until
+from ..support.stack import wait_until
 
 PARAMS = TaskParams(prompt="p", max_tokens=2, temperature=0.0, top_p=1.0, stop=("\n",))
 

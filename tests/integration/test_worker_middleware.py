@@ -17,7 +17,7 @@ from workers.middleware.exhausted_tasks import FailExhaustedTasks
 from workers.middleware.queue_polling import QueuePolling
 from workers.middleware.ready_file import ReadyFile
 
-from ..stack import RedisServer, wait_until
+from ..support.stack import RedisServer, wait_until
 
 PARAMS = TaskParams(prompt="p", max_tokens=1, temperature=0.0, top_p=1.0)
 

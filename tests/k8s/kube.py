@@ -10,7 +10,7 @@ from typing import Any
 import requests
 import yaml
 
-from tests.stack import wait_until
+from tests.support.stack import wait_until
 
 
 def is_ready(obj: dict[str, Any]) -> bool:

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from contract.redis_url import sentinel_url
-from tests.stack import ROOT
+from tests.support.stack import ROOT
 
 from .kube import Kube, KubeError
 from .testbed import TestBed

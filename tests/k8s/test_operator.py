@@ -21,7 +21,7 @@ from dramatiq.brokers.redis import RedisBroker
 from contract import model_registry
 from contract.dramatiq_internals import enqueue_task
 from contract.names import offline_queue_name, queue_name
-from tests.stack import API_KEY, ROOT, Process, RedisServer, free_port, start_api, wait_until
+from tests.support.stack import API_KEY, ROOT, Process, RedisServer, free_port, start_api, wait_until
 
 from .kube import Kube
 from .testbed import TestBed

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import requests
 
-from tests.stack import ROOT, Process, free_port, wait_until
+from tests.support.stack import ROOT, Process, free_port, wait_until
 
 from .kube import Kube
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from workers.backends.transformers_backend import TransformersBackend
+from workers.backends.transformers import TransformersBackend
 from workers.engine.types import EngineKind
 
 

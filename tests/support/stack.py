@@ -25,7 +25,7 @@ from contract import heartbeats
 from contract.connections import make_redis
 from workers.settings import WorkerSettings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-123"
 OTHER_KEY = "demo-key-456"
 # Every variable the services read, so that none leaks in from the developer's environment.

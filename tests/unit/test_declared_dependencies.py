@@ -13,7 +13,7 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from ..stack import ROOT
+from ..support.stack import ROOT
 from .test_import_rule import CONTRACT, OURS, PARTS, imported_packages
 
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]

@@ -8,7 +8,7 @@ from api.batches.output import CLOSED
 from api.openai.serving import failure
 from contract.error_kinds import ErrorKind
 
-from ..stack import ROOT
+from ..support.stack import ROOT
 
 
 @pytest.mark.parametrize(

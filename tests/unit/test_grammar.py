@@ -19,7 +19,7 @@ from workers.backends import GenerationRequest
 from workers.backends.transformers import TransformersBackend
 from workers.engine.grammar import Grammars
 
-from ..backends import running_backend
+from ..support.backends import running_backend
 
 SCHEMA: dict[str, Any] = {
     "type": "object",

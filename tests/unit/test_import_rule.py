@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ..stack import ROOT
+from ..support.stack import ROOT
 
 PARTS = {"api": ROOT / "api", "workers": ROOT / "workers", "llm_operator": ROOT / "operator" / "llm_operator"}
 CONTRACT = ROOT / "contract"

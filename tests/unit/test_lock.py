@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from ..stack import ROOT
+from ..support.stack import ROOT
 
 LOCK_FILES = ["pyproject.toml", "uv.lock", "requirements", "scripts/lock.sh"]
 UV = Path(sys.executable).with_name("uv")

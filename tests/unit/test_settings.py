@@ -13,7 +13,7 @@ from api.settings import ApiSettings
 from contract.settings import ConfigurationError, load_settings
 from workers.settings import WorkerSettings
 
-from ..stack import SETTING_NAMES, service_env
+from ..support.stack import SETTING_NAMES, service_env
 
 
 @pytest.fixture(autouse=True)
