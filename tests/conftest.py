@@ -11,7 +11,7 @@ import redis
 
 from workers.model_builder import build
 
-from .support.stack import API_KEY, OTHER_KEY, Api, Process, RedisServer, start_api, start_worker
+from .support.stack import API_KEY, OTHER_KEY, Api, Process, RedisServer, Started, start_api, start_worker
 
 MODEL = "tiny"
 
@@ -70,3 +70,11 @@ def api(workdir: Path, redis_server: RedisServer, model_settings: dict[str, obje
     )
     yield server
     server.stop()
+
+
+@pytest.fixture
+def started(workdir: Path) -> Iterator[Started]:
+    """Starts what one test needs beyond the session's parts; stops all of it when the test ends."""
+    parts = Started(workdir)
+    yield parts
+    parts.stop_all()

@@ -11,10 +11,8 @@ import requests
 from ..support.stack import (
     API_KEY,
     Api,
-    Process,
     RedisServer,
-    start_api,
-    start_worker,
+    Started,
     submit,
     wait_for_final,
     wait_until,
@@ -135,21 +133,15 @@ def test_status_reports_processing_while_generating(api: Api) -> None:
 
 
 def test_requests_wait_in_redis_until_a_worker_for_their_model_starts(
-    workdir: Path, redis_server: RedisServer, tiny_model: Path, log_dir: Path
+    started: Started, redis_server: RedisServer, tiny_model: Path, log_dir: Path
 ) -> None:
     # Given an api whose default model has no worker yet
     settings = {"model_name": tiny_model, "served_model_name": "late-model", "log_dir": log_dir}
-    api = start_api(workdir, redis_server.url(), api_keys=API_KEY, **settings)
-    worker: Process | None = None
-    try:
-        task_id = submit(api, prompt="wait for me", max_tokens=4)
-        # Then the task stays queued, with the queued shape
-        body = requests.get(api.url(f"/result/{task_id}"), headers=HEADERS, timeout=5).json()
-        assert body == {"status": "queued", "task_id": task_id, "message": "Task is waiting in the queue"}
-        # When a worker for that model starts, the waiting task completes
-        worker = start_worker(workdir, redis_server.url(), **settings)
-        assert wait_for_final(api, task_id)["status"] == "completed"
-    finally:
-        api.stop()
-        if worker is not None:
-            worker.stop()
+    api = started.api(redis_server.url(), api_keys=API_KEY, **settings)
+    task_id = submit(api, prompt="wait for me", max_tokens=4)
+    # Then the task stays queued, with the queued shape
+    body = requests.get(api.url(f"/result/{task_id}"), headers=HEADERS, timeout=5).json()
+    assert body == {"status": "queued", "task_id": task_id, "message": "Task is waiting in the queue"}
+    # When a worker for that model starts, the waiting task completes
+    started.worker(redis_server.url(), **settings)
+    assert wait_for_final(api, task_id)["status"] == "completed"

@@ -15,7 +15,7 @@ from contract import events
 from contract.names import DRAMATIQ_NAMESPACE, offline_queue_name
 
 from ..support.batches import MODEL, chat_line, finished, jsonl, upload
-from ..support.stack import API_KEY, OTHER_KEY, Api, Process, RedisServer, start_api, start_worker, wait_until
+from ..support.stack import API_KEY, OTHER_KEY, Api, Process, RedisServer, Started, start_api, start_worker, wait_until
 
 MAX_FILE_BYTES = 512 * 1024
 MAX_OPEN = 3
@@ -166,52 +166,46 @@ def test_another_keys_batch_and_files_are_not_found(client: openai.OpenAI, stack
 
 
 def test_a_batch_past_its_window_expires_and_open_batches_are_bounded(
-    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+    started: Started, redis_server: RedisServer, model_settings: dict[str, object]
 ) -> None:
     # Given an api whose batches expire after 3 s, one open batch per key, and no worker to run them
     url = redis_server.url(db=8)
     redis.Redis.from_url(url).flushdb()
-    api = start_api(workdir, url, api_keys=API_KEY, batch_expiry_seconds=3, batch_max_open=1, **model_settings)
-    try:
-        client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
-        file_id = upload(client, [chat_line(f"e-{index}", "never run") for index in range(3)])
-        batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
-        # a second open batch is refused
-        with pytest.raises(openai.RateLimitError) as refused:
-            client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
-        assert "BATCH_MAX_OPEN" in refused.value.message
-        # When its window passes, it expires, every line in the error file as batch_expired
-        done = finished(client, batch.id, 30)
-        assert done.status == "expired" and done.expired_at and done.output_file_id is None
-        assert (done.request_counts.completed, done.request_counts.failed) == (0, 3)
-        errors = jsonl(client, done.error_file_id)
-        assert [(line["custom_id"], line["error"]["code"]) for line in errors] == [
-            (f"e-{i}", "batch_expired") for i in range(3)
-        ]
-        # and the key may open another
+    api = started.api(url, api_keys=API_KEY, batch_expiry_seconds=3, batch_max_open=1, **model_settings)
+    client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
+    file_id = upload(client, [chat_line(f"e-{index}", "never run") for index in range(3)])
+    batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
+    # a second open batch is refused
+    with pytest.raises(openai.RateLimitError) as refused:
         client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
-    finally:
-        api.stop()
+    assert "BATCH_MAX_OPEN" in refused.value.message
+    # When its window passes, it expires, every line in the error file as batch_expired
+    done = finished(client, batch.id, 30)
+    assert done.status == "expired" and done.expired_at and done.output_file_id is None
+    assert (done.request_counts.completed, done.request_counts.failed) == (0, 3)
+    errors = jsonl(client, done.error_file_id)
+    assert [(line["custom_id"], line["error"]["code"]) for line in errors] == [
+        (f"e-{i}", "batch_expired") for i in range(3)
+    ]
+    # and the key may open another
+    client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
 
 
 def test_a_keys_stored_bytes_are_bounded_and_deleting_frees_them(
-    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+    started: Started, redis_server: RedisServer, model_settings: dict[str, object]
 ) -> None:
     url = redis_server.url(db=8)
     redis.Redis.from_url(url).flushdb()
-    api = start_api(workdir, url, api_keys=f"{API_KEY},{OTHER_KEY}", batch_max_stored_bytes=4096, **model_settings)
-    try:
-        client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
-        lines = [chat_line(f"s-{index}", "x" * 100) for index in range(12)]  # about 2,300 bytes
-        first = upload(client, lines)
-        with pytest.raises(openai.RateLimitError) as refused:
-            upload(client, lines)
-        assert "BATCH_MAX_STORED_BYTES" in refused.value.message
-        # another key has its own room
-        other = openai.OpenAI(base_url=api.url("/v1"), api_key=OTHER_KEY, max_retries=0, timeout=60)
-        upload(other, lines)
-        # and deleting a file makes room again
-        client.files.delete(first)
+    api = started.api(url, api_keys=f"{API_KEY},{OTHER_KEY}", batch_max_stored_bytes=4096, **model_settings)
+    client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
+    lines = [chat_line(f"s-{index}", "x" * 100) for index in range(12)]  # about 2,300 bytes
+    first = upload(client, lines)
+    with pytest.raises(openai.RateLimitError) as refused:
         upload(client, lines)
-    finally:
-        api.stop()
+    assert "BATCH_MAX_STORED_BYTES" in refused.value.message
+    # another key has its own room
+    other = openai.OpenAI(base_url=api.url("/v1"), api_key=OTHER_KEY, max_retries=0, timeout=60)
+    upload(other, lines)
+    # and deleting a file makes room again
+    client.files.delete(first)
+    upload(client, lines)

@@ -15,7 +15,7 @@ import pytest
 import redis
 import requests
 
-from ..support.stack import Api, RedisServer, parse_sse, sample, scrape, start_api, submit, wait_until
+from ..support.stack import Api, RedisServer, Started, parse_sse, sample, scrape, start_api, submit, wait_until
 
 KEY_A, KEY_B = "bounds-key-a", "bounds-key-b"
 
@@ -87,48 +87,41 @@ def open_streams(api: Api) -> float:
 
 
 def test_a_client_that_drops_its_sse_connection_frees_it_at_once(
-    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+    started: Started, redis_server: RedisServer, model_settings: dict[str, object]
 ) -> None:
     # No keep-alive and no end of life for an hour: only noticing the closed socket can free the stream
     # within the deadline below, which is generous so that a loaded machine cannot miss it.
     settings = {**model_settings, "served_model_name": "x", "sse_keepalive_seconds": 3600, "sse_max_seconds": 3600}
-    api = start_api(workdir, redis_server.url(db=10), api_keys=KEY_A, **settings)
-    try:
-        task_id = submit(api, key=KEY_A, prompt="never served", max_tokens=1)
-        response = requests.get(api.url(f"/stream/{task_id}"), headers={"X-API-Key": KEY_A}, stream=True, timeout=30)
-        next(response.iter_lines())  # the first event arrived: the stream is open
-        wait_until(lambda: open_streams(api) == 1, 60, "the stream to be counted")
-        response.close()  # the client goes away mid-stream
-        wait_until(lambda: open_streams(api) == 0, 60, "the stream to be freed")
-    finally:
-        api.stop()
+    api = started.api(redis_server.url(db=10), api_keys=KEY_A, **settings)
+    task_id = submit(api, key=KEY_A, prompt="never served", max_tokens=1)
+    response = requests.get(api.url(f"/stream/{task_id}"), headers={"X-API-Key": KEY_A}, stream=True, timeout=30)
+    next(response.iter_lines())  # the first event arrived: the stream is open
+    wait_until(lambda: open_streams(api) == 1, 60, "the stream to be counted")
+    response.close()  # the client goes away mid-stream
+    wait_until(lambda: open_streams(api) == 0, 60, "the stream to be freed")
 
 
 def test_the_rate_limit_cannot_be_dodged(
-    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+    started: Started, redis_server: RedisServer, model_settings: dict[str, object]
 ) -> None:
-    api = start_api(workdir, redis_server.url(db=11), api_keys=f"{KEY_A},{KEY_B}", **model_settings)
-    try:
-        # Header case: the same key however it is spelled spends one budget (10 in a burst)
-        spellings = ["X-API-Key", "x-api-key", "X-API-KEY", "X-Api-Key"]
-        codes = [post(api, {spellings[index % 4]: KEY_A}).status_code for index in range(11)]
-        assert codes == [202] * 10 + [429]
-        # A second key in the query string of /generate is ignored: the header's key is limited
-        assert post(api, {"X-API-Key": KEY_A}, path=f"/generate?api_key={KEY_B}").status_code == 429
-        # Two X-API-Key headers are not a way to pick the one with budget left: the request is refused
-        connection = http.client.HTTPConnection(urlparse(api.url("/")).netloc, timeout=10)
-        connection.putrequest("POST", "/generate")
-        for key in (KEY_B, KEY_A):
-            connection.putheader("X-API-Key", key)
-        connection.putheader("Content-Type", "application/json")
-        body = b'{"prompt": "x", "max_tokens": 1}'
-        connection.putheader("Content-Length", str(len(body)))
-        connection.endheaders(body)
-        assert connection.getresponse().status in (400, 401)
-        # And the other key still has its whole budget
-        assert post(api, {"X-API-Key": KEY_B}).status_code == 202
-    finally:
-        api.stop()
+    api = started.api(redis_server.url(db=11), api_keys=f"{KEY_A},{KEY_B}", **model_settings)
+    spellings = ["X-API-Key", "x-api-key", "X-API-KEY", "X-Api-Key"]
+    codes = [post(api, {spellings[index % 4]: KEY_A}).status_code for index in range(11)]
+    assert codes == [202] * 10 + [429]
+    # A second key in the query string of /generate is ignored: the header's key is limited
+    assert post(api, {"X-API-Key": KEY_A}, path=f"/generate?api_key={KEY_B}").status_code == 429
+    # Two X-API-Key headers are not a way to pick the one with budget left: the request is refused
+    connection = http.client.HTTPConnection(urlparse(api.url("/")).netloc, timeout=10)
+    connection.putrequest("POST", "/generate")
+    for key in (KEY_B, KEY_A):
+        connection.putheader("X-API-Key", key)
+    connection.putheader("Content-Type", "application/json")
+    body = b'{"prompt": "x", "max_tokens": 1}'
+    connection.putheader("Content-Length", str(len(body)))
+    connection.endheaders(body)
+    assert connection.getresponse().status in (400, 401)
+    # And the other key still has its whole budget
+    assert post(api, {"X-API-Key": KEY_B}).status_code == 202
 
 
 def test_no_server_version_no_stack_traces_and_cors_off_by_default(bounded_api: Api) -> None:
@@ -190,40 +183,34 @@ def test_requests_the_server_itself_refuses_get_the_api_error_shape(
 
 
 def test_cors_when_configured_allows_only_the_listed_origins(
-    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+    started: Started, redis_server: RedisServer, model_settings: dict[str, object]
 ) -> None:
-    api = start_api(
-        workdir, redis_server.url(db=12), api_keys=KEY_A, cors_allowed_origins="https://app.example", **model_settings
+    api = started.api(
+        redis_server.url(db=12), api_keys=KEY_A, cors_allowed_origins="https://app.example", **model_settings
     )
-    try:
-        preflight = {
-            "Origin": "https://app.example",
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "x-api-key,content-type",
-        }
-        allowed = requests.options(api.url("/generate"), headers=preflight, timeout=5)
-        assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
-        assert "x-api-key" in allowed.headers["Access-Control-Allow-Headers"].lower()
-        other = requests.get(api.url("/health"), headers={"Origin": "https://elsewhere.example"}, timeout=5)
-        assert "Access-Control-Allow-Origin" not in other.headers
-    finally:
-        api.stop()
+    preflight = {
+        "Origin": "https://app.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-api-key,content-type",
+    }
+    allowed = requests.options(api.url("/generate"), headers=preflight, timeout=5)
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "x-api-key" in allowed.headers["Access-Control-Allow-Headers"].lower()
+    other = requests.get(api.url("/health"), headers={"Origin": "https://elsewhere.example"}, timeout=5)
+    assert "Access-Control-Allow-Origin" not in other.headers
 
 
 def test_keys_rotate_through_the_key_file_without_a_restart(
-    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], tmp_path: Path
+    started: Started, redis_server: RedisServer, model_settings: dict[str, object], tmp_path: Path
 ) -> None:
     key_file = tmp_path / "keys"
     key_file.write_text("# rotated by the Secret\nold-key-0001\n")
-    api = start_api(workdir, redis_server.url(db=13), api_keys="", api_keys_file=key_file, **model_settings)
-    try:
-        assert post(api, {"X-API-Key": "old-key-0001"}).status_code == 202
-        key_file.write_text("new-key-0002,other-key-0003\n")  # rotation: the old key goes, new ones come
-        wait_until(lambda: post(api, {"X-API-Key": "new-key-0002"}).status_code == 202, 60, "the new key")
-        assert post(api, {"X-API-Key": "other-key-0003"}).status_code == 202
-        assert post(api, {"X-API-Key": "old-key-0001"}).status_code == 401
-    finally:
-        api.stop()
+    api = started.api(redis_server.url(db=13), api_keys="", api_keys_file=key_file, **model_settings)
+    assert post(api, {"X-API-Key": "old-key-0001"}).status_code == 202
+    key_file.write_text("new-key-0002,other-key-0003\n")  # rotation: the old key goes, new ones come
+    wait_until(lambda: post(api, {"X-API-Key": "new-key-0002"}).status_code == 202, 60, "the new key")
+    assert post(api, {"X-API-Key": "other-key-0003"}).status_code == 202
+    assert post(api, {"X-API-Key": "old-key-0001"}).status_code == 401
 
 
 def test_another_keys_task_is_404_on_every_route(bounded_api: Api) -> None:

@@ -12,7 +12,7 @@ import pytest
 import redis
 import requests
 
-from ..support.stack import API_KEY, Api, RedisServer, start_api, submit, wait_until
+from ..support.stack import API_KEY, Api, RedisServer, Started, submit, wait_until
 from ..support.streams import api_connections, finish, follow, open_all, session
 
 MODEL = "nobody-serves-this"  # tasks stay queued: their streams stay open until the test moves them
@@ -34,11 +34,11 @@ def timed(method: str, url: str, **kwargs: object) -> tuple[int, float]:
 
 
 def test_hundreds_of_open_streams_starve_nothing_and_all_get_their_events(
-    tmp_path: Path, own_redis: RedisServer, model_settings: dict[str, object]
+    started: Started, tmp_path: Path, own_redis: RedisServer, model_settings: dict[str, object]
 ) -> None:
     # Given 600 queued tasks and an api with its default workers
     settings = {**model_settings, "served_model_name": MODEL, **LIMITS}
-    api = start_api(tmp_path, own_redis.url(), api_keys=API_KEY, **settings)
+    api = started.api(own_redis.url(), api_keys=API_KEY, **settings)
     task_ids = [submit(api, prompt=f"p{i}", max_tokens=1) for i in range(OPEN)]
     client = redis.Redis(port=own_redis.port, decode_responses=True)
 
@@ -61,10 +61,7 @@ def test_hundreds_of_open_streams_starve_nothing_and_all_get_their_events(
             await asyncio.to_thread(finish, own_redis.url(), task_ids, "hello")
             return await asyncio.wait_for(asyncio.gather(*streams), 120), answers, connections_open
 
-    try:
-        results, answers, connections_open = asyncio.run(scenario())
-    finally:
-        api.stop()
+    results, answers, connections_open = asyncio.run(scenario())
     assert [status for status, _ in answers] == [200] * 10 + [202] * 10
     assert max(seconds for _, seconds in answers) < 5  # a bound for starvation, not a benchmark
     assert all(r.status == 200 for r in results)
@@ -76,11 +73,11 @@ def test_hundreds_of_open_streams_starve_nothing_and_all_get_their_events(
 
 
 def test_past_capacity_a_stream_gets_503_and_the_api_stays_ready(
-    tmp_path: Path, own_redis: RedisServer, model_settings: dict[str, object]
+    started: Started, tmp_path: Path, own_redis: RedisServer, model_settings: dict[str, object]
 ) -> None:
     # Given an api whose two workers follow at most 5 streams each
     settings = {**model_settings, "served_model_name": MODEL, **LIMITS}
-    api = start_api(tmp_path, own_redis.url(), api_keys=API_KEY, max_open_streams=5, **settings)
+    api = started.api(own_redis.url(), api_keys=API_KEY, max_open_streams=5, **settings)
     task_ids = [submit(api, prompt=f"p{i}", max_tokens=1) for i in range(30)]
 
     async def scenario() -> list:  # type: ignore[type-arg]
@@ -96,10 +93,7 @@ def test_past_capacity_a_stream_gets_503_and_the_api_stays_ready(
             await asyncio.to_thread(finish, own_redis.url(), task_ids)
             return [*(await asyncio.wait_for(asyncio.gather(*streams), 60)), health]
 
-    try:
-        *results, health = asyncio.run(scenario())
-    finally:
-        api.stop()
+    *results, health = asyncio.run(scenario())
     refused = [r for r in results if r.status == 503]
     assert len(refused) >= 20 and all(r.retry_after and int(r.retry_after) >= 1 for r in refused)
     assert sum(r.status == 200 for r in results) == len(results) - len(refused) <= 10
@@ -108,25 +102,22 @@ def test_past_capacity_a_stream_gets_503_and_the_api_stays_ready(
 
 
 def test_a_dropped_stream_frees_its_place(
-    tmp_path: Path, own_redis: RedisServer, model_settings: dict[str, object]
+    started: Started, tmp_path: Path, own_redis: RedisServer, model_settings: dict[str, object]
 ) -> None:
     # Given an api with one worker process that follows one stream at most, following one; with no keep-alive
     # and no end of life for an hour, only noticing the closed socket can free it within the deadline below,
     # which is generous so that a loaded machine cannot miss it
     quiet = {"sse_keepalive_seconds": 3600, "sse_max_seconds": 3600}
     settings = {**model_settings, "served_model_name": MODEL, **LIMITS, **quiet}
-    api = start_api(tmp_path, own_redis.url(), api_keys=API_KEY, max_open_streams=1, api_workers=1, **settings)
-    try:
-        first, second = submit(api, prompt="a", max_tokens=1), submit(api, prompt="b", max_tokens=1)
-        held = requests.get(api.url(f"/stream/{first}"), headers={"X-API-Key": API_KEY}, stream=True, timeout=10)
-        next(held.iter_lines())
-        assert stream_status(api, second) == 503
-        # When its client goes away
-        held.close()
-        # Then the place is free again
-        wait_until(lambda: stream_status(api, second) == 200, 60, "the freed place")
-    finally:
-        api.stop()
+    api = started.api(own_redis.url(), api_keys=API_KEY, max_open_streams=1, api_workers=1, **settings)
+    first, second = submit(api, prompt="a", max_tokens=1), submit(api, prompt="b", max_tokens=1)
+    held = requests.get(api.url(f"/stream/{first}"), headers={"X-API-Key": API_KEY}, stream=True, timeout=10)
+    next(held.iter_lines())
+    assert stream_status(api, second) == 503
+    # When its client goes away
+    held.close()
+    # Then the place is free again
+    wait_until(lambda: stream_status(api, second) == 200, 60, "the freed place")
 
 
 def stream_status(api: Api, task_id: str) -> int:

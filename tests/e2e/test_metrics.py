@@ -14,9 +14,9 @@ from ..support.stack import (
     Api,
     Process,
     RedisServer,
+    Started,
     sample,
     scrape,
-    start_api,
     submit,
     wait_for_final,
     wait_until,
@@ -117,27 +117,23 @@ def dashboard_metric_names() -> set[str]:
 
 
 def test_every_metric_the_dashboard_charts_is_exported(
-    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
+    started: Started, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
 ) -> None:
     # Given an api whose limit is two requests, in front of the session's worker
-    api = start_api(
-        workdir, redis_server.url(), api_keys=API_KEY, rate_limit_per_minute=2, rate_limit_burst=2, **model_settings
+    api = started.api(
+        redis_server.url(), api_keys=API_KEY, rate_limit_per_minute=2, rate_limit_burst=2, **model_settings
     )
     charted = dashboard_metric_names()
-    try:
-        # When one task completes, one fails (too long for the context) and a third is refused with 429
-        wait_for_final(api, submit(api, prompt="fine", max_tokens=3))
-        wait_for_final(api, submit(api, prompt="z" * 1100, max_tokens=2))
-        refused = requests.post(api.url("/generate"), headers={"X-API-Key": API_KEY}, json={"prompt": "x"}, timeout=5)
-        assert refused.status_code == 429
+    wait_for_final(api, submit(api, prompt="fine", max_tokens=3))
+    wait_for_final(api, submit(api, prompt="z" * 1100, max_tokens=2))
+    refused = requests.post(api.url("/generate"), headers={"X-API-Key": API_KEY}, json={"prompt": "x"}, timeout=5)
+    assert refused.status_code == 429
 
-        def exported_names() -> set[str]:
-            return {name for name, _ in scrape(api.url("/metrics"))} | {name for name, _ in scrape(worker.metrics_url)}
+    def exported_names() -> set[str]:
+        return {name for name, _ in scrape(api.url("/metrics"))} | {name for name, _ in scrape(worker.metrics_url)}
 
-        # (a worker's counters move just after the record is final)
-        exported = wait_until(lambda: (names := exported_names()) >= charted and names, 60, "worker metrics")
-    finally:
-        api.stop()
+    # (a worker's counters move just after the record is final)
+    exported = wait_until(lambda: (names := exported_names()) >= charted and names, 60, "worker metrics")
     # Then every name the dashboard and the chart's alerts query is in a scrape of the api or the worker
     alerted = set(re.findall(r"\b((?:llm_service:|flask_)[a-z_]+)", ALERTS.read_text()))
     assert len(charted) >= 10 and len(alerted) >= 3
@@ -145,13 +141,12 @@ def test_every_metric_the_dashboard_charts_is_exported(
     assert alerted <= exported, f"alerted on but not exported: {sorted(alerted - exported)}"
 
 
-def test_the_api_makes_a_named_metrics_folder_that_does_not_exist(redis_server: RedisServer, tmp_path: Path) -> None:
+def test_the_api_makes_a_named_metrics_folder_that_does_not_exist(
+    started: Started, redis_server: RedisServer, tmp_path: Path
+) -> None:
     # As in a pod: PROMETHEUS_MULTIPROC_DIR names a folder on an empty volume (every worker failed to boot)
     folder = tmp_path / "empty-volume" / "metrics"
-    api = start_api(tmp_path, redis_server.url(), api_keys=API_KEY, prometheus_multiproc_dir=folder)
-    try:
-        response = requests.get(api.url("/metrics"), timeout=5)
-        assert response.status_code == 200 and "flask_http_request" in response.text
-        assert any(folder.iterdir())
-    finally:
-        api.stop()
+    api = started.api(redis_server.url(), api_keys=API_KEY, prometheus_multiproc_dir=folder)
+    response = requests.get(api.url("/metrics"), timeout=5)
+    assert response.status_code == 200 and "flask_http_request" in response.text
+    assert any(folder.iterdir())

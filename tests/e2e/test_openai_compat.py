@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import openai
 import pytest
@@ -12,7 +11,7 @@ import requests
 
 from contract import model_registry
 
-from ..support.stack import API_KEY, OTHER_KEY, Api, RedisServer, start_api, submit, wait_for_final
+from ..support.stack import API_KEY, OTHER_KEY, Api, RedisServer, Started, submit, wait_for_final
 
 MODEL = "tiny"
 
@@ -133,18 +132,15 @@ def test_errors_are_the_librarys_own_exceptions(client: openai.OpenAI, api: Api)
 
 
 def test_rate_limit_is_the_librarys_rate_limit_error(
-    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+    started: Started, redis_server: RedisServer, model_settings: dict[str, object]
 ) -> None:
-    limited = start_api(
-        workdir, redis_server.url(), api_keys=OTHER_KEY, rate_limit_per_minute=1, rate_limit_burst=1, **model_settings
+    limited = started.api(
+        redis_server.url(), api_keys=OTHER_KEY, rate_limit_per_minute=1, rate_limit_burst=1, **model_settings
     )
-    try:
-        client = openai.OpenAI(base_url=limited.url("/v1"), api_key=OTHER_KEY, max_retries=0, timeout=60)
-        client.completions.create(model=MODEL, prompt="one", max_tokens=1)
-        with pytest.raises(openai.RateLimitError):
-            client.completions.create(model=MODEL, prompt="two", max_tokens=1)
-    finally:
-        limited.stop()
+    client = openai.OpenAI(base_url=limited.url("/v1"), api_key=OTHER_KEY, max_retries=0, timeout=60)
+    client.completions.create(model=MODEL, prompt="one", max_tokens=1)
+    with pytest.raises(openai.RateLimitError):
+        client.completions.create(model=MODEL, prompt="two", max_tokens=1)
 
 
 def test_a_client_that_disconnects_cancels_its_task(api: Api) -> None:

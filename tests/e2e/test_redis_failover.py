@@ -16,7 +16,7 @@ from contract.names import RATE_LIMIT_KEY_PREFIX, TASK_KEY_PATTERN
 
 from ..support.failover import run_failover
 from ..support.sentinel import PASSWORD, SentinelCluster
-from ..support.stack import API_KEY, RedisServer, start_api, start_worker
+from ..support.stack import API_KEY, Started
 
 
 @pytest.fixture
@@ -28,20 +28,13 @@ def cluster(tmp_path: Path) -> Iterator[SentinelCluster]:
 
 @pytest.mark.parametrize("wait_replicas", [0, 1])
 def test_killing_the_primary_loses_nothing_accepted(
-    tmp_path: Path, cluster: SentinelCluster, model_settings: dict[str, object], wait_replicas: int
+    started: Started, tmp_path: Path, cluster: SentinelCluster, model_settings: dict[str, object], wait_replicas: int
 ) -> None:
     # Given an api and a worker that reach Redis only through the Sentinels
-    worker = start_worker(tmp_path, cluster.url(), **model_settings)
+    started.worker(cluster.url(), **model_settings)
     limits = {"rate_limit_per_minute": 1_000_000, "rate_limit_burst": 100_000}  # the rate limit is not under test
-    api = start_api(
-        tmp_path, cluster.url(), api_keys=API_KEY, redis_wait_replicas=wait_replicas, **limits, **model_settings
-    )
-    try:
-        # When the primary is killed while clients submit and the worker generates
-        outcome = run_failover(api, cluster)
-    finally:
-        api.stop()
-        worker.stop()
+    api = started.api(cluster.url(), api_keys=API_KEY, redis_wait_replicas=wait_replicas, **limits, **model_settings)
+    outcome = run_failover(api, cluster)
     # Then clients saw only 202s and 503s with Retry-After, and /health said so, then recovered by itself
     assert outcome.unexpected == []
     assert any(since >= 0 and status == 503 for since, status in outcome.health)
@@ -55,40 +48,28 @@ def test_killing_the_primary_loses_nothing_accepted(
 
 
 def test_a_task_that_reaches_too_few_replicas_is_refused_and_withdrawn(
-    tmp_path: Path, model_settings: dict[str, object]
+    started: Started, tmp_path: Path, model_settings: dict[str, object]
 ) -> None:
     # Given an api that wants one replica, in front of a Redis of its own that has none
-    alone = RedisServer(tmp_path).start()
+    alone = started.redis()
     client = redis.Redis.from_url(alone.url(), decode_responses=True)
-    api = start_api(
-        tmp_path, alone.url(), api_keys=API_KEY, redis_wait_replicas=1, redis_wait_timeout=0.2, **model_settings
-    )
-    try:
-        # When a task is submitted
-        response = requests.post(api.url("/generate"), headers={"X-API-Key": API_KEY}, json={"prompt": "x"}, timeout=10)
-        # Then it is refused with a retry delay, and no record of it is left for a worker to run
-        assert response.status_code == 503 and int(response.headers["Retry-After"]) >= 2
-        assert "0 of 1 Redis replicas" in response.json()["error"]
-        assert list(client.scan_iter(match=TASK_KEY_PATTERN)) == []
-    finally:
-        api.stop()
-        alone.stop()
+    api = started.api(alone.url(), api_keys=API_KEY, redis_wait_replicas=1, redis_wait_timeout=0.2, **model_settings)
+    response = requests.post(api.url("/generate"), headers={"X-API-Key": API_KEY}, json={"prompt": "x"}, timeout=10)
+    # Then it is refused with a retry delay, and no record of it is left for a worker to run
+    assert response.status_code == 503 and int(response.headers["Retry-After"]) >= 2
+    assert "0 of 1 Redis replicas" in response.json()["error"]
+    assert list(client.scan_iter(match=TASK_KEY_PATTERN)) == []
 
 
 def test_the_rate_limit_is_kept_in_redis_through_the_sentinels(
-    tmp_path: Path, cluster: SentinelCluster, model_settings: dict[str, object]
+    started: Started, tmp_path: Path, cluster: SentinelCluster, model_settings: dict[str, object]
 ) -> None:
     # Given an api that reaches Redis only through the Sentinels, with bursts of 2
-    api = start_api(
-        tmp_path, cluster.url(), api_keys=API_KEY, rate_limit_per_minute=2, rate_limit_burst=2, **model_settings
-    )
-    try:
-        statuses = [
-            requests.post(api.url("/generate"), headers={"X-API-Key": API_KEY}, json={"prompt": "x"}, timeout=10)
-            for _ in range(3)
-        ]
-    finally:
-        api.stop()
+    api = started.api(cluster.url(), api_keys=API_KEY, rate_limit_per_minute=2, rate_limit_burst=2, **model_settings)
+    statuses = [
+        requests.post(api.url("/generate"), headers={"X-API-Key": API_KEY}, json={"prompt": "x"}, timeout=10)
+        for _ in range(3)
+    ]
     # Then the third is refused: the limiter's storage works through the Sentinels (its errors would be
     # swallowed, and the limit silently skipped, if it did not)
     assert [response.status_code for response in statuses] == [202, 202, 429]

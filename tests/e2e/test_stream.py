@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import requests
 
 from ..support.stack import (
@@ -11,10 +9,9 @@ from ..support.stack import (
     OTHER_KEY,
     Api,
     RedisServer,
+    Started,
     parse_sse,
     sse_events,
-    start_api,
-    start_worker,
     submit,
     wait_for_final,
 )
@@ -78,39 +75,30 @@ def test_another_keys_task_is_404_and_no_key_is_401(api: Api) -> None:
 
 
 def test_an_idle_stream_gets_keep_alive_comments(
-    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+    started: Started, redis_server: RedisServer, model_settings: dict[str, object]
 ) -> None:
     # Given a task queued for a model no worker serves, and a short keep-alive
     settings = {**model_settings, "served_model_name": "nobody-serves-this"}
-    api = start_api(workdir, redis_server.url(db=5), api_keys=API_KEY, sse_keepalive_seconds=0.3, **settings)
-    try:
-        task_id = submit(api, prompt="wait", max_tokens=2)
-        with requests.get(api.url(f"/stream/{task_id}"), headers={"X-API-Key": API_KEY}, stream=True, timeout=30) as r:
-            lines = r.iter_lines(decode_unicode=True)
-            # Then the queued event comes first, and then comment lines keep the connection alive
-            assert next(lines).startswith("id: ")
-            assert '"status": "queued"' in next(lines)
-            assert [line for line in (next(lines) for _ in range(4)) if line] == [": keep-alive"] * 2
-    finally:
-        api.stop()
+    api = started.api(redis_server.url(db=5), api_keys=API_KEY, sse_keepalive_seconds=0.3, **settings)
+    task_id = submit(api, prompt="wait", max_tokens=2)
+    with requests.get(api.url(f"/stream/{task_id}"), headers={"X-API-Key": API_KEY}, stream=True, timeout=30) as r:
+        lines = r.iter_lines(decode_unicode=True)
+        # Then the queued event comes first, and then comment lines keep the connection alive
+        assert next(lines).startswith("id: ")
+        assert '"status": "queued"' in next(lines)
+        assert [line for line in (next(lines) for _ in range(4)) if line] == [": keep-alive"] * 2
 
 
 def test_coalesced_deltas_carry_exactly_the_text_of_uncoalesced_ones(
-    api: Api, workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]
+    started: Started, api: Api, redis_server: RedisServer, model_settings: dict[str, object]
 ) -> None:
     # Given the session's worker (STREAM_INTERVAL's default) and one that writes every delta at once
-    every_delta = start_worker(
-        workdir, redis_server.url(), **{**model_settings, "served_model_name": "tiny-every-delta"}, stream_interval=0
-    )
-    try:
-        # When both generate the same greedy text, read from their streams
-        texts = {}
-        for model in ("tiny", "tiny-every-delta"):
-            task_id = submit(api, prompt="same text", max_tokens=120, temperature=0, model=model)
-            received = [event["data"] for event in sse_events(api, task_id)]
-            texts[model] = ([e["delta"] for e in received if "delta" in e], received[-1]["result"])
-    finally:
-        every_delta.stop()
+    started.worker(redis_server.url(), **{**model_settings, "served_model_name": "tiny-every-delta"}, stream_interval=0)
+    texts = {}
+    for model in ("tiny", "tiny-every-delta"):
+        task_id = submit(api, prompt="same text", max_tokens=120, temperature=0, model=model)
+        received = [event["data"] for event in sse_events(api, task_id)]
+        texts[model] = ([e["delta"] for e in received if "delta" in e], received[-1]["result"])
     # Then the text is the same, in fewer deltas where they were coalesced
     (coalesced, result), (each, same_result) = texts["tiny"], texts["tiny-every-delta"]
     assert "".join(coalesced) == result == same_result == "".join(each)

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import redis
 import requests
@@ -284,3 +284,37 @@ def sample(samples: dict[tuple[str, frozenset[tuple[str, str]]], float], name: s
     """The sum of the samples of that name whose labels include the given ones (0 when none)."""
     wanted = set(labels.items())
     return sum(value for (found, found_labels), value in samples.items() if found == name and wanted <= found_labels)
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
+
+S = TypeVar("S", bound=Stoppable)
+
+
+class Started:
+    """What one test starts beyond the session's parts (an api with other settings, a worker to kill, its
+    own Redis), each stopped at the test's end by its process id, the last started first, whatever the
+    test did meanwhile (stopping one twice is harmless). Behind the `started` fixture."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.parts: list[Stoppable] = []
+
+    def own(self, part: S) -> S:
+        self.parts.append(part)
+        return part
+
+    def redis(self, **options: Any) -> RedisServer:
+        return self.own(RedisServer(self.workdir, **options)).start()
+
+    def api(self, redis_url: str, **settings: Any) -> Api:
+        return self.own(start_api(self.workdir, redis_url, **settings))
+
+    def worker(self, redis_url: str, **settings: Any) -> Process:
+        return self.own(start_worker(self.workdir, redis_url, **settings))
+
+    def stop_all(self) -> None:
+        while self.parts:
+            self.parts.pop().stop()
