@@ -109,6 +109,7 @@ def autoscale(
         message = f"worker replicas {current} -> {decision.replicas} (queue depth {depth})"
         kopf.event(body, type="Normal", reason=f"Scaled{direction.capitalize()}", message=message)
     metrics.DESIRED.labels(served_name(model)).set(decision.replicas)
+    metrics.RUNS.labels(served_name(model)).inc()
     status = deployment.get("status", {})
     patch.status.update(
         replicas=int(status.get("replicas") or 0),

@@ -115,14 +115,16 @@ def test_helm_upgrade_under_load_loses_nothing(
     # Given a client submitting continuously through the api Service (at its cluster address)
     submitter = Submitter(api.base_url, key)
     submitter.start()
-    time.sleep(3)
+    wait_until(lambda: len(submitter.accepted) >= 10, 60, "the client's first tasks accepted", interval=0.2)
     # When the release is upgraded to new image tags (the same images under new names: every pod rolls)
     started = time.monotonic()
     installed.upgrade_images("upgrade")
     for component, count in {"api": 2, "worker": 1, "operator": 1}.items():
         installed.wait_ready(f"app.kubernetes.io/component={component}", count, 300)
     rolled = time.monotonic() - started
-    time.sleep(3)
+    # and the new pods accept work too
+    before = len(submitter.accepted)
+    wait_until(lambda: len(submitter.accepted) >= before + 10, 60, "tasks accepted after the rollout", interval=0.2)
     submitter.stopped.set()
     submitter.join()
     # Then nothing failed but documented refusals, and every accepted task completed

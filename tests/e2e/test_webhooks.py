@@ -3,7 +3,6 @@ Standard Webhooks library), retried after 500s with one idempotency id, refused 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import redis
 import requests
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from contract import webhooks
 from contract.dramatiq_internals import waiting
 
 from ..support.batches import chat_line, finished, start_batch
@@ -27,6 +27,7 @@ from ..support.stack import (
     start_worker,
     submit,
     wait_for_final,
+    wait_until,
 )
 from ..support.webhook_receiver import Receiver
 
@@ -47,6 +48,22 @@ def stack(workdir: Path, redis_server: RedisServer, model_settings: dict[str, ob
     api.stop()
 
 
+def settled(redis_server: RedisServer, delivery_id: str) -> str:
+    """Waits for a delivery's last word in Redis (delivered, or given up) and its removal from the due set:
+    from then on no process sends it again, so what the receiver has is all it will ever get."""
+    client = redis.Redis.from_url(redis_server.url(db=2), decode_responses=True)
+    key = webhooks.delivery_key(delivery_id)
+
+    def ended() -> bool:
+        return (
+            client.hget(key, "state") in ("delivered", "given_up")
+            and client.zscore(webhooks.DUE_KEY, delivery_id) is None
+        )
+
+    wait_until(ended, 30, f"webhook {delivery_id} to end")
+    return str(client.hget(key, "state"))
+
+
 def local(receiver: Receiver, path: str) -> str:
     return receiver.url(path).replace("127.0.0.1", "localhost")
 
@@ -56,7 +73,9 @@ def verified(received: object) -> dict[str, object]:
     return Webhook(SECRET.encode()).verify(found.body, found.headers)  # type: ignore[attr-defined,no-any-return]
 
 
-def test_a_task_webhook_is_retried_after_500s_signed_and_with_one_id(stack: tuple[Api, Process]) -> None:
+def test_a_task_webhook_is_retried_after_500s_signed_and_with_one_id(
+    stack: tuple[Api, Process], redis_server: RedisServer
+) -> None:
     api, _ = stack
     with Receiver(failures=2) as receiver:
         # Given a receiver that fails twice, when a task with a callback ends
@@ -64,7 +83,7 @@ def test_a_task_webhook_is_retried_after_500s_signed_and_with_one_id(stack: tupl
         final = wait_for_final(api, task_id)
         # Then it is POSTed three times, the same id and body each time, the last one taken
         attempts = receiver.on("/task", 3)
-        time.sleep(1)  # no fourth attempt after the 200
+        assert settled(redis_server, webhooks.task_delivery_id(task_id)) == "delivered"  # no fourth attempt
         assert len([r for r in receiver.received if r.path == "/task"]) == 3
         assert {r.headers["webhook-id"] for r in attempts} == {f"msg_task_{task_id}"}
         assert len({r.body for r in attempts}) == 1
@@ -86,13 +105,15 @@ def test_a_failed_task_is_announced_too(stack: tuple[Api, Process]) -> None:
         assert payload["type"] == "task.failed" and payload["data"]["error_type"] == "InvalidRequestError"  # type: ignore[index]
 
 
-def test_a_receiver_that_keeps_failing_is_given_up_after_the_attempts_allowed(stack: tuple[Api, Process]) -> None:
+def test_a_receiver_that_keeps_failing_is_given_up_after_the_attempts_allowed(
+    stack: tuple[Api, Process], redis_server: RedisServer
+) -> None:
     api, _ = stack
     given_up = sample(scrape(api.url("/metrics")), "llm_service:webhook_attempts_total", outcome="given_up")
     with Receiver(failures=100) as receiver:
-        submit(api, prompt="nobody home", max_tokens=2, callback_url=local(receiver, "/down"))
+        task_id = submit(api, prompt="nobody home", max_tokens=2, callback_url=local(receiver, "/down"))
         receiver.on("/down", RETRY["webhook_max_attempts"])  # type: ignore[arg-type]
-        time.sleep(3)  # past the next retry's wait (0.2 s doubling: 1.6 s)
+        assert settled(redis_server, webhooks.task_delivery_id(task_id)) == "given_up"
         assert len([r for r in receiver.received if r.path == "/down"]) == RETRY["webhook_max_attempts"]
     after = sample(scrape(api.url("/metrics")), "llm_service:webhook_attempts_total", outcome="given_up")
     assert after == given_up + 1

@@ -21,7 +21,7 @@ from dramatiq.brokers.redis import RedisBroker
 from contract import model_registry
 from contract.dramatiq_internals import enqueue_task
 from contract.names import offline_queue_name, queue_name
-from tests.support.stack import API_KEY, ROOT, Process, RedisServer, free_port, start_api, wait_until
+from tests.support.stack import API_KEY, ROOT, Process, RedisServer, free_port, sample, scrape, start_api, wait_until
 
 from .kube import Kube
 from .testbed import TestBed
@@ -201,6 +201,10 @@ def test_kubectl_scale_on_the_model_sets_replicas_until_the_autoscaler_decides(k
     wait_until(lambda: replicas(kube, "gpu") == 0, 30, "back to zero")
 
 
+def autoscale_runs(operator: Process, model: str) -> float:
+    return sample(scrape(operator.metrics_url), "llm_service:operator_autoscale_runs_total", model_name=model)
+
+
 def test_batch_lines_wake_a_model_at_zero_to_one_replica_and_no_more(
     kube: Kube, operator: Process, queue_redis: RedisServer
 ) -> None:
@@ -208,7 +212,9 @@ def test_batch_lines_wake_a_model_at_zero_to_one_replica_and_no_more(
     # 10 lines, with targetQueueLength 2, would ask for 3 replicas (its max) were they interactive
     enqueue(queue_redis.url(), "llama-8b", 10, offline=True)
     wait_until(lambda: replicas(kube, "gpu") == 1, 30, "one replica for the batch lines", interval=0.1)
-    time.sleep(2)  # four more autoscaler runs: still one
+    # four more autoscaler decisions, each of them one replica, not the three the lines would ask for
+    runs = autoscale_runs(operator, "llama-8b")
+    wait_until(lambda: autoscale_runs(operator, "llama-8b") >= runs + 4, 30, "four more autoscaler runs")
     assert replicas(kube, "gpu") == 1
     drain(queue_redis.url(), "llama-8b", offline=True)
     wait_until(lambda: replicas(kube, "gpu") == 0, 30, "back to zero once no line waits")

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 import redis
-import requests
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from contract.names import TASK_KEY_PATTERN
 
-from ..support.stack import API_KEY, Api
+from ..support.stack import API_KEY
 
 HEADERS = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
 
@@ -52,57 +53,56 @@ def task_count(client: redis.Redis) -> int:
     return sum(1 for _ in client.scan_iter(match=TASK_KEY_PATTERN, count=1000))
 
 
-def send(api: Api, body: Any) -> requests.Response:
+def send(client: FlaskClient, body: Any) -> TestResponse:
     data = body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else json.dumps(body).encode()
-    return requests.post(api.url("/generate"), headers=HEADERS, data=data, timeout=5)
+    return client.post("/generate", headers=HEADERS, data=data)
 
 
 @pytest.mark.parametrize(("body", "field", "words"), [case[1:] for case in CASES], ids=[case[0] for case in CASES])
 def test_bad_input_is_400_naming_the_field_and_enqueues_nothing(
-    api: Api, redis_client: redis.Redis, body: Any, field: str, words: str
+    client: FlaskClient, redis_client: redis.Redis, body: Any, field: str, words: str
 ) -> None:
     # Given the number of task records before
     before = task_count(redis_client)
     # When a bad body is sent
-    response = send(api, body)
+    response = send(client, body)
     # Then it is refused with the field and the rule, and no task was created
-    assert response.status_code == 400, response.text
-    error = response.json()
+    assert response.status_code == 400, response.get_data(as_text=True)
+    error = response.get_json()
     assert error["status_code"] == 400 and error["field"] == field
     assert field in error["error"] and words.lower() in error["error"].lower(), error
     assert task_count(redis_client) == before
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"])
-def test_a_body_that_is_not_declared_json_is_415(api: Api, redis_client: redis.Redis, content_type: str) -> None:
+def test_a_body_that_is_not_declared_json_is_415(
+    client: FlaskClient, redis_client: redis.Redis, content_type: str
+) -> None:
     before = task_count(redis_client)
-    response = requests.post(
-        api.url("/generate"),
-        data=b'{"prompt": "hi"}',
-        timeout=5,
-        headers={"X-API-Key": API_KEY, "Content-Type": content_type},
+    response = client.post(
+        "/generate", data=b'{"prompt": "hi"}', headers={"X-API-Key": API_KEY, "Content-Type": content_type}
     )
-    assert response.status_code == 415 and response.json()["field"] == "Content-Type"
+    assert response.status_code == 415 and response.get_json()["field"] == "Content-Type"
     assert task_count(redis_client) == before
 
 
-def test_a_very_long_prompt_within_the_body_limit_is_accepted_and_one_past_it_is_413(api: Api) -> None:
-    # The session's api takes 64 KiB bodies (MAX_REQUEST_BYTES); the worker then bounds it in tokens
-    assert send(api, {"prompt": "y" * 60_000, "max_tokens": 1}).status_code == 202
-    assert send(api, {"prompt": "y" * 70_000, "max_tokens": 1}).status_code == 413
+def test_a_very_long_prompt_within_the_body_limit_is_accepted_and_one_past_it_is_413(client: FlaskClient) -> None:
+    # The tier's app takes 64 KiB bodies (MAX_REQUEST_BYTES); the worker then bounds it in tokens
+    assert send(client, {"prompt": "y" * 60_000, "max_tokens": 1}).status_code == 202
+    assert send(client, {"prompt": "y" * 70_000, "max_tokens": 1}).status_code == 413
 
 
-def test_every_bad_field_is_listed(api: Api) -> None:
-    response = send(api, {"prompt": "", "max_tokens": 0, "surprise": 1})
+def test_every_bad_field_is_listed(client: FlaskClient) -> None:
+    response = send(client, {"prompt": "", "max_tokens": 0, "surprise": 1})
     assert response.status_code == 400
-    assert {error["field"] for error in response.json()["errors"]} == {"prompt", "max_tokens", "surprise"}
+    assert {error["field"] for error in response.get_json()["errors"]} == {"prompt", "max_tokens", "surprise"}
 
 
-def test_body_over_the_size_limit_is_413(api: Api, redis_client: redis.Redis) -> None:
+def test_body_over_the_size_limit_is_413(client: FlaskClient, redis_client: redis.Redis) -> None:
     before = task_count(redis_client)
-    response = send(api, {"prompt": "x" * 70_000})  # the test api allows 65,536 bytes
+    response = send(client, {"prompt": "x" * 70_000})  # the tier's app allows 65,536 bytes
     assert response.status_code == 413
-    assert response.json()["field"] == "body" and "65536" in response.json()["error"]
+    assert response.get_json()["field"] == "body" and "65536" in response.get_json()["error"]
     assert task_count(redis_client) == before
 
 
@@ -113,5 +113,5 @@ def test_body_over_the_size_limit_is_413(api: Api, redis_client: redis.Redis) ->
         {"prompt": "x", "temperature": 2.0, "top_p": 0.01, "max_tokens": 1, "user_id": "u", "model": "tiny"},
     ],
 )
-def test_values_on_the_bounds_are_accepted(api: Api, body: dict[str, Any]) -> None:
-    assert send(api, body).status_code == 202
+def test_values_on_the_bounds_are_accepted(client: FlaskClient, body: dict[str, Any]) -> None:
+    assert send(client, body).status_code == 202

@@ -1,0 +1,56 @@
+"""The in-process tier: the api's app built by its own factory and driven through Flask's test client, on a
+real redis-server of its own (no worker, no Gunicorn). For what needs neither: validation, auth, error
+shapes, the documents. What needs Gunicorn (its own refusals, streams, processes) stays in e2e."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient
+
+from api.app import create_app
+from api.settings import ApiSettings
+
+from ..support.stack import API_KEY, OTHER_KEY, RedisServer
+
+MODEL = "tiny"
+
+
+@pytest.fixture(scope="session")
+def api_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("api-tier")).start()
+    yield server
+    # The app's background loops (daemon threads) outlive the tier and would log Redis's absence to
+    # streams pytest has closed by then
+    logging.disable(logging.CRITICAL)
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(api_redis: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    settings = ApiSettings(
+        _env_file=None,  # type: ignore[call-arg]
+        redis_url=api_redis.url(),
+        api_keys=f"{API_KEY},{OTHER_KEY}",
+        served_model_name=MODEL,
+        model_name=MODEL,
+        rate_limit_per_minute=100_000,
+        rate_limit_burst=10_000,
+        max_request_bytes=65_536,
+        log_dir=tmp_path_factory.mktemp("api-tier-logs"),
+    )
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def redis_client(api_redis: RedisServer) -> redis.Redis:
+    return redis.Redis.from_url(api_redis.url(), decode_responses=True)
