@@ -23,7 +23,7 @@ def queue_name(model_id: str) -> str:
     return QUEUE_PREFIX + model_slug(model_id)
 
 
-# Batch API lines wait on their own queue per model (the offline lane, workers/offline_lane.py). The
+# Batch API lines wait on their own queue per model (the offline lane, workers/middleware/offline_lane.py). The
 # underscore keeps these names apart from every model's queue: a slug never contains one.
 OFFLINE_QUEUE_PREFIX = "llm_offline-"
 

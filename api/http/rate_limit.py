@@ -3,7 +3,7 @@
 RATE_LIMIT_PER_MINUTE with bursts of RATE_LIMIT_BURST, as two moving windows: the burst may arrive back
 to back, and then the key earns its requests back at the per-minute rate (10 per 10 s for 60/min and 10).
 A request refused as invalid (400, 413, 415) costs nothing, because the views check the body before the
-limit (request_body.validated): a client fixing its request is not locked out.
+limit (bodies.validated): a client fixing its request is not locked out.
 
 Only a refused request learns when to come back (Retry-After, computed then); flask-limiter's X-RateLimit
 headers on every response would cost two more Redis reads per request (a sixth of the submit path's time,
