@@ -71,24 +71,28 @@ class Reply:
 
     def _completion_choice(self, choice: Choice, final: dict[str, Any]) -> CompletionChoice:
         text = echoed(choice, final) + final["result"]
-        logprobs = self.logprobs(choice, final)
-        return CompletionChoice(index=choice.index, text=text, logprobs=logprobs, finish_reason=_finish(final))  # type: ignore[arg-type]
+        logprobs = self._completion_logprobs(choice, final)
+        return CompletionChoice(index=choice.index, text=text, logprobs=logprobs, finish_reason=_finish(final))
 
     def _chat_choice(self, choice: Choice, final: dict[str, Any]) -> ChatChoice:
         content, calls = tool_calls(self.shape.tools, final["result"])
         message = ChatMessage(content=content, tool_calls=[ToolCall(**call) for call in calls] or None)
         finish = "tool_calls" if calls else _finish(final)
-        logprobs = self.logprobs(choice, final)
-        return ChatChoice(index=choice.index, message=message, logprobs=logprobs, finish_reason=finish)  # type: ignore[arg-type]
+        logprobs = self._chat_logprobs(final)
+        return ChatChoice(index=choice.index, message=message, logprobs=logprobs, finish_reason=finish)
 
     def logprobs(self, choice: Choice, final: dict[str, Any]) -> ChatLogprobs | CompletionLogprobs | None:
+        return self._chat_logprobs(final) if self.shape.chat else self._completion_logprobs(choice, final)
+
+    def _chat_logprobs(self, final: dict[str, Any]) -> ChatLogprobs | None:
+        found = final.get("logprobs") or {}
+        return openai_logprobs.chat(found.get("tokens", [])) if self.shape.logprobs else None
+
+    def _completion_logprobs(self, choice: Choice, final: dict[str, Any]) -> CompletionLogprobs | None:
         if not self.shape.logprobs:
             return None
         found = final.get("logprobs") or {}
-        if self.shape.chat:
-            return openai_logprobs.chat(found.get("tokens", []))
-        entries = (found.get("prompt", []) if choice.echo else []) + found.get("tokens", [])
-        return openai_logprobs.completion(entries)
+        return openai_logprobs.completion((found.get("prompt", []) if choice.echo else []) + found.get("tokens", []))
 
     def usage(self, finals: list[dict[str, Any]]) -> Usage:
         pairs = zip(self.choices, finals, strict=True)
