@@ -18,6 +18,7 @@ from .openai import routes as openai_routes
 from .settings import ApiSettings
 from .tasks import routes as task_routes
 from .tasks import stream
+from .usage import routes as usage_routes
 from .webhooks.dispatcher import Dispatcher
 
 BACKGROUND_KEY = "llm_start_background"
@@ -56,6 +57,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
         openai_routes.bp,
         file_routes.bp,
         batch_routes.bp,
+        usage_routes.bp,
     ):
         app.register_blueprint(blueprint)
     if settings.cors_origin_list:  # off unless configured: browsers on other origins get no access

@@ -15,6 +15,9 @@ class ApiSettings(CommonSettings):
     api_keys_file: Path | None = Field(
         None, description="more keys, one per line or comma-separated; re-read on change"
     )
+    admin_api_keys: str = Field(
+        "", description="comma-separated keys (each also a valid key) that may read every key's usage; empty: none"
+    )
     cors_allowed_origins: str = Field("", description="comma-separated origins browsers may call from; empty: none")
     max_queue_length: int = Field(10_000, ge=1, description="waiting requests per model before 503")
     sse_max_seconds: float = Field(3600.0, gt=0.0, description="longest one SSE connection stays open")
@@ -74,6 +77,10 @@ class ApiSettings(CommonSettings):
     @property
     def api_key_list(self) -> list[str]:
         return [key.strip() for key in self.api_keys.split(",") if key.strip()]
+
+    @property
+    def admin_api_key_list(self) -> list[str]:
+        return [key.strip() for key in self.admin_api_keys.split(",") if key.strip()]
 
     @property
     def cors_origin_list(self) -> list[str]:

@@ -105,3 +105,12 @@ def batch_lock_key(batch_id: str) -> str:
 
 # Sorted set of the batches not yet final, by the time they expire: what the api's supervisor watches.
 OPEN_BATCHES_KEY = f"{KEY_PREFIX}:batches:open"
+
+
+def usage_bucket_key(width_seconds: int, start: int) -> str:
+    """One bucket of usage (contract/usage.py): a minute's or a day's counts, by key and model."""
+    return f"{KEY_PREFIX}:usage:{width_seconds}:{start}"
+
+
+# Usage since Redis began, by key and model: what the api's /metrics exports as counters.
+USAGE_TOTAL_KEY = f"{KEY_PREFIX}:usage:total"

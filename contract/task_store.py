@@ -10,7 +10,7 @@ from typing import Any
 
 import redis
 
-from . import batch_results, events, webhooks
+from . import batch_results, events, usage, webhooks
 from .batch_results import BatchLine
 from .names import TASKS_FINISHED_KEY, events_key, task_key
 from .statuses import FINAL_STATUSES, TaskStatus
@@ -217,7 +217,11 @@ class TaskStore:
         return True
 
     def _announce(self, pipe: redis.client.Pipeline, record: TaskRecord, event: dict[str, Any]) -> None:
-        """What else learns of a task's end, in the same transaction: its batch, its webhook."""
+        """What else learns of a task's end, in the same transaction: its owner's usage, its batch, its
+        webhook."""
+        metrics = event.get("metrics") or {}
+        tokens = int(metrics.get("prompt_tokens", 0)), int(metrics.get("completion_tokens", 0))
+        usage.count(pipe, record.task_id, record.owner, record.model, *tokens, record.finished_at or time.time())
         if record.batch_line is not None:
             batch_results.record(pipe, record.batch_line, event)
         if record.callback_url is not None:

@@ -11,10 +11,11 @@ from ..http.auth import API_KEY_HEADER, API_KEY_QUERY
 from ..openai import openapi as openai
 from ..settings import ApiSettings
 from ..tasks import openapi as tasks
+from ..usage import openapi as usage
 from ..version import VERSION
 from .components import Components
 
-PARTS = (probes, tasks, openai, batches)
+PARTS = (probes, tasks, openai, batches, usage)
 SECURITY = {
     "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
     "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": API_KEY_QUERY},

@@ -1,6 +1,7 @@
 """GET /metrics: request counts and latency by route (prometheus-flask-exporter, multiprocess under
 Gunicorn), rate-limit rejections, submissions, and, read from Redis at scrape time, tasks by final status
-queue depth and live workers per model, so the numbers cover every worker, even after workers scaled to zero."""
+queue depth and live workers per model, and usage by key and model, so the numbers cover every worker, even
+after workers scaled to zero."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
 
-from contract import heartbeats
+from contract import heartbeats, usage
 from contract.names import METRIC_PREFIX as P
 from contract.queue_depth import queue_depth
 
@@ -27,6 +28,7 @@ WEBHOOK_ATTEMPTS = Counter(
 )
 for _outcome in ("delivered", "retrying", "given_up"):
     WEBHOOK_ATTEMPTS.labels(_outcome)  # exported at 0 from the start, so rates and alerts see every outcome
+USAGE_LABELS = ["api_key_id", "model_name"]
 SSE_STREAMS_OPEN = Gauge(f"{P}sse_streams_open", "SSE connections open now.", multiprocess_mode="livesum")
 
 
@@ -73,6 +75,25 @@ class RedisStatsCollector:
         yield depth
         yield lines
         yield workers
+        yield from self._usage()
+
+    def _usage(self) -> Iterator[Metric]:
+        """Tokens and requests by key and model since Redis began (contract/usage.py); keys are declared
+        (API_KEYS, key files, LLMModel Secrets), so the label values stay bounded."""
+        try:
+            totals = usage.totals(self.svc.redis)
+        except redis.RedisError:
+            return
+        tokens = CounterMetricFamily(
+            f"{P}usage_tokens", "Tokens of finished tasks, by key, model and kind.", labels=USAGE_LABELS + ["kind"]
+        )
+        requests = CounterMetricFamily(f"{P}usage_requests", "Finished tasks, by key and model.", labels=USAGE_LABELS)
+        for entry in totals:
+            tokens.add_metric([entry.api_key_id, entry.model, "input"], entry.input_tokens)
+            tokens.add_metric([entry.api_key_id, entry.model, "output"], entry.output_tokens)
+            requests.add_metric([entry.api_key_id, entry.model], entry.num_model_requests)
+        yield tokens
+        yield requests
 
 
 def init_app(app: Flask, svc: Services) -> None:

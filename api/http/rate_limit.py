@@ -1,7 +1,8 @@
 """Per-key rate limits with flask-limiter, stored in the same Redis as everything else.
 
-RATE_LIMIT_PER_MINUTE with bursts of RATE_LIMIT_BURST, as two moving windows: the burst may arrive back
-to back, and then the key earns its requests back at the per-minute rate (10 per 10 s for 60/min and 10).
+RATE_LIMIT_PER_MINUTE with bursts of RATE_LIMIT_BURST, one budget across every generation route, as two
+moving windows: the burst may arrive back to back, and then the key earns its requests back at the
+per-minute rate (10 per 10 s for 60/min and 10).
 A request refused as invalid (400, 413, 415) costs nothing, because the views check the body before the
 limit (bodies.validated): a client fixing its request is not locked out.
 
@@ -72,7 +73,9 @@ def current_limits() -> str:
     return limit_string(settings.rate_limit_per_minute, settings.rate_limit_burst)
 
 
-counted_against_limit = limiter.limit(current_limits)
+# One budget per key across every route that generates (POST /generate, /v1/completions and
+# /v1/chat/completions), as the API document promises: a key cannot triple its rate by spreading its requests.
+counted_against_limit = limiter.shared_limit(current_limits, scope="generation")
 
 
 def retry_after() -> int:

@@ -18,6 +18,8 @@ from api.settings import ApiSettings
 from ..support.stack import API_KEY, OTHER_KEY, RedisServer
 
 MODEL = "tiny"
+ADMIN_KEY = OTHER_KEY
+"""may read every key's usage"""
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +38,7 @@ def app(api_redis: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Fla
         _env_file=None,  # type: ignore[call-arg]
         redis_url=api_redis.url(),
         api_keys=f"{API_KEY},{OTHER_KEY}",
+        admin_api_keys=ADMIN_KEY,
         served_model_name=MODEL,
         model_name=MODEL,
         rate_limit_per_minute=100_000,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,6 @@ def test_openai_and_batch_responses_conform_to_the_documented_models(api: Api, s
     other = requests.post(api.url("/v1/files"), headers=v1, files=files, data={"purpose": "batch"}, timeout=10)
     deleted = requests.delete(api.url(f"/v1/files/{other.json()['id']}"), headers=v1, timeout=5)
     conforms(spec, "DeletedFile", deleted.json())
+    query = {"start_time": int(time.time()) - 86_400, "group_by": "model"}  # the session key has used some
+    found = requests.get(api.url("/v1/organization/usage/completions"), headers=v1, params=query, timeout=5)
+    conforms(spec, "UsagePage", found.json())

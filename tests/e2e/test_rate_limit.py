@@ -12,12 +12,12 @@ from client_example import LLMClient, RateLimitError
 
 from ..support.stack import Api, Process, RedisServer, sample, scrape, start_api
 
-KEY_A, KEY_B, KEY_C = "rate-key-a", "rate-key-b", "rate-key-c"
+KEY_A, KEY_B, KEY_C, KEY_E = "rate-key-a", "rate-key-b", "rate-key-c", "rate-key-e"
 
 
 @pytest.fixture(scope="module")
 def default_limits_api(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[Api]:
-    api = start_api(workdir, redis_server.url(), api_keys=f"{KEY_A},{KEY_B},{KEY_C}", **model_settings)
+    api = start_api(workdir, redis_server.url(), api_keys=f"{KEY_A},{KEY_B},{KEY_C},{KEY_E}", **model_settings)
     yield api
     api.stop()
 
@@ -51,20 +51,30 @@ def test_the_client_raises_rate_limit_error_with_the_retry_delay(default_limits_
     assert limited.value.status_code == 429 and limited.value.retry_after >= 1
 
 
+def test_one_budget_covers_every_generation_route(default_limits_api: Api) -> None:
+    # Given a key that spent its burst on /generate
+    assert [post(default_limits_api, KEY_E).status_code for _ in range(10)] == [202] * 10
+    # Then neither /v1 route has a budget of its own
+    chat = {"model": "tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 1}
+    for route, body in (("/v1/chat/completions", chat), ("/v1/completions", {"model": "tiny", "prompt": "x"})):
+        refused = requests.post(default_limits_api.url(route), headers={"X-API-Key": KEY_E}, json=body, timeout=10)
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+
+
 def test_unauthenticated_requests_do_not_spend_a_keys_budget(default_limits_api: Api) -> None:
     for _ in range(12):
         assert requests.post(default_limits_api.url("/generate"), json={"prompt": "x"}).status_code == 401
     assert post(default_limits_api, KEY_B).status_code == 202
 
 
-KEY_D = "rate-key-d"
+KEYS_D = {"/generate": "rate-key-d1", "/v1/completions": "rate-key-d2"}
 
 
 @pytest.fixture(scope="module")
 def fresh_key_api(
     workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
 ) -> Iterator[Api]:
-    api = start_api(workdir, redis_server.url(), api_keys=KEY_D, **model_settings)
+    api = start_api(workdir, redis_server.url(), api_keys=",".join(KEYS_D.values()), **model_settings)
     yield api
     api.stop()
 
@@ -72,7 +82,7 @@ def fresh_key_api(
 @pytest.mark.parametrize("route", ["/generate", "/v1/completions"])
 def test_invalid_requests_do_not_spend_a_keys_budget(fresh_key_api: Api, route: str) -> None:
     # Given a key that sent a dozen requests the api refused as invalid (bad field, not JSON, too large)
-    headers = {"X-API-Key": KEY_D}
+    headers = {"X-API-Key": KEYS_D[route]}  # a key per route: the routes share one budget
     for _ in range(4):
         assert (
             requests.post(fresh_key_api.url(route), headers=headers, json={"prompt": "x", "max_tokens": 0}).status_code
