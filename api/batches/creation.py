@@ -3,7 +3,6 @@ bad lines), then the batch written and each line queued on its model's offline q
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import replace
@@ -25,6 +24,7 @@ from .files import BATCH_PURPOSE
 from .input_lines import PlannedLine, plan
 from .output import line_plan
 from .services import BatchServices
+from .shapes import BatchError, BatchErrors
 from .store import Batch, NewBatch
 
 logger = logging.getLogger(__name__)
@@ -105,12 +105,9 @@ def _queue(svc: Services, bsvc: BatchServices, batch_id: str, new: NewBatch, pla
         # Redis failed part-way: the batch says so and the lines already queued stop at their first check.
         for task_id in queued:
             bsvc.line_store.request_cancel(task_id)
-        reason = {
-            "code": "queueing_failed",
-            "message": f"the batch's lines could not all be queued: {error}",
-            "line": len(queued) + 1,
-        }
-        bsvc.batches.move(batch, BatchStatus.FAILED, errors=json.dumps({"object": "list", "data": [reason]}))
+        why = f"the batch's lines could not all be queued: {error}"
+        reason = BatchErrors(data=[BatchError(code="queueing_failed", message=why, line=len(queued) + 1)])
+        bsvc.batches.move(batch, BatchStatus.FAILED, errors=reason.model_dump_json())
         raise
     logger.info("batch %s: %d lines queued (key %s)", batch.batch_id, len(queued), new.owner)
     # None only when the supervisor took this creation for dead (it took longer than RESERVATION_SECONDS)

@@ -17,11 +17,10 @@ from ..http.errors import ApiError, invalid
 from ..services import services
 from .creation import BatchCreateRequest, create_batch
 from .services import batch_services
-from .shapes import BatchList
+from .shapes import MAX_LIST_LIMIT, BatchList, BatchListQuery
 from .store import Batch
 
 bp = Blueprint("batches", __name__, url_prefix="/v1")
-MAX_LIST_LIMIT = 100
 
 
 def _parse() -> BatchCreateRequest:
@@ -44,13 +43,21 @@ def retrieve(batch_id: str) -> Any:
     return respond(_owned(batch_id).as_openai(), nulls=True)
 
 
+def _listing() -> BatchListQuery:
+    limit = request.args.get("limit")
+    try:
+        if limit is None or limit.isdigit():  # not "+5", " 5" or "5.0", which int() would take
+            return BatchListQuery(after=request.args.get("after"), **({} if limit is None else {"limit": int(limit)}))
+    except ValueError:  # out of range (pydantic's ValidationError), or a digit int() does not read ("²")
+        pass
+    raise ApiError(400, f"Invalid limit: a whole number from 1 to {MAX_LIST_LIMIT}", field="limit")
+
+
 @bp.get("/batches")
 @require_api_key
-def listed() -> Any:
-    limit = request.args.get("limit", "20")
-    if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIST_LIMIT:
-        raise ApiError(400, f"Invalid limit: a whole number from 1 to {MAX_LIST_LIMIT}", field="limit")
-    found, more = batch_services().batches.listed(g.key_id, request.args.get("after"), int(limit))
+@validated(_listing)
+def listed(query: BatchListQuery) -> Any:
+    found, more = batch_services().batches.listed(g.key_id, query.after, query.limit)
     data = [batch.as_openai() for batch in found]
     first, last = (data[0].id, data[-1].id) if data else (None, None)
     return respond(BatchList(data=data, first_id=first, last_id=last, has_more=more), nulls=True)

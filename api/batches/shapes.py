@@ -1,13 +1,25 @@
-"""The Batch API's response objects in OpenAI's shapes (files, batches, their lists), as the routes send them
-and /openapi.json documents them. Every key is sent, null included, as OpenAI does."""
+"""The Batch API's objects in OpenAI's shapes (files, batches, their lists; the upload form and the listing's
+query), as the routes read and send them and /openapi.json documents them. Every key is sent, null included,
+as OpenAI does, except a batch error's `line` and `param` where they do not apply."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from contract.statuses import BatchStatus
+
+from ..openai.shapes import OpenAIObject
+
+MAX_LIST_LIMIT = 100
+
+
+class FileUpload(BaseModel):
+    """The multipart form of POST /v1/files (read by the route itself; this model documents it)."""
+
+    file: str = Field(json_schema_extra={"format": "binary"}, description="JSON lines, one request each")
+    purpose: Literal["batch"]
 
 
 class FileObject(BaseModel):
@@ -34,11 +46,27 @@ class RequestCounts(BaseModel):
     failed: int
 
 
+class BatchError(OpenAIObject):
+    omitted_when_none = frozenset({"param", "line"})
+
+    code: str
+    message: str
+    param: str | None = None
+    line: int | None = None
+
+
+class BatchErrors(OpenAIObject):
+    """Why a batch failed as a whole (its lines' own errors are in its error file)."""
+
+    object: Literal["list"] = "list"
+    data: list[BatchError]
+
+
 class BatchObject(BaseModel):
     id: str
     object: Literal["batch"] = "batch"
     endpoint: str
-    errors: dict[str, Any] | None
+    errors: BatchErrors | None
     input_file_id: str
     completion_window: Literal["24h"]
     status: BatchStatus
@@ -55,6 +83,13 @@ class BatchObject(BaseModel):
     cancelled_at: int | None
     request_counts: RequestCounts
     metadata: dict[str, str] | None
+
+
+class BatchListQuery(BaseModel):
+    """GET /v1/batches' query: OpenAI's cursor (the last batch id of the page before) and page size."""
+
+    after: str | None = None
+    limit: int = Field(20, ge=1, le=MAX_LIST_LIMIT)
 
 
 class BatchList(BaseModel):

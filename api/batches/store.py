@@ -22,7 +22,7 @@ from contract.names import (
 )
 from contract.statuses import FINAL_BATCH_STATUSES, BatchStatus
 
-from .shapes import BatchObject, RequestCounts
+from .shapes import BatchErrors, BatchObject, RequestCounts
 
 TIMESTAMPS = {
     BatchStatus.IN_PROGRESS: "in_progress_at",
@@ -107,7 +107,7 @@ class Batch:
         return BatchObject(
             id=self.batch_id,
             endpoint=f["endpoint"],
-            errors=json.loads(f["errors"]) if f.get("errors") else None,
+            errors=BatchErrors.model_validate_json(f["errors"]) if f.get("errors") else None,
             input_file_id=f["input_file_id"],
             completion_window=f["completion_window"],  # type: ignore[arg-type]
             status=self.status,
