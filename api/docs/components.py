@@ -3,6 +3,8 @@ that validate requests and shape responses (never written by hand), and each err
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -19,6 +21,22 @@ ERRORS = {
     429: "Rate limit exceeded, or (batches) BATCH_MAX_OPEN batches open; see Retry-After",
     503: "Redis unreachable, or the model's queue is full (MAX_QUEUE_LENGTH); see Retry-After",
 }
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One row of a feature's table of operations."""
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    ok: dict[str, Any]
+    """the answer when all goes well (a `content`)"""
+    errors: tuple[int, ...] = ()
+    status: str = "200"
+    more: dict[str, Any] = field(default_factory=dict)
+    """its other keys: requestBody, parameters, security, description"""
 
 
 class Components:
@@ -46,6 +64,37 @@ class Components:
 
     def errors(self, body: type[BaseModel], *codes: int) -> dict[str, Any]:
         return {str(code): self.json(body, ERRORS[code]) for code in codes}
+
+    def paths(self, error_body: type[BaseModel], common: dict[str, Any], *table: Operation) -> dict[str, Any]:
+        """The document's paths for a table of operations: each with `common` (tags, security) unless it says
+        otherwise, its errors in `error_body`, and the parameters its path names."""
+        found: dict[str, Any] = {}
+        for row in table:
+            item = found.setdefault(row.path, {})
+            if names := re.findall(r"{(\w+)}", row.path):
+                item["parameters"] = [path_parameter(name) for name in names]
+            responses = {row.status: row.ok, **self.errors(error_body, *row.errors)}
+            heading = {"operationId": row.operation_id, "summary": row.summary}
+            item[row.method] = {**heading, **common, **row.more, "responses": responses}
+        return found
+
+
+def query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """A query's parameters from the model that reads it; one left out reads as its default, never as null."""
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": _given(field)}
+        for name, field in schema["properties"].items()
+    ]
+
+
+def _given(field: dict[str, Any]) -> dict[str, Any]:
+    options = [option for option in field.get("anyOf", []) if option != {"type": "null"}]
+    if len(options) != 1:
+        return field
+    rest = {key: value for key, value in field.items() if key != "anyOf" and (key, value) != ("default", None)}
+    return {**options[0], **rest}
 
 
 def content(media_type: str, schema: dict[str, Any], description: str) -> dict[str, Any]:

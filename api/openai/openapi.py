@@ -7,13 +7,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..docs.components import Components, path_parameter, request_body, sse
+from ..docs.components import Components, Operation, request_body, sse
 from ..http.errors import OpenAIErrorBody
 from ..settings import ApiSettings
 from .protocol import NEUTRAL, ChatCompletionRequest, CompletionRequest
 from .shapes import ChatCompletion, ChatCompletionChunk, Completion, CompletionChunk, Model, ModelList
 
 OPENAI: dict[str, Any] = {"tags": ["OpenAI-compatible"], "security": [{"BearerAuth": []}, {"ApiKeyHeader": []}]}
+GENERATION_ERRORS = (400, 401, 403, 404, 413, 415, 429, 503)
 ANSWERS = "The completion, or when `stream` is true its chunks, ending with `data: [DONE]`"
 
 
@@ -24,39 +25,24 @@ def operation(c: Components, operation_id: str, summary: str, ok: dict[str, Any]
 
 
 def paths(settings: ApiSettings, c: Components) -> dict[str, Any]:
-    codes = (400, 401, 403, 404, 413, 415, 429, 503)
-    return {
-        "/v1/models": {"get": operation(c, "v1_models", "Models (OpenAI)", c.json(ModelList, "The models"), 401)},
-        "/v1/models/{model}": {
-            "get": operation(c, "v1_model", "One model; ids may hold slashes", c.json(Model, "The model"), 401, 404),
-            "parameters": [path_parameter("model")],
-        },
-        "/v1/completions": {
-            "post": {
-                **operation(
-                    c, "v1_completions", "A completion (OpenAI)", _answers(c, Completion, CompletionChunk), *codes
-                ),
-                "requestBody": _request(CompletionRequest, settings, c),
-            }
-        },
-        "/v1/chat/completions": {
-            "post": {
-                **operation(
-                    c,
-                    "v1_chat_completions",
-                    "A chat completion (OpenAI)",
-                    _answers(c, ChatCompletion, ChatCompletionChunk),
-                    *codes,
-                ),
-                "requestBody": _request(ChatCompletionRequest, settings, c),
-            }
-        },
-    }
+    completion = _answers(c, Completion, CompletionChunk) | _request(CompletionRequest, settings, c)
+    chat = _answers(c, ChatCompletion, ChatCompletionChunk) | _request(ChatCompletionRequest, settings, c)
+    models, one = c.json(ModelList, "The models"), c.json(Model, "The model")
+    return c.paths(
+        OpenAIErrorBody,
+        OPENAI,
+        Operation("get", "/v1/models", "v1_models", "Models (OpenAI)", models, (401,)),
+        Operation("get", "/v1/models/{model}", "v1_model", "One model; ids may hold slashes", one, (401, 404)),
+        Operation("post", "/v1/completions", "v1_completions", "A completion (OpenAI)", **completion),
+        Operation("post", "/v1/chat/completions", "v1_chat_completions", "A chat completion (OpenAI)", **chat),
+    )
 
 
 def _answers(c: Components, whole: type[BaseModel], chunk: type[BaseModel]) -> dict[str, Any]:
+    """A generation's answer: the whole object, or its chunks as events; and the errors it may end in."""
     streamed = sse(c.ref(chunk), ANSWERS, resumable=False)["content"]
-    return {"description": ANSWERS, "content": {**c.json(whole, ANSWERS)["content"], **streamed}}
+    ok = {"description": ANSWERS, "content": {**c.json(whole, ANSWERS)["content"], **streamed}}
+    return {"ok": ok, "errors": GENERATION_ERRORS}
 
 
 def _request(model: type[BaseModel], settings: ApiSettings, c: Components) -> dict[str, Any]:
@@ -70,4 +56,4 @@ def _request(model: type[BaseModel], settings: ApiSettings, c: Components) -> di
     fields["model"]["default"] = settings.model_id
     for name, values in NEUTRAL.items():
         fields[name] = {"anyOf": [{"type": "null"} if value is None else {"const": value} for value in values]}
-    return request_body("application/json", c.ref(model))
+    return {"more": {"requestBody": request_body("application/json", c.ref(model))}}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..docs.components import Components, content, path_parameter, request_body, sse
+from ..docs.components import Components, Operation, content, request_body, sse
 from ..http.auth import API_KEY_QUERY
 from ..http.errors import ErrorBody
 from ..settings import ApiSettings
@@ -23,57 +23,28 @@ STREAM_NOTES = (
     "Each event's `data` is a StreamEvent. Reconnect with `Last-Event-ID` to get only what was missed. "
     f"Browsers' EventSource may pass the key as `?{API_KEY_QUERY}=` (this route only)."
 )
+SUBMITTED = "Submit a prompt; returns a task id at once"
+STREAMED = "Server-Sent Events: status changes, text deltas, then the result or error"
+RESULT = "A task's result, or its pending or error shape"
+SUBMIT_ERRORS = (400, 401, 403, 413, 415, 429, 503)
+BY_ID = (401, 404, 503)
 
 
 def paths(settings: ApiSettings, c: Components) -> dict[str, Any]:
-    by_id = {"parameters": [path_parameter("task_id")], "security": KEY}
-    result = {"oneOf": [c.ref(CompletedResult), c.ref(PendingResult), c.ref(ErrorResult)]}
-    return {
-        "/generate": {
-            "post": {
-                "operationId": "generate",
-                "summary": "Submit a prompt; returns a task id at once",
-                "security": KEY,
-                "requestBody": request_body("application/json", _generate_request(settings, c), "The prompt"),
-                "responses": {
-                    "202": c.json(QueuedResponse, "Queued"),
-                    **c.errors(ErrorBody, 400, 401, 403, 413, 415, 429, 503),
-                },
-            }
-        },
-        "/status/{task_id}": {
-            "get": {
-                "operationId": "status",
-                "summary": "A task's status",
-                "responses": {"200": c.json(StatusResponse, "The status"), **c.errors(ErrorBody, 401, 404, 503)},
-                **by_id,
-            }
-        },
-        "/result/{task_id}": {
-            "get": {
-                "operationId": "result",
-                "summary": "A task's result, or its pending or error shape",
-                "responses": {
-                    "200": content("application/json", result, "Completed, pending, or failed"),
-                    **c.errors(ErrorBody, 401, 404, 503),
-                },
-                **by_id,
-            }
-        },
-        "/stream/{task_id}": {
-            "get": {
-                "operationId": "stream",
-                "summary": "Server-Sent Events: status changes, text deltas, then the result or error",
-                "description": STREAM_NOTES,
-                "parameters": [path_parameter("task_id")],
-                "security": [*KEY, {"ApiKeyQuery": []}],
-                "responses": {
-                    "200": sse(c.ref(StreamEvent), "Events until the final one"),
-                    **c.errors(ErrorBody, 400, 401, 404, 503),
-                },
-            }
-        },
-    }
+    prompt = {"requestBody": request_body("application/json", _generate_request(settings, c), "The prompt")}
+    results = {"oneOf": [c.ref(CompletedResult), c.ref(PendingResult), c.ref(ErrorResult)]}
+    result = content("application/json", results, "Completed, pending, or failed")
+    queued, status = c.json(QueuedResponse, "Queued"), c.json(StatusResponse, "The status")
+    events = sse(c.ref(StreamEvent), "Events until the final one")
+    by_query = {"security": [*KEY, {"ApiKeyQuery": []}], "description": STREAM_NOTES}
+    return c.paths(
+        ErrorBody,
+        {"security": KEY},
+        Operation("post", "/generate", "generate", SUBMITTED, queued, SUBMIT_ERRORS, "202", prompt),
+        Operation("get", "/status/{task_id}", "status", "A task's status", status, BY_ID),
+        Operation("get", "/result/{task_id}", "result", RESULT, result, BY_ID),
+        Operation("get", "/stream/{task_id}", "stream", STREAMED, events, (400, *BY_ID), more=by_query),
+    )
 
 
 def _generate_request(settings: ApiSettings, c: Components) -> dict[str, str]:
