@@ -25,9 +25,11 @@ from typing import Any
 import torch
 from transformers import DynamicCache
 
+from contract.error_kinds import TIME_LIMIT_MESSAGE
+
 from .logits import History, adjust, logprobs_of, prompt_logprobs, record, start_history
 from .sampling import choose_tokens
-from .types import DEADLINE_MESSAGE, EngineRequest, TokenEvent, TokenLogprobs
+from .types import EngineRequest, TokenEvent, TokenLogprobs
 
 logger = logging.getLogger(__name__)
 IDLE_WAIT_SECONDS = 0.05
@@ -232,7 +234,7 @@ class BatchEngine:
         elif row.generated >= request.max_tokens:
             request.events.put(TokenEvent(finish_reason="length"))
         elif time.monotonic() >= request.deadline:
-            request.events.put(TokenEvent(error=TimeoutError(DEADLINE_MESSAGE)))
+            request.events.put(TokenEvent(error=TimeoutError(TIME_LIMIT_MESSAGE)))
         else:
             return False
         return True

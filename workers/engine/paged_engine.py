@@ -19,9 +19,10 @@ from typing import Any
 from transformers import GenerationConfig
 from transformers.generation.configuration_utils import ContinuousBatchingConfig
 
+from contract.error_kinds import TIME_LIMIT_MESSAGE
 from contract.refusals import RequestRefused
 
-from .types import DEADLINE_MESSAGE, EngineRequest, Sampling, TokenEvent
+from .types import EngineRequest, Sampling, TokenEvent
 
 logger = logging.getLogger(__name__)
 POLL_SECONDS = 0.02
@@ -151,7 +152,7 @@ class PagedEngine:
             if request.cancelled.is_set():
                 self._finish(request_id, None)
             elif now >= request.deadline:
-                self._finish(request_id, TokenEvent(error=TimeoutError(DEADLINE_MESSAGE)))
+                self._finish(request_id, TokenEvent(error=TimeoutError(TIME_LIMIT_MESSAGE)))
 
     def _finish(self, request_id: str, last: TokenEvent | None) -> None:
         with self.lock:

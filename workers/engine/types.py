@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 EngineKind = Literal["auto", "batch", "paged"]
-DEADLINE_MESSAGE = "generation exceeded the task time limit (TASK_TIME_LIMIT)"
 
 
 @dataclass(frozen=True)
