@@ -102,7 +102,7 @@ def test_a_creation_that_died_part_way_fails_its_batch_and_stops_its_lines(redis
     failed = batches.get(batch.batch_id)
     assert failed is not None and failed.status is BatchStatus.FAILED
     errors = failed.as_openai().errors
-    assert errors is not None and errors["data"][0]["code"] == "creation_interrupted"
+    assert errors is not None and errors.data[0].code == "creation_interrupted"
     assert tasks.cancel_requested(task_id)
 
 
