@@ -18,12 +18,6 @@ GENERATION_ERRORS = (400, 401, 403, 404, 413, 415, 429, 503)
 ANSWERS = "The completion, or when `stream` is true its chunks, ending with `data: [DONE]`"
 
 
-def operation(c: Components, operation_id: str, summary: str, ok: dict[str, Any], *errors: int) -> dict[str, Any]:
-    """One OpenAI-compatible operation: its tag, its two ways to give the key, and errors in OpenAI's body."""
-    responses = {"200": ok, **c.errors(OpenAIErrorBody, *errors)}
-    return {"operationId": operation_id, "summary": summary, "responses": responses, **OPENAI}
-
-
 def paths(settings: ApiSettings, c: Components) -> dict[str, Any]:
     completion = _answers(c, Completion, CompletionChunk) | _request(CompletionRequest, settings, c)
     chat = _answers(c, ChatCompletion, ChatCompletionChunk) | _request(ChatCompletionRequest, settings, c)
