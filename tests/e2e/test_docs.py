@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 import requests
 from openapi_spec_validator import validate
@@ -17,6 +16,7 @@ from openapi_spec_validator import validate
 from api.app import create_app
 from api.settings import ApiSettings
 
+from ..support.documented import conforms
 from ..support.stack import API_KEY, Api, sse_events, submit, wait_for_final
 
 HEADERS = {"X-API-Key": API_KEY}
@@ -25,25 +25,6 @@ HEADERS = {"X-API-Key": API_KEY}
 @pytest.fixture(scope="module")
 def spec(api: Api) -> dict[str, Any]:
     found: dict[str, Any] = requests.get(api.url("/openapi.json"), timeout=5).json()
-    return found
-
-
-def conforms(spec: dict[str, Any], model: str, body: Any) -> None:
-    """Validate a body against one of the spec's component schemas, references resolved within the spec; a
-    key the schema does not name fails too, so a body cannot drift from its documented model either way."""
-    closed = {name: _closed(schema) for name, schema in spec["components"]["schemas"].items()}
-    schema = {"$ref": f"#/components/schemas/{model}", "components": {"schemas": closed}}
-    jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
-
-
-def _closed(schema: Any) -> Any:
-    if isinstance(schema, list):
-        return [_closed(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    found = {key: _closed(value) for key, value in schema.items()}
-    if "properties" in found and "additionalProperties" not in found:
-        found["additionalProperties"] = False
     return found
 
 

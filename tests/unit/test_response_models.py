@@ -8,7 +8,6 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import jsonschema
 import pytest
 from flask import Flask
 from pydantic import BaseModel
@@ -27,6 +26,8 @@ from api.openai.tools import ToolMode
 from api.settings import ApiSettings
 from contract.error_kinds import ErrorKind
 from contract.task_params import TaskParams
+
+from ..support.documented import conforms
 
 OFF = ToolMode("off")
 PARAMS = TaskParams(max_tokens=5, temperature=0, top_p=1, prompt="p")
@@ -80,23 +81,6 @@ def sent(app: Flask, model: BaseModel, nulls: bool = True) -> Any:
 def same(found: Any, expected: Any) -> None:
     """Equal, and with the keys in the same order at every level."""
     assert json.dumps(found) == json.dumps(expected)
-
-
-def conforms(spec: dict[str, Any], name: str, body: Any) -> None:
-    closed = {key: _closed(schema) for key, schema in spec["components"]["schemas"].items()}
-    schema = {"$ref": f"#/components/schemas/{name}", "components": {"schemas": closed}}
-    jsonschema.validate(body, schema, cls=jsonschema.Draft202012Validator)
-
-
-def _closed(schema: Any) -> Any:
-    if isinstance(schema, list):
-        return [_closed(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    found = {key: _closed(value) for key, value in schema.items()}
-    if "properties" in found and "additionalProperties" not in found:
-        found["additionalProperties"] = False
-    return found
 
 
 def reply(chat: bool, logprobs: bool = False, tools: ToolMode = OFF) -> Reply:
