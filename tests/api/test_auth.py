@@ -11,7 +11,17 @@ ROUTES = [("post", "/generate"), ("get", "/status/some-id"), ("get", "/result/so
 
 
 @pytest.mark.parametrize(("method", "path"), ROUTES)
-@pytest.mark.parametrize("headers", [{}, {"X-API-Key": ""}, {"X-API-Key": "not-a-key"}, {"X-API-Key": API_KEY + "x"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-API-Key": ""},
+        {"X-API-Key": "not-a-key"},
+        {"X-API-Key": API_KEY + "x"},
+        {"Authorization": "Bearer not-a-key"},
+        {"Authorization": API_KEY},  # not a Bearer credential
+    ],
+)
 def test_missing_or_wrong_key_is_401_json(client: FlaskClient, method: str, path: str, headers: dict[str, str]) -> None:
     response = client.open(path, method=method.upper(), headers=headers, json={"prompt": "hi"})
     assert response.status_code == 401
@@ -39,12 +49,27 @@ def test_another_keys_task_is_404_like_an_unknown_one(client: FlaskClient) -> No
     # Given a task created with one key (no worker here: it stays queued, which changes nothing)
     created = client.post("/generate", headers={"X-API-Key": API_KEY}, json={"prompt": "mine", "max_tokens": 2})
     task_id = created.get_json()["task_id"]
-    for route in ("status", "result"):
+    for route in ("status", "result", "stream"):
         # When another valid key asks for it, or anyone asks for an id that does not exist
         theirs = client.get(f"/{route}/{task_id}", headers={"X-API-Key": OTHER_KEY})
         unknown = client.get(f"/{route}/no-such-task", headers={"X-API-Key": API_KEY})
-        # Then both are the same 404, and the owner still sees it
-        assert theirs.status_code == unknown.status_code == 404
+        # Then both are the same 404
+        assert theirs.status_code == unknown.status_code == 404, route
         assert theirs.get_json() == unknown.get_json() == {"error": "Task not found", "status_code": 404}
-        mine = client.get(f"/{route}/{task_id}", headers={"X-API-Key": API_KEY})
-        assert mine.status_code == 200
+    # the other key in the stream's query string too
+    assert client.get(f"/stream/{task_id}?api_key={OTHER_KEY}").status_code == 404
+    # And the owner still sees it (its stream, which would wait for a worker, is e2e's)
+    for route in ("status", "result"):
+        assert client.get(f"/{route}/{task_id}", headers={"X-API-Key": API_KEY}).status_code == 200
+
+
+def test_a_key_in_the_query_string_counts_on_the_stream_route_only(client: FlaskClient) -> None:
+    created = client.post("/generate", headers={"X-API-Key": API_KEY}, json={"prompt": "mine", "max_tokens": 2})
+    task_id = created.get_json()["task_id"]
+    # A valid key as ?api_key= is no key at all on the other routes
+    for path in (f"/status/{task_id}", f"/result/{task_id}"):
+        assert client.get(f"{path}?api_key={API_KEY}").status_code == 401, path
+    assert client.post(f"/generate?api_key={API_KEY}", json={"prompt": "x"}).status_code == 401
+    # and a wrong one is 401 on the stream route (the right one streams: see e2e's test_stream)
+    wrong = client.get(f"/stream/{task_id}?api_key=not-a-key")
+    assert wrong.status_code == 401 and "API key" in wrong.get_json()["error"]

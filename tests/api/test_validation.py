@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,9 +11,11 @@ import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from contract.dramatiq_internals import waiting
 from contract.names import TASK_KEY_PATTERN
 
-from ..support.stack import API_KEY
+from ..support.stack import API_KEY, RedisServer
+from .conftest import MODEL
 
 HEADERS = {"X-API-Key": API_KEY, "Content-Type": "application/json"}
 
@@ -115,3 +118,39 @@ def test_body_over_the_size_limit_is_413(client: FlaskClient, redis_client: redi
 )
 def test_values_on_the_bounds_are_accepted(client: FlaskClient, body: dict[str, Any]) -> None:
     assert send(client, body).status_code == 202
+
+
+def test_a_malformed_last_event_id_is_400_naming_it(client: FlaskClient) -> None:
+    task_id = send(client, {"prompt": "resume me", "max_tokens": 2}).get_json()["task_id"]
+    response = client.get(f"/stream/{task_id}", headers={"X-API-Key": API_KEY, "Last-Event-ID": "not-an-id"})
+    assert response.status_code == 400 and response.get_json()["field"] == "Last-Event-ID"
+
+
+@pytest.fixture(scope="module")
+def webhooks_client(client_with: Callable[..., FlaskClient]) -> FlaskClient:
+    """An api that may call back localhost only (the batch route's metadata.callback_url: e2e's test_webhooks)."""
+    return client_with(2, webhook_allowed_hosts="localhost", webhook_secret="webhook-test-secret")
+
+
+@pytest.mark.parametrize(
+    ("callback", "why"),
+    [
+        ("http://127.0.0.1:9/x", "not allowed by WEBHOOK_ALLOWED_HOSTS"),
+        ("http://169.254.169.254/latest/meta-data", "not allowed by WEBHOOK_ALLOWED_HOSTS"),
+        ("ftp://localhost/x", "http:// or https://"),
+        ("http://user:pw@localhost/x", "credentials"),
+        ("localhost/x", "http:// or https://"),
+    ],
+)
+def test_a_callback_to_a_host_not_allowed_is_refused_and_nothing_is_queued(
+    webhooks_client: FlaskClient, api_redis: RedisServer, callback: str, why: str
+) -> None:
+    queue = redis.Redis.from_url(api_redis.url(2))
+    queue.flushdb()
+    answer = webhooks_client.post("/generate", headers=HEADERS, json={"prompt": "p", "callback_url": callback})
+    assert answer.status_code == 400 and answer.get_json()["field"] == "callback_url"
+    assert why in answer.get_json()["error"]
+    assert waiting(queue, MODEL) == 0 and task_count(queue) == 0
+    # while an allowed one is taken
+    allowed = webhooks_client.post("/generate", headers=HEADERS, json={"prompt": "p", "callback_url": "http://localhost:9/x"})
+    assert allowed.status_code == 202 and waiting(queue, MODEL) == 1
