@@ -152,5 +152,7 @@ def test_a_callback_to_a_host_not_allowed_is_refused_and_nothing_is_queued(
     assert why in answer.get_json()["error"]
     assert waiting(queue, MODEL) == 0 and task_count(queue) == 0
     # while an allowed one is taken
-    allowed = webhooks_client.post("/generate", headers=HEADERS, json={"prompt": "p", "callback_url": "http://localhost:9/x"})
+    allowed = webhooks_client.post(
+        "/generate", headers=HEADERS, json={"prompt": "p", "callback_url": "http://localhost:9/x"}
+    )
     assert allowed.status_code == 202 and waiting(queue, MODEL) == 1

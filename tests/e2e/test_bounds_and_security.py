@@ -199,4 +199,3 @@ def test_keys_rotate_through_the_key_file_without_a_restart(
     wait_until(lambda: post(api, {"X-API-Key": "new-key-0002"}).status_code == 202, 60, "the new key")
     assert post(api, {"X-API-Key": "other-key-0003"}).status_code == 202
     assert post(api, {"X-API-Key": "old-key-0001"}).status_code == 401
-

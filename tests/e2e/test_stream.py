@@ -93,4 +93,3 @@ def test_coalesced_deltas_carry_exactly_the_text_of_uncoalesced_ones(
     (coalesced, result), (each, same_result) = texts["tiny"], texts["tiny-every-delta"]
     assert "".join(coalesced) == result == same_result == "".join(each)
     assert len(coalesced) < len(each)
-
