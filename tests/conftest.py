@@ -78,3 +78,12 @@ def started(workdir: Path) -> Iterator[Started]:
     parts = Started(workdir)
     yield parts
     parts.stop_all()
+
+
+@pytest.fixture(scope="module")
+def module_started(workdir: Path) -> Iterator[Started]:
+    """The same for what a module's tests share (an api with its own settings, its worker): stopped, last
+    started first, after the module's last test, and at once if a later part of the fixture fails to start."""
+    parts = Started(workdir)
+    yield parts
+    parts.stop_all()

@@ -4,9 +4,7 @@ and a worker SIGKILLed mid-batch loses no line and answers none twice."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import openai
 import pytest
@@ -20,8 +18,7 @@ from ..support.stack import (
     Api,
     Process,
     RedisServer,
-    start_api,
-    start_worker,
+    Started,
     statuses,
     submit,
     wait_for_final,
@@ -37,30 +34,24 @@ LANE = {"max_batch_size": 2, "offline_slots": 2}
 class Lane:
     """An api on a flushed Redis database, its clients, and the workers a test starts (stopped after it)."""
 
-    workdir: Path
+    started: Started
     url: str
     settings: dict[str, object]
     api: Api
     client: openai.OpenAI
     db: redis.Redis
-    workers: list[Process] = field(default_factory=list)
 
     def worker(self, **settings: object) -> Process:
-        self.workers.append(start_worker(self.workdir, self.url, **settings, **self.settings))
-        return self.workers[-1]
+        return self.started.worker(self.url, **settings, **self.settings)
 
 
 @pytest.fixture
-def lane(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[Lane]:
+def lane(started: Started, redis_server: RedisServer, model_settings: dict[str, object]) -> Lane:
     url = redis_server.url(db=15)
     redis.Redis.from_url(url).flushdb()
-    api = start_api(workdir, url, api_keys=API_KEY, **model_settings)
+    api = started.api(url, api_keys=API_KEY, **model_settings)
     client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
-    found = Lane(workdir, url, model_settings, api, client, redis.Redis.from_url(url, decode_responses=True))
-    yield found
-    for worker in found.workers:
-        worker.stop()
-    api.stop()
+    return Lane(started, url, model_settings, api, client, redis.Redis.from_url(url, decode_responses=True))
 
 
 def test_batch_lines_wait_while_interactive_requests_fill_the_batch(lane: Lane) -> None:

@@ -7,7 +7,6 @@ import http.client
 import json
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -15,18 +14,17 @@ import pytest
 import redis
 import requests
 
-from ..support.stack import Api, RedisServer, Started, parse_sse, sample, scrape, start_api, submit, wait_until
+from ..support.stack import Api, RedisServer, Started, parse_sse, sample, scrape, submit, wait_until
 
 KEY_A, KEY_B = "bounds-key-a", "bounds-key-b"
 
 
 @pytest.fixture(scope="module")
-def bounded_api(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[Api]:
+def bounded_api(module_started: Started, redis_server: RedisServer, model_settings: dict[str, object]) -> Api:
     """A model no worker serves (requests wait), SSE connections of 2 s at most. (A full queue, and another
     key's task: tests/api, which needs no Gunicorn for them.)"""
     settings = {**model_settings, "served_model_name": "bounded-nobody"}
-    api = start_api(
-        workdir,
+    return module_started.api(
         redis_server.url(db=9),
         api_keys=f"{KEY_A},{KEY_B}",
         sse_max_seconds=2,
@@ -34,8 +32,6 @@ def bounded_api(workdir: Path, redis_server: RedisServer, model_settings: dict[s
         rate_limit_burst=1000,
         **settings,
     )
-    yield api
-    api.stop()
 
 
 @pytest.fixture(autouse=True)

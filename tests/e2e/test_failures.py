@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from ..support.stack import API_KEY, Api, Process, RedisServer, start_worker, submit, wait_for_final
+from ..support.stack import API_KEY, Api, Process, RedisServer, Started, submit, wait_for_final
 
 HEADERS = {"X-API-Key": API_KEY}
 
 
 @pytest.fixture(scope="module")
 def short_limit_worker(
-    workdir: Path, redis_server: RedisServer, tiny_model: Path, log_dir: Path, api: Api
-) -> Iterator[Process]:
+    module_started: Started, redis_server: RedisServer, tiny_model: Path, log_dir: Path, api: Api
+) -> Process:
     """The same model under another name, with a 0.2 s TASK_TIME_LIMIT."""
-    worker = start_worker(
-        workdir,
+    return module_started.worker(
         redis_server.url(),
         model_name=tiny_model,
         served_model_name="tiny-short",
         log_dir=log_dir,
         task_time_limit=0.2,
     )
-    yield worker
-    worker.stop()
 
 
 def test_task_past_the_time_limit_fails_with_timeout_error(api: Api, short_limit_worker: Process) -> None:

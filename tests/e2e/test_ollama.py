@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +16,10 @@ from ..support.stack import (
     Api,
     Process,
     RedisServer,
+    Started,
     free_port,
     service_env,
     sse_events,
-    start_api,
-    start_worker,
     submit,
     wait_for_final,
 )
@@ -37,17 +35,14 @@ class OllamaStack:
 
 
 @pytest.fixture(scope="module")
-def ollama(workdir: Path, redis_server: RedisServer, log_dir: Path) -> Iterator[OllamaStack]:
-    stub = OllamaStub(MODELS, free_port()).start()
+def ollama(module_started: Started, redis_server: RedisServer, log_dir: Path) -> OllamaStack:
+    stub = module_started.own(OllamaStub(MODELS, free_port()).start())
     settings = {"model_backend": "ollama", "ollama_host": stub.url, "ollama_model": "llama2", "log_dir": log_dir}
     url = redis_server.url(db=6)
     # STREAM_INTERVAL=0: every piece Ollama streams becomes its own delta, so the test can see each one
-    worker = start_worker(workdir, url, served_model_name="llama2", stream_interval=0, **settings)
-    api = start_api(workdir, url, api_keys=API_KEY, **settings)
-    yield OllamaStack(stub, worker, api)
-    api.stop()
-    worker.stop()
-    stub.stop()
+    worker = module_started.worker(url, served_model_name="llama2", stream_interval=0, **settings)
+    api = module_started.api(url, api_keys=API_KEY, **settings)
+    return OllamaStack(stub, worker, api)
 
 
 def test_health_lists_the_models_ollama_reports(ollama: OllamaStack) -> None:

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import requests
 
 from client_example import LLMClient, RateLimitError
 
-from ..support.stack import Api, Process, RedisServer, sample, scrape, start_api
+from ..support.stack import Api, Process, RedisServer, Started, sample, scrape
 
 KEY_A, KEY_B, KEY_C, KEY_E = "rate-key-a", "rate-key-b", "rate-key-c", "rate-key-e"
 
 
 @pytest.fixture(scope="module")
-def default_limits_api(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[Api]:
-    api = start_api(workdir, redis_server.url(), api_keys=f"{KEY_A},{KEY_B},{KEY_C},{KEY_E}", **model_settings)
-    yield api
-    api.stop()
+def default_limits_api(module_started: Started, redis_server: RedisServer, model_settings: dict[str, object]) -> Api:
+    return module_started.api(redis_server.url(), api_keys=f"{KEY_A},{KEY_B},{KEY_C},{KEY_E}", **model_settings)
 
 
 def post(api: Api, key: str) -> requests.Response:
@@ -72,11 +67,9 @@ KEYS_D = {"/generate": "rate-key-d1", "/v1/completions": "rate-key-d2"}
 
 @pytest.fixture(scope="module")
 def fresh_key_api(
-    workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
-) -> Iterator[Api]:
-    api = start_api(workdir, redis_server.url(), api_keys=",".join(KEYS_D.values()), **model_settings)
-    yield api
-    api.stop()
+    module_started: Started, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
+) -> Api:
+    return module_started.api(redis_server.url(), api_keys=",".join(KEYS_D.values()), **model_settings)
 
 
 @pytest.mark.parametrize("route", ["/generate", "/v1/completions"])

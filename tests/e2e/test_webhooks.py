@@ -3,9 +3,6 @@ Standard Webhooks library), retried after 500s with one idempotency id, refused 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import openai
 import pytest
 import redis
@@ -20,10 +17,9 @@ from ..support.stack import (
     Api,
     Process,
     RedisServer,
+    Started,
     sample,
     scrape,
-    start_api,
-    start_worker,
     submit,
     wait_for_final,
     wait_until,
@@ -35,16 +31,13 @@ RETRY = {"webhook_secret": SECRET, "webhook_retry_seconds": 0.2, "webhook_max_at
 
 
 @pytest.fixture(scope="module")
-def stack(workdir: Path, redis_server: RedisServer, model_settings: dict[str, object]) -> Iterator[tuple[Api, Process]]:
+def stack(module_started: Started, redis_server: RedisServer, model_settings: dict[str, object]) -> tuple[Api, Process]:
     url = redis_server.url(db=2)
     redis.Redis.from_url(url).flushdb()
     # "localhost" is allowed on any port; 127.0.0.1 (where the receiver listens) is not: tests ask for
     # localhost, which resolves to the receiver
-    api = start_api(workdir, url, api_keys=API_KEY, webhook_allowed_hosts="localhost", **RETRY, **model_settings)
-    worker = start_worker(workdir, url, **model_settings)
-    yield api, worker
-    worker.stop()
-    api.stop()
+    api = module_started.api(url, api_keys=API_KEY, webhook_allowed_hosts="localhost", **RETRY, **model_settings)
+    return api, module_started.worker(url, **model_settings)
 
 
 def settled(redis_server: RedisServer, delivery_id: str) -> str:

@@ -169,7 +169,11 @@ def start_worker(workdir: Path, redis_url: str, **settings: Any) -> Process:
         assert worker.alive(), f"worker exited:\n{worker.tail()}"
         return model in heartbeats.loaded_models(heartbeats.live(client))
 
-    wait_until(ready, 90, f"a worker heartbeat for {model}", interval=0.2)
+    try:
+        wait_until(ready, 90, f"a worker heartbeat for {model}", interval=0.2)
+    except BaseException:
+        worker.stop()  # one that never became ready is nobody's to stop later
+        raise
     worker.metrics_url = f"http://127.0.0.1:{settings['worker_metrics_port']}/metrics"
     return worker
 
@@ -296,7 +300,8 @@ S = TypeVar("S", bound=Stoppable)
 class Started:
     """What one test starts beyond the session's parts (an api with other settings, a worker to kill, its
     own Redis), each stopped at the test's end by its process id, the last started first, whatever the
-    test did meanwhile (stopping one twice is harmless). Behind the `started` fixture."""
+    test did meanwhile (stopping one twice is harmless). Behind the `started` fixture, and `module_started`
+    for the parts a module's tests share."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
