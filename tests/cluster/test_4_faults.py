@@ -72,7 +72,9 @@ def test_deleting_the_redis_pod_keeps_queued_tasks(
     installed.kubectl("scale", "deployment", "-n", NAMESPACE, deployment, "--replicas=0")
     wait_until(lambda: installed.pods(WORKERS) == [], 120, "no worker pods", interval=1)
     ids = [submit(api, key, prompt=f"kept {i}", max_tokens=4) for i in range(5)]
-    time.sleep(2)  # appendfsync everysec
+    # appendfsync everysec: the tasks on disk before the pod goes. A precondition, not a wait gating a check
+    # (what follows waits for every task to complete); Redis's SIGTERM shutdown fsyncs too, this covers a kill.
+    time.sleep(2)
     # When the Redis pod is deleted and comes back on its volume
     started = time.monotonic()
     installed.kubectl("delete", "pod", "-n", NAMESPACE, f"{PREFIX}-redis-0")
