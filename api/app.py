@@ -18,6 +18,7 @@ from .openai import routes as openai_routes
 from .settings import ApiSettings
 from .tasks import routes as task_routes
 from .tasks import stream
+from .tenants import budgets
 from .usage import routes as usage_routes
 from .webhooks.dispatcher import Dispatcher
 
@@ -49,6 +50,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
     error_handlers.init_app(app)
     metrics.init_app(app, svc)
     rate_limit.init_app(app, settings)
+    app.after_request(budgets.add_headers)
     for blueprint in (
         health.bp,
         task_routes.bp,

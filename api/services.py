@@ -14,6 +14,8 @@ from contract.task_store import TaskStore
 from .http.key_file import KeyFile
 from .settings import ApiSettings
 from .tasks.event_hub import EventHub
+from .tenants.book import TenantBook
+from .tenants.prompt_tokens import PromptTokens
 
 EXTENSION_KEY = "llm_services"
 
@@ -26,6 +28,8 @@ class Services:
     broker: RedisBroker
     key_file: KeyFile | None
     hub: EventHub
+    tenants: TenantBook
+    prompt_tokens: PromptTokens
 
 
 def init_app(app: Flask, settings: ApiSettings) -> Services:
@@ -33,7 +37,8 @@ def init_app(app: Flask, settings: ApiSettings) -> Services:
     key_file = KeyFile(settings.api_keys_file) if settings.api_keys_file else None
     store = TaskStore(client, settings.result_ttl)
     hub = EventHub(client, settings.max_open_streams)
-    found = Services(settings, client, store, make_broker(settings.redis_url, name="llm-api"), key_file, hub)
+    broker = make_broker(settings.redis_url, name="llm-api")
+    found = Services(settings, client, store, broker, key_file, hub, TenantBook(client), PromptTokens(client))
     app.extensions[EXTENSION_KEY] = found
     return found
 

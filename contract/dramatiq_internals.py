@@ -6,6 +6,8 @@ exercises each against real Dramatiq on a real Redis, so an upgrade that changes
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import redis
 from dramatiq import Consumer, Message, Worker
 from dramatiq.broker import MessageProxy
@@ -21,6 +23,25 @@ def enqueue_task(broker: RedisBroker, model: str, task_id: str, offline: bool = 
     queue = offline_queue_name(model) if offline else queue_name(model)
     message: Message[None] = Message(queue_name=queue, actor_name=ACTOR_NAME, args=(task_id,), kwargs={}, options={})
     broker.enqueue(message)
+
+
+def task_message(model: str, task_id: str) -> tuple[str, str]:
+    """The generate actor's message for one task as Dramatiq's Redis broker stores it: its id in Redis and its
+    encoded body, so that contract/fair_queue.py can hold it back and later move it onto the queue in one
+    script. The broker's own enqueue gives each message a fresh `redis_message_id` the same way."""
+    message: Message[None] = Message(
+        queue_name=queue_name(model), actor_name=ACTOR_NAME, args=(task_id,), kwargs={}, options={}
+    )
+    message_id = str(uuid4())
+    return message_id, message.copy(options={"redis_message_id": message_id}).encode().decode()
+
+
+def queue_keys(model: str) -> tuple[str, str]:
+    """The keys of the model's queue: Dramatiq's Redis broker keeps a queue as a list of message ids and a hash
+    of their bodies, and its enqueue command is a push to the one and a write to the other (what
+    contract/fair_queue.py does in its own scripts)."""
+    full_name = f"{DRAMATIQ_NAMESPACE}:{queue_name(model)}"
+    return full_name, f"{full_name}.msgs"
 
 
 def waiting(client: redis.Redis, model: str, offline: bool = False) -> int:
@@ -51,6 +72,14 @@ def set_poll_interval(worker: Worker, milliseconds: int) -> None:
     `worker_timeout` (1 s, settable only by an environment variable read at import), so a request arriving
     at an idle worker waited up to a second before it started. Takes effect for consumers started later."""
     worker.worker_timeout = milliseconds
+
+
+def set_prefetch(worker: Worker, messages: int) -> None:
+    """How many messages of its queue a worker holds at once, running ones included. Dramatiq's default is
+    twice its threads (settable only by an environment variable read at import): the extra half would sit
+    fetched and unseen by the other workers, and ahead of a request that the fair queue put first.
+    Takes effect for consumers started later."""
+    worker.queue_prefetch = messages
 
 
 def take_one_at_a_time(consumer: Consumer) -> None:

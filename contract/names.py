@@ -32,6 +32,12 @@ def offline_queue_name(model_id: str) -> str:
     return OFFLINE_QUEUE_PREFIX + model_slug(model_id)
 
 
+def fair_queue_key(model_id: str, part: str) -> str:
+    """One part of a model's fair queue (contract/fair_queue.py): `clock`, `finish`, `messages`, or the
+    waiting requests of a priority class, `waiting:<rank>`."""
+    return f"{KEY_PREFIX}:fair:{model_slug(model_id)}:{part}"
+
+
 def task_key(task_id: str) -> str:
     return f"{KEY_PREFIX}:task:{task_id}"
 
@@ -49,11 +55,18 @@ def events_key(task_id: str) -> str:
 EVENTS_CHANNEL = f"{KEY_PREFIX}:events-written"
 
 
+def tokenizer_key(model_id: str) -> str:
+    """A model's tokenizer as its workers publish it for the api (contract/published_tokenizers.py)."""
+    return f"{KEY_PREFIX}:tokenizer:{model_slug(model_id)}"
+
+
 def heartbeat_key(worker_id: str) -> str:
     return f"{KEY_PREFIX}:worker:{worker_id}"
 
 
 HEARTBEAT_KEY_PATTERN = f"{KEY_PREFIX}:worker:*"
+# Hash of the tenants the operator declares, field = tenant name, value = JSON (contract/tenants.py).
+TENANT_REGISTRY_KEY = f"{KEY_PREFIX}:tenants"
 # Hash of the models the operator runs, field = served model name, value = JSON (model_registry.py).
 MODEL_REGISTRY_KEY = f"{KEY_PREFIX}:models"
 RATE_LIMIT_KEY_PREFIX = f"{KEY_PREFIX}:ratelimit"
@@ -114,3 +127,13 @@ def usage_bucket_key(width_seconds: int, start: int) -> str:
 
 # Usage since Redis began, by key and model: what the api's /metrics exports as counters.
 USAGE_TOTAL_KEY = f"{KEY_PREFIX}:usage:total"
+
+
+def budget_key(tenant: str, width_seconds: int, start: int) -> str:
+    """A tenant's tokens reserved in one minute or day (contract/tenant_budget.py)."""
+    return f"{KEY_PREFIX}:budget:{tenant}:{width_seconds}:{start}"
+
+
+def in_flight_key(tenant: str) -> str:
+    """Sorted set of a tenant's tasks accepted and not yet finished, by the time their place lapses."""
+    return f"{KEY_PREFIX}:in-flight:{tenant}"

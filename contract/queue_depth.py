@@ -1,5 +1,5 @@
-"""How many requests a model has in Redis: waiting in its Dramatiq queue, and taken by workers; and how many
-Batch API lines, on its offline queue (waiting or taken)."""
+"""How many requests a model has in Redis: waiting (in its fair queue or on its Dramatiq queue), and taken by
+workers; and how many Batch API lines, on its offline queue (waiting or taken)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import redis
 
+from . import fair_queue
 from .dramatiq_internals import in_flight, waiting
 
 
@@ -21,6 +22,11 @@ class QueueDepth:
         return self.waiting + self.in_flight
 
 
+def waiting_requests(client: redis.Redis, model_id: str) -> int:
+    """Requests of the model that no worker has taken yet, wherever they wait."""
+    return fair_queue.staged(client, model_id) + waiting(client, model_id)
+
+
 def queue_depth(client: redis.Redis, model_id: str) -> QueueDepth:
     offline = waiting(client, model_id, offline=True) + in_flight(client, model_id, offline=True)
-    return QueueDepth(waiting(client, model_id), in_flight(client, model_id), offline)
+    return QueueDepth(waiting_requests(client, model_id), in_flight(client, model_id), offline)

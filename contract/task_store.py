@@ -15,6 +15,8 @@ from .batch_results import BatchLine
 from .names import TASKS_FINISHED_KEY, events_key, task_key
 from .statuses import FINAL_STATUSES, TaskStatus
 from .task_params import TaskParams
+from .tenant_budget import Reservation
+from .tenants import own_tenant
 
 CANCEL_FIELD = "cancel_requested"
 
@@ -38,6 +40,10 @@ class TaskRecord:
     """set for a line of a Batch API batch: its final event is recorded there too"""
     callback_url: str | None = None
     """a webhook to tell when the task ends (checked against the api's allowed hosts when accepted)"""
+    tenant: str = ""
+    """the owner's tenant when accepted (contract/tenants.py); its usage counts there"""
+    reservation: Reservation | None = None
+    """what the task holds of its tenant's budgets until it ends"""
 
     @property
     def is_final(self) -> bool:
@@ -64,6 +70,8 @@ class TaskRecord:
             metrics=json.loads(data.get("metrics") or "{}"),
             batch_line=BatchLine.parse(data["batch_line"]) if data.get("batch_line") else None,
             callback_url=data.get("callback_url") or None,
+            tenant=data.get("tenant") or own_tenant(data["owner"]).name,
+            reservation=Reservation.parse(data["reservation"]) if data.get("reservation") else None,
         )
 
 
@@ -82,6 +90,8 @@ class TaskStore:
         user_id: str | None,
         batch_line: BatchLine | None = None,
         callback_url: str | None = None,
+        tenant: str | None = None,
+        reservation: Reservation | None = None,
     ) -> TaskRecord:
         created = time.time()
         record = TaskRecord(
@@ -94,6 +104,8 @@ class TaskStore:
             user_id,
             batch_line=batch_line,
             callback_url=callback_url,
+            tenant=tenant or own_tenant(owner).name,
+            reservation=reservation,
         )
         fields = {
             "status": record.status.value,
@@ -102,7 +114,10 @@ class TaskStore:
             "params": params.model_dump_json(exclude_defaults=True),
             "created_at": repr(record.created_at),
             "user_id": user_id or "",
+            "tenant": record.tenant,
         }
+        if reservation is not None:
+            fields["reservation"] = str(reservation)
         if batch_line is not None:
             fields["batch_line"] = str(batch_line)
         if callback_url is not None:
@@ -221,7 +236,8 @@ class TaskStore:
         webhook."""
         metrics = event.get("metrics") or {}
         tokens = int(metrics.get("prompt_tokens", 0)), int(metrics.get("completion_tokens", 0))
-        usage.count(pipe, record.task_id, record.owner, record.model, *tokens, record.finished_at or time.time())
+        counted = usage.Counted(record.task_id, record.tenant, record.owner, record.model, *tokens, record.reservation)
+        usage.count(pipe, counted, record.finished_at or time.time())
         if record.batch_line is not None:
             batch_results.record(pipe, record.batch_line, event)
         if record.callback_url is not None:

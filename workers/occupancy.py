@@ -23,6 +23,11 @@ class Occupancy:
         with self.changed:
             return self.changed.wait_for(self._has_room, seconds)
 
+    def free(self) -> int:
+        """Slots of the batch that no request of either lane holds."""
+        with self.changed:
+            return max(0, self.batch_size - self.interactive - self.offline)
+
     def _has_room(self) -> bool:
         return self.offline < self.offline_slots and self.interactive + self.offline < self.batch_size
 

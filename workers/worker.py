@@ -16,18 +16,22 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 from dramatiq.middleware.prometheus import Prometheus
 
+from contract import published_tokenizers
 from contract.connections import make_broker, make_redis
-from contract.dramatiq_internals import refresh_broker_heartbeat, waiting
+from contract.dramatiq_internals import refresh_broker_heartbeat
 from contract.logging_setup import configure_logging
 from contract.names import ACTOR_NAME, queue_name
+from contract.queue_depth import waiting_requests
 from contract.settings import load_settings
 from contract.task_store import TaskStore
 
 from .backends import create_backend
+from .backends.base import Backend
 from .delta_writer import DeltaWriter
 from .generate_task import GenerateTask
 from .metrics import WorkerMetrics
 from .middleware.exhausted_tasks import FailExhaustedTasks
+from .middleware.fair_feeder import FairFeeder
 from .middleware.heartbeats import Heartbeats
 from .middleware.offline_lane import OfflineLane
 from .middleware.queue_polling import QueuePolling
@@ -64,6 +68,7 @@ def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
     backend = create_backend(settings)
     backend.load()
     client = make_redis(settings.redis_url, name="llm-worker")
+    _publish_tokenizer(client, backend)
     store = TaskStore(client, settings.result_ttl)
     metrics = WorkerMetrics()
     broker = make_broker(settings.redis_url, settings.worker_lost_after, name="llm-worker")
@@ -87,6 +92,7 @@ def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
     occupancy = Occupancy(settings.max_batch_size, settings.offline_slots)
     poll_ms = max(1, round(settings.queue_poll_interval * 1000))
     broker.add_middleware(OfflineLane(backend.models, task, occupancy, poll_ms))
+    broker.add_middleware(FairFeeder(client, backend.models, occupancy, settings.queue_poll_interval))
     dramatiq.set_broker(broker)
     dramatiq.actor(
         actor_name=ACTOR_NAME,
@@ -105,10 +111,21 @@ def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
     return broker
 
 
+def _publish_tokenizer(client: redis.Redis, backend: Backend) -> None:
+    """For the api's prompt-token counts; without it (Redis away at start) the api estimates them."""
+    tokenizer = backend.tokenizer_json()
+    if tokenizer is None:
+        return
+    try:
+        published_tokenizers.publish(client, backend.models[0], tokenizer)
+    except redis.RedisError:
+        logger.warning("tokenizer not published: Redis unavailable", exc_info=True)
+
+
 def keep_alive(broker: RedisBroker, client: redis.Redis, metrics: WorkerMetrics, models: list[str]) -> None:
     refresh_broker_heartbeat(broker, models[0])
     for model in models:
-        metrics.waiting.labels(model).set(waiting(client, model))
+        metrics.waiting.labels(model).set(waiting_requests(client, model))
 
 
 broker = build_worker_broker(load_settings(WorkerSettings))

@@ -41,7 +41,9 @@ class BatchCreateRequest(BaseModel):
     metadata: dict[str, str] | None = Field(None, max_length=MAX_METADATA_PAIRS)
 
 
-def create_batch(svc: Services, bsvc: BatchServices, owner: str, request: BatchCreateRequest) -> Batch:
+def create_batch(svc: Services, bsvc: BatchServices, owner: str, tenant: str, request: BatchCreateRequest) -> Batch:
+    """The batch, its lines queued on the offline lane; their usage counts for the key's tenant (the lane has no
+    token budget of its own: it runs in the room that interactive requests leave)."""
     stored = bsvc.files.get(owner, request.input_file_id)
     if stored is None:
         raise ApiError(404, f"No file {request.input_file_id!r}", field="input_file_id")
@@ -70,7 +72,7 @@ def create_batch(svc: Services, bsvc: BatchServices, owner: str, request: BatchC
     new = NewBatch(
         owner, request.endpoint, request.input_file_id, request.completion_window, request.metadata, callback
     )
-    return _queue(svc, bsvc, batch_id, new, planned)
+    return _queue(svc, bsvc, batch_id, new, planned, tenant)
 
 
 def _resolver() -> Any:
@@ -85,7 +87,9 @@ def _resolver() -> Any:
     return resolve
 
 
-def _queue(svc: Services, bsvc: BatchServices, batch_id: str, new: NewBatch, planned: list[PlannedLine]) -> Batch:
+def _queue(
+    svc: Services, bsvc: BatchServices, batch_id: str, new: NewBatch, planned: list[PlannedLine], tenant: str
+) -> Batch:
     task_ids = [str(uuid.uuid4()) for _ in planned]
     plans = [
         line_plan(line.custom_id, task_id, line.model, line.shape, line.choice)
@@ -97,7 +101,13 @@ def _queue(svc: Services, bsvc: BatchServices, batch_id: str, new: NewBatch, pla
         for index, (line, task_id) in enumerate(zip(planned, task_ids, strict=True)):
             where = BatchLine(batch.batch_id, index)
             bsvc.line_store.create(
-                task_id, owner=new.owner, model=line.model, params=line.choice.params, user_id=None, batch_line=where
+                task_id,
+                owner=new.owner,
+                model=line.model,
+                params=line.choice.params,
+                user_id=None,
+                batch_line=where,
+                tenant=tenant,
             )
             enqueue_task(svc.broker, line.model, task_id, offline=True)
             queued.append(task_id)

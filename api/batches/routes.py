@@ -34,7 +34,7 @@ def _parse() -> BatchCreateRequest:
 @require_api_key
 @validated(_parse)
 def create(parsed: BatchCreateRequest) -> Any:
-    return respond(create_batch(services(), batch_services(), g.key_id, parsed).as_openai(), nulls=True)
+    return respond(create_batch(services(), batch_services(), g.key_id, g.tenant.name, parsed).as_openai(), nulls=True)
 
 
 @bp.get("/batches/<batch_id>")

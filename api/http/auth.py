@@ -1,7 +1,7 @@
 """API keys: the X-API-Key header, compared in constant time; views see only the key's id and digest.
 
-Valid keys: API_KEYS, API_KEYS_FILE's, and the keys of the Secrets that LLMModel resources name
-(model_registry)."""
+Valid keys: API_KEYS, API_KEYS_FILE's, and the keys of the Secrets that LLMModel and LLMTenant resources
+name (model_registry, tenants). Views also see the key's tenant, with the api's request rate filled in."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from typing import Any, TypeVar, cast
 import redis
 from flask import g, request
 
-from contract import model_registry
+from contract import model_registry, tenants
+from contract.tenants import Tenant
 
 from ..services import services
 from .errors import ApiError
@@ -56,12 +57,22 @@ def _static_keys() -> list[str]:
 
 
 def _registered(candidate: str) -> bool:
-    """Keys from the Secrets that LLMModel resources name are valid too (the operator publishes them)."""
+    """Keys from the Secrets that LLMModel and LLMTenant resources name are valid too (the operator publishes
+    them)."""
+    key_digest = model_registry.digest(candidate)
+    if services().tenants.lists(key_digest):
+        return True
     try:
         models = list(model_registry.read(services().redis).values())
     except redis.RedisError:
         return False  # API_KEYS still work while Redis is away
-    return model_registry.holds(model_registry.digest(candidate), models)
+    return model_registry.holds(key_digest, models)
+
+
+def _tenant(key_digest: str, key: str) -> Tenant:
+    svc = services()
+    tenant = svc.tenants.tenant_of(key_digest, key)
+    return tenants.with_defaults(tenant, svc.settings.rate_limit_per_minute, svc.settings.rate_limit_burst)
 
 
 def _presented_key(allow_query: bool) -> str:
@@ -88,6 +99,7 @@ def require_api_key(view: F | None = None, *, allow_query: bool = False) -> Any:
                 raise ApiError(401, "Invalid API key")
             g.key_id = key_id(candidate)
             g.key_digest = model_registry.digest(candidate)
+            g.tenant = _tenant(g.key_digest, g.key_id)
             return view(*args, **kwargs)
 
         return cast(F, wrapper)

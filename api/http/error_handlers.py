@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         response = error_response(error.status_code, error.message, **error.details)
         if error.retry_after is not None:
             response.headers["Retry-After"] = str(error.retry_after)
+        response.headers.update(error.headers)
         return response
 
     @app.errorhandler(429)
@@ -41,7 +42,10 @@ def init_app(app: Flask) -> None:
         # The body docs/api.md promises, exactly, and when to come back.
         RATE_LIMIT_REJECTIONS.labels(request.url_rule.rule if request.url_rule else "unknown").inc()
         response = error_response(429, "Rate limit exceeded")
-        response.headers["Retry-After"] = str(rate_limit.retry_after())
+        wait = rate_limit.retry_after()
+        response.headers["Retry-After"] = str(wait)
+        if request.path.startswith(OPENAI_PREFIX):
+            response.headers.update(rate_limit.openai_headers(wait))
         return response
 
     @app.errorhandler(413)

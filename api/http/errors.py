@@ -8,11 +8,19 @@ from pydantic import BaseModel, Field, ValidationError
 
 
 class ApiError(Exception):
-    def __init__(self, status_code: int, message: str, retry_after: int | None = None, **details: Any) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        message: str,
+        retry_after: int | None = None,
+        headers: dict[str, str] | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.message = message
         self.retry_after = retry_after
+        self.headers = headers or {}
         self.details = details
 
 
@@ -60,6 +68,7 @@ class ErrorBody(BaseModel):
     status_code: int
     field: str | None = Field(None, description="the field at fault, on 400 and 413")
     errors: list[FieldError] | None = Field(None, description="every field at fault, on 400")
+    limit: str | None = Field(None, description="the tenant's limit reached, on a 429 for a token budget")
 
 
 def field_errors(errors: list[Any]) -> list[dict[str, str]]:

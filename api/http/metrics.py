@@ -28,7 +28,7 @@ WEBHOOK_ATTEMPTS = Counter(
 )
 for _outcome in ("delivered", "retrying", "given_up"):
     WEBHOOK_ATTEMPTS.labels(_outcome)  # exported at 0 from the start, so rates and alerts see every outcome
-USAGE_LABELS = ["api_key_id", "model_name"]
+USAGE_LABELS = ["tenant", "api_key_id", "model_name"]
 SSE_STREAMS_OPEN = Gauge(f"{P}sse_streams_open", "SSE connections open now.", multiprocess_mode="livesum")
 
 
@@ -78,20 +78,25 @@ class RedisStatsCollector:
         yield from self._usage()
 
     def _usage(self) -> Iterator[Metric]:
-        """Tokens and requests by key and model since Redis began (contract/usage.py); keys are declared
-        (API_KEYS, key files, LLMModel Secrets), so the label values stay bounded."""
+        """Tokens and requests by tenant, key and model since Redis began (contract/usage.py); tenants and keys
+        are declared (API_KEYS, key files, LLMModel and LLMTenant Secrets), so the label values stay bounded."""
         try:
             totals = usage.totals(self.svc.redis)
         except redis.RedisError:
             return
         tokens = CounterMetricFamily(
-            f"{P}usage_tokens", "Tokens of finished tasks, by key, model and kind.", labels=USAGE_LABELS + ["kind"]
+            f"{P}usage_tokens",
+            "Tokens of finished tasks, by tenant, key, model and kind.",
+            labels=[*USAGE_LABELS, "kind"],
         )
-        requests = CounterMetricFamily(f"{P}usage_requests", "Finished tasks, by key and model.", labels=USAGE_LABELS)
+        requests = CounterMetricFamily(
+            f"{P}usage_requests", "Finished tasks, by tenant, key and model.", labels=USAGE_LABELS
+        )
         for entry in totals:
-            tokens.add_metric([entry.api_key_id, entry.model, "input"], entry.input_tokens)
-            tokens.add_metric([entry.api_key_id, entry.model, "output"], entry.output_tokens)
-            requests.add_metric([entry.api_key_id, entry.model], entry.num_model_requests)
+            who = [entry.tenant, entry.api_key_id, entry.model]
+            tokens.add_metric([*who, "input"], entry.input_tokens)
+            tokens.add_metric([*who, "output"], entry.output_tokens)
+            requests.add_metric(who, entry.num_model_requests)
         yield tokens
         yield requests
 

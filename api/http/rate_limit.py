@@ -1,6 +1,7 @@
-"""Per-key rate limits with flask-limiter, stored in the same Redis as everything else.
+"""Per-tenant rate limits with flask-limiter, stored in the same Redis as everything else.
 
-RATE_LIMIT_PER_MINUTE with bursts of RATE_LIMIT_BURST, one budget across every generation route, as two
+A tenant's requests per minute and burst (RATE_LIMIT_PER_MINUTE and RATE_LIMIT_BURST where it sets none;
+a key no tenant lists is its own tenant), one budget across every generation route of its keys, as two
 moving windows: the burst may arrive back to back, and then the key earns its requests back at the
 per-minute rate (10 per 10 s for 60/min and 10).
 A request refused as invalid (400, 413, 415) costs nothing, because the views check the body before the
@@ -24,8 +25,8 @@ from redis.connection import BlockingConnectionPool
 from contract.connections import STORE_OPTIONS
 from contract.names import RATE_LIMIT_KEY_PREFIX
 from contract.redis_url import sentinel_url
+from contract.tenants import Tenant
 
-from ..services import services
 from ..settings import ApiSettings
 
 LIMITER_CLIENT = "llm-api-limiter"
@@ -55,9 +56,10 @@ def storage_options(redis_url: str) -> dict[str, Any]:
 
 
 def _limited_key() -> str:
-    # Views are wrapped in require_api_key first, so the key is known and valid here.
-    key: str = g.key_id
-    return key
+    # Views are wrapped in require_api_key first, so the key and its tenant are known here. The budget is the
+    # tenant's: its keys share it.
+    tenant: Tenant = g.tenant
+    return tenant.name
 
 
 limiter = Limiter(key_func=_limited_key, key_prefix=RATE_LIMIT_KEY_PREFIX, strategy="moving-window")
@@ -69,11 +71,21 @@ def limit_string(per_minute: int, burst: int) -> str:
 
 
 def current_limits() -> str:
-    settings = services().settings
-    return limit_string(settings.rate_limit_per_minute, settings.rate_limit_burst)
+    """The tenant's rate (contract/tenants.py: RATE_LIMIT_PER_MINUTE and RATE_LIMIT_BURST unless it sets its own)."""
+    limits = g.tenant.limits
+    return limit_string(limits.requests_per_minute, limits.burst)
 
 
-# One budget per key across every route that generates (POST /generate, /v1/completions and
+def openai_headers(retry_after_seconds: int) -> dict[str, str]:
+    """OpenAI's request headers on a 429 (its clients read them); only then, as the module docstring says why."""
+    return {
+        "x-ratelimit-limit-requests": str(g.tenant.limits.requests_per_minute),
+        "x-ratelimit-remaining-requests": "0",
+        "x-ratelimit-reset-requests": f"{retry_after_seconds}s",
+    }
+
+
+# One budget per tenant across every route that generates (POST /generate, /v1/completions and
 # /v1/chat/completions), as the API document promises: a key cannot triple its rate by spreading its requests.
 counted_against_limit = limiter.shared_limit(current_limits, scope="generation")
 

@@ -96,7 +96,9 @@ def _submit_all(svc: Services, model: str, choices: list[Choice], user: str | No
     task_ids: list[str] = []
     try:
         for choice in choices:
-            task_ids.append(submit(svc, owner=g.key_id, model=model, params=choice.params, user_id=user))
+            task_ids.append(
+                submit(svc, owner=g.key_id, tenant=g.tenant, model=model, params=choice.params, user_id=user)
+            )
     except Exception:
         _cancel(svc.store, task_ids)
         raise

@@ -50,7 +50,9 @@ def generate(parsed: GenerateRequest) -> Any:
         **parsed.sampling(),
     )
     callback = targets.check(parsed.callback_url, svc.settings) if parsed.callback_url else None
-    task_id = submit(svc, owner=g.key_id, model=model, params=params, user_id=parsed.user_id, callback_url=callback)
+    task_id = submit(
+        svc, owner=g.key_id, tenant=g.tenant, model=model, params=params, user_id=parsed.user_id, callback_url=callback
+    )
     return respond(QueuedResponse(task_id=task_id, message=QUEUED_MESSAGE)), 202
 
 

@@ -8,14 +8,17 @@ from typing import Any
 
 import redis
 
-from contract.dramatiq_internals import enqueue_task, waiting
+from contract import fair_queue
 from contract.model_registry import RegisteredModel
+from contract.queue_depth import waiting_requests
 from contract.task_params import TaskParams
+from contract.tenants import Tenant
 
 from ..http.errors import ApiError
 from ..http.metrics import TASKS_SUBMITTED
 from ..services import Services
 from ..settings import ApiSettings
+from ..tenants import budgets
 
 logger = logging.getLogger(__name__)
 QUEUE_FULL_RETRY_AFTER_SECONDS = 10
@@ -50,14 +53,34 @@ def task_params(
 
 
 def submit(
-    svc: Services, *, owner: str, model: str, params: TaskParams, user_id: str | None, callback_url: str | None = None
+    svc: Services,
+    *,
+    owner: str,
+    tenant: Tenant,
+    model: str,
+    params: TaskParams,
+    user_id: str | None,
+    callback_url: str | None = None,
 ) -> str:
-    """Writes the task record, then enqueues its message; returns the task id."""
+    """Reserves the tenant's budgets, writes the task record, then puts its message in the model's fair queue;
+    returns the task id."""
     _check_room(svc, model)
     task_id = str(uuid.uuid4())
-    svc.store.create(task_id, owner=owner, model=model, params=params, user_id=user_id, callback_url=callback_url)
+    prompt_tokens = svc.prompt_tokens.count(model, params)
+    reservation = budgets.reserve(svc, tenant, task_id, prompt_tokens, params.max_tokens)
+    svc.store.create(
+        task_id,
+        owner=owner,
+        model=model,
+        params=params,
+        user_id=user_id,
+        callback_url=callback_url,
+        tenant=tenant.name,
+        reservation=reservation,
+    )
     try:
-        enqueue_task(svc.broker, model, task_id)
+        cost = (prompt_tokens + params.max_tokens) / tenant.weight
+        fair_queue.admit(svc.redis, model, task_id, tenant=tenant.name, cost=cost, priority=tenant.priority)
         _check_replicated(svc, task_id)
     except Exception:
         # The client hears 503 and will retry: leave no orphan record that no message will ever finish
@@ -91,7 +114,7 @@ def _check_replicated(svc: Services, task_id: str) -> None:
 def _check_room(svc: Services, model: str) -> None:
     """A bounded backlog: beyond MAX_QUEUE_LENGTH waiting requests the client is told to come back later.
     (Checked before enqueueing, so concurrent submissions can pass it by a few: a bound, not an exact cap.)"""
-    found = waiting(svc.redis, model)
+    found = waiting_requests(svc.redis, model)
     if found >= svc.settings.max_queue_length:
         raise ApiError(
             503,

@@ -1,5 +1,6 @@
 """GET /v1/organization/usage/completions: tokens and requests in time buckets, as OpenAI's usage API
-answers them. A key reads its own usage; a key in ADMIN_API_KEYS reads every key's."""
+answers them, by tenant (OpenAI's `project_id`), key and model. A key reads its own usage; a key in
+ADMIN_API_KEYS reads every key's."""
 
 from __future__ import annotations
 
@@ -22,13 +23,14 @@ bp = Blueprint("usage", __name__, url_prefix="/v1")
 WIDTHS = {"1m": usage.MINUTE, "1d": usage.DAY}
 LIMITS = {"1m": (60, 1440), "1d": (7, 31)}
 """buckets per page by width: (default, most), as OpenAI's"""
+GROUPS = ("project_id", "api_key_id", "model")
 
 
 class UsageQuery(BaseModel):
     start_time: int = Field(ge=0, description="Unix seconds; the first bucket is the one holding it")
     end_time: int | None = Field(None, ge=0, description="Unix seconds, exclusive; default now")
     bucket_width: Literal["1m", "1d"] = "1d"
-    group_by: list[Literal["model", "api_key_id"]] = Field(default_factory=list)
+    group_by: list[Literal["project_id", "api_key_id", "model"]] = Field(default_factory=list)
     limit: int | None = Field(None, ge=1, description="buckets per page (1m: 60 by default, 1440 at most; 1d: 7, 31)")
     page: int | None = Field(None, ge=0, description="next_page of the previous answer")
 
@@ -61,15 +63,16 @@ def _query() -> UsageQuery:
 
 
 def _bucket(start: int, width: int, group_by: Sequence[str]) -> UsageBucket:
-    sums: dict[tuple[str | None, str | None], list[int]] = {}
+    sums: dict[tuple[str | None, ...], list[int]] = {}
     for entry in _visible(usage.bucket(services().redis, width, start)):
-        group = (entry.api_key_id if "api_key_id" in group_by else None, entry.model if "model" in group_by else None)
+        who = (entry.tenant, entry.api_key_id, entry.model)
+        group = tuple(value if name in group_by else None for name, value in zip(GROUPS, who, strict=True))
         found = sums.setdefault(group, [0, 0, 0])
         for index, value in enumerate((entry.input_tokens, entry.output_tokens, entry.num_model_requests)):
             found[index] += value
     results = [
-        UsageResult(api_key_id=key, model=model, input_tokens=i, output_tokens=o, num_model_requests=n)
-        for (key, model), (i, o, n) in sorted(sums.items(), key=str)
+        UsageResult(**dict(zip(GROUPS, group, strict=True)), input_tokens=i, output_tokens=o, num_model_requests=n)
+        for group, (i, o, n) in sorted(sums.items(), key=str)
     ]
     return UsageBucket(start_time=start, end_time=start + width, results=results)
 

@@ -1,5 +1,6 @@
 """The usage API's response objects, in the shape of OpenAI's completions usage API (buckets of results).
-Fields OpenAI has and this service does not track (audio, projects, users, service tiers) are left out."""
+A tenant is what OpenAI calls a project: `project_id` is the tenant's name. Fields OpenAI has and this
+service does not track (audio, users, service tiers) are left out."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ class UsageResult(BaseModel):
     output_tokens: int
     input_cached_tokens: int = 0
     num_model_requests: int
+    project_id: str | None = None
+    """with group_by=project_id: the tenant"""
     api_key_id: str | None = None
     """with group_by=api_key_id"""
     model: str | None = None

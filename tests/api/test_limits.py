@@ -7,8 +7,8 @@ from collections.abc import Callable
 import redis
 from flask.testing import FlaskClient
 
-from contract.dramatiq_internals import waiting
 from contract.names import TASK_KEY_PATTERN
+from contract.queue_depth import waiting_requests
 
 from ..support.stack import API_KEY, RedisServer
 from .conftest import MODEL
@@ -34,6 +34,6 @@ def test_a_full_queue_is_503_with_retry_after_and_stores_nothing(
     assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 10
     assert refused.get_json()["field"] == "model" and "Queue full" in refused.get_json()["error"]
     # and nothing of it was stored or queued; the accepted ones are untouched and still waiting
-    assert set(queue.scan_iter(match=TASK_KEY_PATTERN)) == tasks and waiting(queue, MODEL) == 3  # type: ignore[arg-type]
+    assert set(queue.scan_iter(match=TASK_KEY_PATTERN)) == tasks and waiting_requests(queue, MODEL) == 3  # type: ignore[arg-type]
     for task_id in accepted:
         assert client.get(f"/status/{task_id}", headers=HEADERS).get_json()["status"] == "queued"

@@ -11,8 +11,8 @@ import redis
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from contract.dramatiq_internals import waiting
 from contract.names import TASK_KEY_PATTERN
+from contract.queue_depth import waiting_requests
 
 from ..support.stack import API_KEY, RedisServer
 from .conftest import MODEL
@@ -150,9 +150,9 @@ def test_a_callback_to_a_host_not_allowed_is_refused_and_nothing_is_queued(
     answer = webhooks_client.post("/generate", headers=HEADERS, json={"prompt": "p", "callback_url": callback})
     assert answer.status_code == 400 and answer.get_json()["field"] == "callback_url"
     assert why in answer.get_json()["error"]
-    assert waiting(queue, MODEL) == 0 and task_count(queue) == 0
+    assert waiting_requests(queue, MODEL) == 0 and task_count(queue) == 0
     # while an allowed one is taken
     allowed = webhooks_client.post(
         "/generate", headers=HEADERS, json={"prompt": "p", "callback_url": "http://localhost:9/x"}
     )
-    assert allowed.status_code == 202 and waiting(queue, MODEL) == 1
+    assert allowed.status_code == 202 and waiting_requests(queue, MODEL) == 1

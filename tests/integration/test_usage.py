@@ -32,7 +32,7 @@ def test_a_task_finished_twice_is_counted_once_and_a_failure_counts_its_request(
     store.fail(failed, error_type="TimeoutError", error_message="late")
     after = time.time()
     # Then the key's usage holds one completion's tokens and two requests, in each bucket and the totals
-    expected = [usage.Usage(owner, "m", input_tokens=7, output_tokens=2, num_model_requests=2)]
+    expected = [usage.Usage(f"key-{owner}", owner, "m", input_tokens=7, output_tokens=2, num_model_requests=2)]
     assert before == []
     assert mine(usage.totals(redis_client), owner) == expected
     for width in (usage.MINUTE, usage.DAY):

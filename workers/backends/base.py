@@ -55,6 +55,11 @@ class Backend(Protocol):
 
     def load(self) -> None: ...
 
+    def tokenizer_json(self) -> str | None:
+        """The loaded model's tokenizer as the `tokenizers` library serializes it (the api counts prompt tokens
+        with it); None when there is none to share."""
+        ...
+
     def generate(
         self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None
     ) -> GenerationResult: ...

@@ -66,6 +66,9 @@ class OllamaBackend:
         self.models = [configured, *(name for name in pulled if not _same_model(configured, name))]
         logger.info("Ollama at %s serves %s", self.host, self.models)
 
+    def tokenizer_json(self) -> str | None:
+        return None  # Ollama keeps its tokenizer; the api estimates prompt tokens for its models
+
     def generate(
         self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None
     ) -> GenerationResult:

@@ -1,4 +1,4 @@
-"""How often an idle worker polls its queue (QUEUE_POLL_INTERVAL)."""
+"""How a worker reads its queue: how often when idle (QUEUE_POLL_INTERVAL), and how much at once."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from dramatiq import Broker, Middleware, Worker
 
-from contract.dramatiq_internals import set_poll_interval
+from contract.dramatiq_internals import set_poll_interval, set_prefetch
 
 logger = logging.getLogger(__name__)
 
@@ -23,3 +23,6 @@ class QueuePolling(Middleware):
 
     def before_worker_boot(self, broker: Broker, worker: Worker) -> None:
         set_poll_interval(worker, self.interval_ms)
+        # No more than it has threads for: what waits is left in Redis, in fair order, for whichever worker
+        # frees a slot first (contract/fair_queue.py).
+        set_prefetch(worker, worker.worker_threads)

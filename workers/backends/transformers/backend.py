@@ -59,6 +59,10 @@ class TransformersBackend:
         name = type(self.engine).__name__
         logger.info("%s ready: up to %d requests in flight, context %s tokens", name, self.max_batch_size, context)
 
+    def tokenizer_json(self) -> str | None:
+        fast = getattr(self.tokenizer, "backend_tokenizer", None)  # slow (Python) tokenizers have none
+        return fast.to_str() if fast is not None else None
+
     def render(self, params: TaskParams) -> str:
         """The prompt as the model reads it (chat template applied)."""
         if self.inputs is None:
