@@ -25,8 +25,11 @@ class ApiSettings(CommonSettings):
     max_open_streams: int = Field(
         5000, ge=1, le=100_000, description="streams (/stream, streamed or waiting /v1) one Gunicorn worker follows"
     )
-    rate_limit_per_minute: int = Field(60, ge=1)
-    rate_limit_burst: int = Field(10, ge=1)
+    rate_limit_per_minute: int = Field(60, ge=1, description="a tenant's requests per minute unless it sets its own")
+    rate_limit_burst: int = Field(10, ge=1, description="a tenant's burst unless it sets its own")
+    fair_queueing: bool = Field(
+        True, description="order waiting requests fairly across tenants; off: first come, first served"
+    )
     max_request_bytes: int = Field(1_048_576, ge=1024)
     redis_wait_replicas: int = Field(0, ge=0, description="replicas a task must reach before its 202; 0: off")
     # Below the Redis socket timeout (5 s), or the wait itself would read as a Redis failure.

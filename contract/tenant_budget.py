@@ -46,6 +46,18 @@ redis.call('expire', KEYS[2], ARGV[11])
 redis.call('zadd', KEYS[3], ARGV[8], ARGV[9])
 return {0, used[1] + asked_in, used[2] + asked_out, used[3] + asked_in + asked_out}
 """
+# A reservation replaced by what was used: run with `k` and `a`, the positions before its keys (minute and
+# day budgets, in-flight set) and its arguments (input and output tokens to add, negative to give back; task
+# id). Buckets gone by then stay gone. Part of usage.py's script, which runs it once per task, and of _RELEASE.
+SETTLE = """
+if redis.call('exists', KEYS[k + 1]) == 1 then
+  redis.call('hincrby', KEYS[k + 1], 'input', ARGV[a + 1])
+  redis.call('hincrby', KEYS[k + 1], 'output', ARGV[a + 2])
+end
+if redis.call('exists', KEYS[k + 2]) == 1 then redis.call('incrby', KEYS[k + 2], ARGV[a + 1] + ARGV[a + 2]) end
+redis.call('zrem', KEYS[k + 3], ARGV[a + 3])
+"""
+_RELEASE = "local k, a = 0, 0\n" + SETTLE
 LIMIT_NAMES = ("input_tokens_per_minute", "output_tokens_per_minute", "tokens_per_day", "max_in_flight")
 
 
@@ -101,6 +113,17 @@ def reserve(
         return Refusal(LIMIT_NAMES[index], allowed[index], int(found[1]), max(1, wait))
     used = dict(zip(LIMIT_NAMES[:3], (int(value) for value in found[1:]), strict=True))
     return Granted(Reservation(tenant, minute, day, input_tokens, output_tokens), used)
+
+
+def release(client: redis.Redis, reservation: Reservation, task_id: str) -> None:
+    """Gives a whole reservation back: its request was not accepted after all (Redis failed on the way)."""
+    keys, args = settlement(reservation, task_id, 0, 0)
+    client.register_script(_RELEASE)(keys, args)
+
+
+def limited(limits: Limits) -> bool:
+    """Whether any budget applies (the request rate is flask-limiter's, not this module's)."""
+    return any(getattr(limits, name) is not None for name in LIMIT_NAMES)
 
 
 def settlement(

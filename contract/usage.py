@@ -12,7 +12,7 @@ from typing import Any
 import redis
 
 from .names import USAGE_TOTAL_KEY, task_key, usage_bucket_key
-from .tenant_budget import Reservation, settlement
+from .tenant_budget import SETTLE, Reservation, settlement
 
 MINUTE, DAY = 60, 86_400
 RETENTION = {MINUTE: 2 * DAY, DAY: 400 * DAY}
@@ -24,7 +24,8 @@ NAMES = ("input_tokens", "output_tokens", "num_model_requests")
 # KEYS: task record, minute bucket, day bucket, totals; then, for a reservation, its minute and day budgets
 # and its tenant's in-flight set. ARGV: field prefix, input, output, minute ttl, day ttl, counted field; then
 # the input and output tokens to give back (negative) or add, and the task id.
-_COUNT = """
+_COUNT = (
+    """
 if redis.call('hsetnx', KEYS[1], ARGV[6], '1') == 0 then return 0 end
 for i = 2, 4 do
   redis.call('hincrby', KEYS[i], ARGV[1] .. 'input_tokens', ARGV[2])
@@ -34,15 +35,14 @@ end
 redis.call('expire', KEYS[2], ARGV[4])
 redis.call('expire', KEYS[3], ARGV[5])
 if #KEYS > 4 then
-  if redis.call('exists', KEYS[5]) == 1 then
-    redis.call('hincrby', KEYS[5], 'input', ARGV[7])
-    redis.call('hincrby', KEYS[5], 'output', ARGV[8])
-  end
-  if redis.call('exists', KEYS[6]) == 1 then redis.call('incrby', KEYS[6], ARGV[7] + ARGV[8]) end
-  redis.call('zrem', KEYS[7], ARGV[9])
+  local k, a = 4, 6
+"""
+    + SETTLE
+    + """
 end
 return 1
 """
+)
 
 
 @dataclass(frozen=True)

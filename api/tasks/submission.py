@@ -8,10 +8,12 @@ from typing import Any
 
 import redis
 
-from contract import fair_queue
+from contract import fair_queue, tenant_budget
+from contract.dramatiq_internals import enqueue_task
 from contract.model_registry import RegisteredModel
 from contract.queue_depth import waiting_requests
 from contract.task_params import TaskParams
+from contract.tenant_budget import Reservation
 from contract.tenants import Tenant
 
 from ..http.errors import ApiError
@@ -68,31 +70,40 @@ def submit(
     task_id = str(uuid.uuid4())
     prompt_tokens = svc.prompt_tokens.count(model, params)
     reservation = budgets.reserve(svc, tenant, task_id, prompt_tokens, params.max_tokens)
-    svc.store.create(
-        task_id,
-        owner=owner,
-        model=model,
-        params=params,
-        user_id=user_id,
-        callback_url=callback_url,
-        tenant=tenant.name,
-        reservation=reservation,
-    )
     try:
-        cost = (prompt_tokens + params.max_tokens) / tenant.weight
-        fair_queue.admit(svc.redis, model, task_id, tenant=tenant.name, cost=cost, priority=tenant.priority)
+        svc.store.create(
+            task_id,
+            owner=owner,
+            model=model,
+            params=params,
+            user_id=user_id,
+            callback_url=callback_url,
+            tenant=tenant.name,
+            reservation=reservation,
+        )
+        if svc.settings.fair_queueing:
+            cost = (prompt_tokens + params.max_tokens) / tenant.weight
+            fair_queue.admit(svc.redis, model, task_id, tenant=tenant.name, cost=cost, priority=tenant.priority)
+        else:
+            enqueue_task(svc.broker, model, task_id)
         _check_replicated(svc, task_id)
     except Exception:
-        # The client hears 503 and will retry: leave no orphan record that no message will ever finish
-        # (a worker that takes the message finds no record, and skips it).
-        try:
-            svc.store.delete(task_id)
-        except redis.RedisError:
-            logger.warning("task %s: enqueue failed and its record could not be removed", task_id)
+        _withdraw(svc, task_id, reservation)
         raise
     TASKS_SUBMITTED.labels(model).inc()
     logger.info("task %s queued for %s (key %s)", task_id, model, owner)
     return task_id
+
+
+def _withdraw(svc: Services, task_id: str, reservation: Reservation | None) -> None:
+    """The client hears 503 and will retry: leave no orphan record that no message will ever finish (a worker
+    that takes the message finds no record, and skips it), and give the tenant its reservation back."""
+    try:
+        svc.store.delete(task_id)
+        if reservation is not None:
+            tenant_budget.release(svc.redis, reservation, task_id)
+    except redis.RedisError:
+        logger.warning("task %s: not accepted, and its record or reservation could not be removed", task_id)
 
 
 def _check_replicated(svc: Services, task_id: str) -> None:

@@ -24,7 +24,10 @@ LIMIT_WORDS = {
 }
 
 
-def reserve(svc: Services, tenant: Tenant, task_id: str, input_tokens: int, output_tokens: int) -> Reservation:
+def reserve(svc: Services, tenant: Tenant, task_id: str, input_tokens: int, output_tokens: int) -> Reservation | None:
+    """The request's reservation; None for a tenant with no budget to reserve from (no Redis round trip)."""
+    if not tenant_budget.limited(tenant.limits):
+        return None
     found = tenant_budget.reserve(
         svc.redis,
         tenant.name,

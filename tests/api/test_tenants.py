@@ -12,6 +12,7 @@ import redis
 from flask.testing import FlaskClient
 
 from contract import model_registry, tenants
+from contract.names import TASK_KEY_PATTERN, in_flight_key
 from contract.tenants import Limits, Tenant
 
 HEADERS_FOR = "X-API-Key"
@@ -105,3 +106,21 @@ def test_a_tenant_changed_applies_without_a_restart(tenant_client: FlaskClient, 
     # and when the tenant is withdrawn, its key is no longer valid
     tenants.withdraw(db, tenant.name)
     assert generate(tenant_client, "changing-key", 8).status_code == 401  # type: ignore[attr-defined]
+
+
+def test_a_request_not_accepted_after_all_gives_its_reservation_back(
+    tenant_client: FlaskClient, db: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a tenant with one request in flight at most, and Redis failing as a request is queued
+    tenant = declare(db, ["unlucky-key"], max_in_flight=1, output_tokens_per_minute=100)
+
+    def fails(*args: object, **kwargs: object) -> None:
+        raise redis.ConnectionError("lost on the way")
+
+    monkeypatch.setattr("api.tasks.submission.fair_queue.admit", fails)
+    # When it submits, it hears 503, and nothing of the request is kept
+    assert generate(tenant_client, "unlucky-key", 60).status_code == 503  # type: ignore[attr-defined]
+    assert db.zcard(in_flight_key(tenant.name)) == 0 and not list(db.scan_iter(match=TASK_KEY_PATTERN))
+    # Then, Redis back, its retry finds its place in flight and its tokens free
+    monkeypatch.undo()
+    assert generate(tenant_client, "unlucky-key", 60).status_code == 202  # type: ignore[attr-defined]

@@ -56,17 +56,20 @@ def test_task_whose_message_exhausts_its_retries_ends_failed(
         broker.close()
 
 
-def test_queue_polling_caps_an_idle_consumers_backoff(redis_server: RedisServer) -> None:
+def test_queue_polling_caps_an_idle_consumers_backoff_and_its_prefetch(redis_server: RedisServer) -> None:
     # Dramatiq backs off up to the worker timeout (1 s) on an empty queue; the middleware lowers the cap
     broker = RedisBroker(url=redis_server.url(), namespace=f"poll-{uuid.uuid4().hex[:8]}")
     broker.add_middleware(QueuePolling(0.05))
     dramatiq.actor(broker=broker, queue_name="poll")(lambda: None)
-    worker = dramatiq.Worker(broker, worker_threads=1)
-    assert worker.worker_timeout == 1000
+    worker = dramatiq.Worker(broker, worker_threads=3)
+    assert (worker.worker_timeout, worker.queue_prefetch) == (1000, 6)
     worker.start()
     try:
         assert worker.worker_timeout == 50
         assert worker.consumers and all(consumer.worker_timeout == 50 for consumer in worker.consumers.values())
+        # and it holds no more messages than it has threads for (Dramatiq's default is twice as many)
+        queue_consumer = worker.consumers["poll"].consumer
+        assert queue_consumer.prefetch == 3
     finally:
         worker.stop()
         broker.close()
