@@ -1,5 +1,6 @@
 """Kopf handlers: reconcile each LLMModel into its worker Deployment and registry entry, repair drift,
-and size the Deployment from the model's Redis queue on a timer.
+and size the Deployment from the model's Redis queue on a timer. (LLMTenant's are in tenant_handlers.py,
+loaded from here.)
 
     kopf run --standalone --namespace NS -m llm_operator.handlers
 """
@@ -19,7 +20,7 @@ from contract import model_registry
 from contract.connections import make_redis
 from contract.queue_depth import QueueDepth, queue_depth
 
-from . import kube, metrics
+from . import api_keys, kube, metrics
 from .config import load_config
 from .scaling import Bounds, clamp, decide
 from .worker_deployment import MANAGED_BY, MODEL_LABEL, build, deployment_name, served_name
@@ -147,17 +148,11 @@ def _queue_condition(model: dict[str, Any], depth: int | None) -> dict[str, str]
 
 def _publish(client: redis.Redis, model: dict[str, Any]) -> None:
     namespace, spec = model["metadata"]["namespace"], model["spec"]
-    digests = []
-    for ref in spec.get("apiKeys", []):
-        value = kube.secret_value(namespace, ref["secretName"], ref["key"])
-        if value is None:
-            raise kopf.TemporaryError(f"Secret {ref['secretName']} has no key {ref['key']!r}", delay=15)
-        digests += [model_registry.digest(key.strip()) for key in value.split(",") if key.strip()]
     generation = spec.get("generation", {})
     entry = model_registry.RegisteredModel(
         name=served_name(model),
         resource=f"{namespace}/{model['metadata']['name']}",
-        key_digests=sorted(set(digests)),
+        key_digests=api_keys.digests(namespace, spec.get("apiKeys", [])),
         max_tokens=generation.get("maxNewTokens"),
         temperature=generation.get("temperature"),
     )
@@ -193,3 +188,7 @@ def as_dict(value: Any) -> Any:
 
 def _now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# The LLMTenant handlers run in the same operator (its entry point is this module).
+from . import tenant_handlers  # noqa: E402, F401

@@ -194,7 +194,10 @@ def test_install_upgrade_and_uninstall_on_the_api_server(testbed: TestBed, kube:
     # Install with defaults: the CRD is established, every object exists as asked
     installed = testbed.helm("install", "rel", str(CHART), "--namespace", release, "--create-namespace")
     assert "kubectl -n " + release + " port-forward svc/rel-llm-service-api 8000:80" in installed.stdout  # NOTES
-    assert kube.established("llmmodels.llm-service.io")
+    assert kube.established("llmmodels.llm-service.io") and kube.established("llmtenants.llm-service.io")
+    role = kube.get("rbac.authorization.k8s.io/v1", "Role", "rel-llm-service-operator", release)
+    watched = [rule for rule in role["rules"] if "llmtenants" in rule["resources"]]
+    assert watched and {"list", "watch"} <= set(watched[0]["verbs"])  # the operator reconciles tenants
     api = kube.get("apps/v1", "Deployment", "rel-llm-service-api", release)
     assert api["spec"]["replicas"] == 2
     assert api["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/llm-inference-service/api:1.0.0"
@@ -325,3 +328,15 @@ def test_batch_and_webhook_settings_reach_the_api_and_the_workers(testbed: TestB
     }
     assert workers["rel-llm-service-worker-interactive"]["OFFLINE_SLOTS"] == "0"  # 0 is kept, not defaulted
     assert workers["rel-llm-service-worker-default"]["OFFLINE_SLOTS"] == "8"
+
+
+def test_tenant_settings_reach_the_api(testbed: TestBed) -> None:
+    defaults = render(testbed)
+    api = next(d for d in by_kind(defaults, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")
+    assert "ADMIN_API_KEYS" not in env_of(api)  # no admin key unless a Secret is named
+    assert by_kind(defaults, "ConfigMap")[0]["data"]["FAIR_QUEUEING"] == "true"
+
+    configured = render(testbed, "--set", "apiKeys.adminSecretName=admins", "--set", "settings.fairQueueing=false")
+    api = next(d for d in by_kind(configured, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")
+    assert env_of(api)["ADMIN_API_KEYS"] == {"secretKeyRef": {"name": "admins", "key": "admin-api-keys"}}
+    assert by_kind(configured, "ConfigMap")[0]["data"]["FAIR_QUEUEING"] == "false"

@@ -18,12 +18,13 @@ import requests
 import yaml
 from dramatiq.brokers.redis import RedisBroker
 
-from contract import model_registry
+from contract import model_registry, tenants
 from contract.dramatiq_internals import enqueue_task
 from contract.names import offline_queue_name, queue_name
+from contract.tenants import Limits, Priority
 from tests.support.stack import API_KEY, ROOT, Process, RedisServer, free_port, sample, scrape, start_api, wait_until
 
-from .kube import Kube
+from .kube import Kube, KubeError
 from .testbed import TestBed
 
 NAMESPACE = "operator-test"
@@ -280,6 +281,67 @@ def test_deleting_a_model_removes_its_deployment_and_registry_entry(
     wait_until(lambda: not kube.exists(MODELS, "LLMModel", "private", NAMESPACE), 30, "the finalizer released")
     client = redis.Redis.from_url(queue_redis.url(), decode_responses=True)
     assert "private" not in model_registry.read(client)
+
+
+def test_a_tenant_is_published_for_the_api_and_its_changes_apply_without_a_restart(
+    kube: Kube, operator: Process, queue_redis: RedisServer, workdir: Path, model_settings: dict[str, object]
+) -> None:
+    # Given a Secret with two keys, and a tenant holding them with one request a minute
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "team-b", "namespace": NAMESPACE},
+        "stringData": {"keys": "team-b-key-1, team-b-key-2"},
+    }
+    kube.create(secret, namespace=NAMESPACE)
+    spec = {
+        "apiKeys": [{"secretName": "team-b", "key": "keys"}],
+        "weight": 2,
+        "priority": "interactive",
+        "limits": {"requestsPerMinute": 1, "burst": 1, "maxInFlight": 5},
+    }
+    kube.create({"apiVersion": MODELS, "kind": "LLMTenant", "metadata": {"name": "team-b"}, "spec": spec}, NAMESPACE)
+    client = redis.Redis.from_url(queue_redis.url(), decode_responses=True)
+    # Then the operator publishes it, keys as digests
+    published = wait_until(lambda: tenants.read(client).get("team-b"), 30, "the tenant in Redis")
+    assert published.key_digests == sorted(model_registry.digest(f"team-b-key-{n}") for n in (1, 2))
+    assert (published.weight, published.priority, published.resource) == (
+        2.0,
+        Priority.INTERACTIVE,
+        f"{NAMESPACE}/team-b",
+    )
+    assert published.limits == Limits(requests_per_minute=1, burst=1, max_in_flight=5)
+    assert kube.get(MODELS, "LLMTenant", "team-b", NAMESPACE)["status"]["keys"] == 2
+    api = start_api(workdir, queue_redis.url(), api_keys=API_KEY, **model_settings)
+    try:
+
+        def post(key: str) -> int:
+            body = {"prompt": "hi", "max_tokens": 4}
+            return requests.post(api.url("/generate"), headers={"X-API-Key": key}, json=body, timeout=10).status_code
+
+        # and the api takes its keys, which share its one request a minute
+        assert [post("team-b-key-1"), post("team-b-key-2")] == [202, 429]
+        # When its limits are raised in the cluster, the same api applies them
+        kube.patch(
+            MODELS, "LLMTenant", "team-b", {"spec": {"limits": {"requestsPerMinute": 100, "burst": 100}}}, NAMESPACE
+        )
+        wait_until(lambda: post("team-b-key-2") == 202, 30, "the raised limit applied")
+        # and when the tenant is deleted, its keys are no longer valid
+        kube.delete(MODELS, "LLMTenant", "team-b", NAMESPACE)
+        wait_until(lambda: "team-b" not in tenants.read(client), 30, "the tenant withdrawn")
+        wait_until(lambda: post("team-b-key-1") == 401, 10, "its keys refused")
+    finally:
+        api.stop()
+
+
+@pytest.mark.parametrize(("field", "value"), [("priority", "urgent"), ("weight", 0), ("limits", {"tokensPerDay": 0})])
+def test_an_invalid_tenant_is_refused_by_the_api_server(
+    kube: Kube, operator: Process, field: str, value: object
+) -> None:
+    body = {"apiVersion": MODELS, "kind": "LLMTenant", "metadata": {"name": "bad"}, "spec": {field: value}}
+    with pytest.raises(KubeError) as refused:
+        kube.create(body, NAMESPACE, dry_run=True)
+    assert refused.value.status == 422 and field in str(refused.value.body)
 
 
 def test_redis_unreadable_holds_replicas_and_sets_a_condition(
