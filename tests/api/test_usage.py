@@ -22,9 +22,12 @@ PARAMS = TaskParams(prompt="p", max_tokens=2, temperature=0.0, top_p=1.0)
 PATH = "/v1/organization/usage/completions"
 
 
-def finish(client: redis.Redis, owner: str, model: str, prompt: int, completion: int, at: float) -> None:
+def finish(
+    client: redis.Redis, owner: str, model: str, prompt: int, completion: int, at: float, tenant: str | None = None
+) -> None:
     store = TaskStore(client, ttl_seconds=3600)
-    record = store.create(f"usage-{uuid.uuid4()}", owner=owner, model=model, params=PARAMS, user_id=None)
+    task_id = f"usage-{uuid.uuid4()}"
+    record = store.create(task_id, owner=owner, model=model, params=PARAMS, user_id=None, tenant=tenant)
     metrics = {"prompt_tokens": prompt, "completion_tokens": completion}
     store.complete(record, result="x", metrics=metrics, finished_at=at)
 
@@ -41,7 +44,7 @@ def test_a_key_reads_its_own_usage_and_an_admin_everyones(client: FlaskClient, r
     mine, theirs = key_id(API_KEY), f"other-{uuid.uuid4().hex[:8]}"
     finish(redis_client, mine, "m1", 10, 3, day + 100)
     finish(redis_client, mine, "m2", 5, 1, day + 200)
-    finish(redis_client, theirs, "m1", 7, 7, day + 300)
+    finish(redis_client, theirs, "m1", 7, 7, day + 300, tenant="team-x")
     window = {"start_time": day, "end_time": day + usage.DAY}
     # Then the key sees its own two, summed, or by model
     (bucket,) = read(client, API_KEY, **window)["data"]
@@ -53,6 +56,9 @@ def test_a_key_reads_its_own_usage_and_an_admin_everyones(client: FlaskClient, r
     # And an admin key sees every key's, by key
     by_key = read(client, ADMIN_KEY, **window, group_by="api_key_id")["data"][0]["results"]
     assert {(r["api_key_id"], r["num_model_requests"]) for r in by_key} >= {(mine, 2), (theirs, 1)}
+    # or by tenant, OpenAI's project (a key no tenant lists is its own, key-<key id>)
+    by_tenant = read(client, ADMIN_KEY, **window, group_by="project_id")["data"][0]["results"]
+    assert {(r["project_id"], r["input_tokens"]) for r in by_tenant} >= {(f"key-{mine}", 15), ("team-x", 7)}
 
 
 def test_buckets_page_and_bad_queries_name_the_field(client: FlaskClient) -> None:
