@@ -56,5 +56,9 @@ def test_requests_in_flight_are_bounded_and_let_in_again_as_they_end(
     assert refused.status_code == 429 and refused.json()["limit"] == "max_in_flight"
     assert refused.headers["Retry-After"] == "1"
     # and once the first has ended (its place is given back in the same write), the next is let in
-    assert wait_for_final(api, first, key)["status"] == "completed"
+    result = wait_for_final(api, first, key)
+    assert result["status"] == "completed"
     assert submit(api, key, prompt="three", max_tokens=4)
+    # The api counted the prompt with the tokenizer the worker published: as many tokens as the worker's
+    reservation = TaskStore(db, 3600).get(first).reservation  # type: ignore[union-attr]
+    assert reservation is not None and reservation.input_tokens == result["metrics"]["prompt_tokens"] == 3
