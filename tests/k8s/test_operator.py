@@ -43,6 +43,7 @@ def start_operator(testbed: TestBed, redis_url: str, workdir: Path) -> Process:
         "REDIS_URL": redis_url,
         "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'operator'}",
         "OPERATOR_SCALE_INTERVAL": "0.5",
+        "OPERATOR_REPUBLISH_INTERVAL": "1",
         "OPERATOR_METRICS_PORT": str(free_port()),
         "OPERATOR_WORKER_IMAGE": "worker:test",
     }
@@ -221,17 +222,17 @@ def test_batch_lines_wake_a_model_at_zero_to_one_replica_and_no_more(
     wait_until(lambda: replicas(kube, "gpu") == 0, 30, "back to zero once no line waits")
 
 
+def create_key_secret(kube: Kube, name: str, keys: str) -> None:
+    """A Secret holding API keys (comma-separated) under `keys`, as LLMModel and LLMTenant resources name them."""
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": NAMESPACE}}
+    kube.create({**secret, "stringData": {"keys": keys}}, namespace=NAMESPACE)
+
+
 def test_keys_restricted_to_a_model_are_enforced_by_the_api(
     kube: Kube, operator: Process, queue_redis: RedisServer, workdir: Path, model_settings: dict[str, object]
 ) -> None:
     # Given a Secret with a key, and a model that only that key may use
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "team-a", "namespace": NAMESPACE},
-        "stringData": {"keys": "team-a-key-0001"},
-    }
-    kube.create(secret, namespace=NAMESPACE)
+    create_key_secret(kube, "team-a", "team-a-key-0001")
     apply_model(kube, "private", model="Qwen/Qwen2.5-0.5B-Instruct", apiKeys=[{"secretName": "team-a", "key": "keys"}])
     client = redis.Redis.from_url(queue_redis.url(), decode_responses=True)
     wait_until(lambda: "private" in model_registry.read(client), 30, "the model in the registry")
@@ -287,13 +288,7 @@ def test_a_tenant_is_published_for_the_api_and_its_changes_apply_without_a_resta
     kube: Kube, operator: Process, queue_redis: RedisServer, workdir: Path, model_settings: dict[str, object]
 ) -> None:
     # Given a Secret with two keys, and a tenant holding them with one request a minute
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": "team-b", "namespace": NAMESPACE},
-        "stringData": {"keys": "team-b-key-1, team-b-key-2"},
-    }
-    kube.create(secret, namespace=NAMESPACE)
+    create_key_secret(kube, "team-b", "team-b-key-1, team-b-key-2")
     spec = {
         "apiKeys": [{"secretName": "team-b", "key": "keys"}],
         "weight": 2,
@@ -332,6 +327,38 @@ def test_a_tenant_is_published_for_the_api_and_its_changes_apply_without_a_resta
         wait_until(lambda: post("team-b-key-1") == 401, 10, "its keys refused")
     finally:
         api.stop()
+
+
+def test_a_key_rotated_in_its_secret_applies_to_tenant_and_model_without_any_resource_changing(
+    kube: Kube, operator: Process, queue_redis: RedisServer
+) -> None:
+    # Given a tenant and a model naming the same Secret, both published with its key
+    create_key_secret(kube, "team-c", "team-c-key-old")
+    tenant = {"apiVersion": MODELS, "kind": "LLMTenant", "metadata": {"name": "team-c"}}
+    kube.create({**tenant, "spec": {"apiKeys": [{"secretName": "team-c", "key": "keys"}]}}, NAMESPACE)
+    apply_model(kube, "rotated", model="Qwen/Qwen2.5-0.5B-Instruct", apiKeys=[{"secretName": "team-c", "key": "keys"}])
+    client = redis.Redis.from_url(queue_redis.url(), decode_responses=True)
+    old, new = [model_registry.digest("team-c-key-old")], [model_registry.digest("team-c-key-new")]
+    resources = [("LLMTenant", "team-c"), ("LLMModel", "rotated")]
+
+    def digests() -> tuple[list[str] | None, list[str] | None]:
+        published, registered = tenants.read(client).get("team-c"), model_registry.read(client).get("rotated")
+        return (published.key_digests if published else None, registered.key_digests if registered else None)
+
+    def generations() -> list[int]:
+        return [kube.get(MODELS, kind, name, NAMESPACE)["metadata"]["generation"] for kind, name in resources]
+
+    wait_until(lambda: digests() == (old, old), 30, "the tenant and the model published")
+    before = generations()
+    # When only the Secret changes (the operator's timers re-read it: every 1 s here, 30 s by default)
+    kube.patch("v1", "Secret", "team-c", {"stringData": {"keys": "team-c-key-new"}}, NAMESPACE)
+    # Then both carry the new key, and the old one no more, though neither resource's spec changed
+    wait_until(lambda: digests() == (new, new), 30, "the rotated key published")
+    assert generations() == before
+    kube.delete(MODELS, "LLMTenant", "team-c", NAMESPACE)
+    kube.delete(MODELS, "LLMModel", "rotated", NAMESPACE)
+    wait_until(lambda: digests() == (None, None), 30, "both withdrawn")
+    wait_until(lambda: deployment(kube, "rotated") is None, 30, "the model's Deployment gone")
 
 
 @pytest.mark.parametrize(("field", "value"), [("priority", "urgent"), ("weight", 0), ("limits", {"tokensPerDay": 0})])
