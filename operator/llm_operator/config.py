@@ -21,6 +21,9 @@ class OperatorConfig(BaseSettings):
     worker_image: str = Field("ghcr.io/llm-inference-service/worker:1.0.0", min_length=1)
     worker_template: dict[str, Any] = Field(default_factory=dict, description="JSON: labels, env, envFrom, ...")
     scale_interval: float = Field(10.0, gt=0.0, description="seconds between queue-depth checks")
+    republish_interval: float = Field(
+        30.0, gt=0.0, description="seconds between re-reading models' and tenants' key Secrets (a rotated key)"
+    )
     metrics_port: int = Field(9200, ge=0, le=65535, description="0: no metrics server")
     worker_metrics_port: int = Field(DEFAULT_WORKER_METRICS_PORT, ge=1, le=65535, description="workers' /metrics")
 

@@ -72,6 +72,14 @@ def remove(body: kopf.Body, name: str, namespace: str | None, memo: kopf.Memo, *
         raise kopf.TemporaryError(f"Redis unavailable, cannot unregister the model: {error}", delay=10) from error
 
 
+@kopf.timer(*MODELS, interval=CONFIG.republish_interval, idle=CONFIG.republish_interval)
+def republish(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
+    """Publish the model again: a key rotated in its Secret changes no LLMModel, so no event announces it,
+    and a Redis that came back empty gets the entry back. (Kopf passes timers `stopped`, which its TimerFn
+    type does not declare.)"""
+    _publish(memo.redis, as_dict(body), kwargs["stopped"])
+
+
 @kopf.on.event("apps", "v1", "deployments", labels=dict(MANAGED_BY))
 def repair(event: kopf.RawEvent, logger: Logger, **_: Any) -> None:
     """Someone edited or deleted a worker Deployment: apply what its LLMModel asks for again (a no-op when
@@ -146,7 +154,10 @@ def _queue_condition(model: dict[str, Any], depth: int | None) -> dict[str, str]
     }
 
 
-def _publish(client: redis.Redis, model: dict[str, Any]) -> None:
+def _publish(client: redis.Redis, model: dict[str, Any], stopped: kopf.DaemonStopped | None = None) -> None:
+    """`stopped`: a timer's, set once the model is being deleted. Checked after the Secrets are read (the
+    slow part), it leaves almost no time in which a run overtaken by the deletion could register the model
+    again after `remove` withdrew it."""
     namespace, spec = model["metadata"]["namespace"], model["spec"]
     generation = spec.get("generation", {})
     entry = model_registry.RegisteredModel(
@@ -156,6 +167,8 @@ def _publish(client: redis.Redis, model: dict[str, Any]) -> None:
         max_tokens=generation.get("maxNewTokens"),
         temperature=generation.get("temperature"),
     )
+    if stopped:
+        return
     try:
         model_registry.publish(client, entry)
     except redis.RedisError as error:

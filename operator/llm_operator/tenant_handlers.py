@@ -2,10 +2,12 @@
 keys in its Secrets, its limits, weight and priority; withdrawn when deleted. The api reads them every few
 seconds, so a change applies without a restart.
 
-Re-published on a timer as well: a key rotated in its Secret (no LLMTenant change, so no event) applies
-within REPUBLISH_SECONDS, and so does a tenant lost with a Redis that came back empty.
+Re-published on a timer as well (OPERATOR_REPUBLISH_INTERVAL, 30 s): a key rotated in its Secret (no LLMTenant
+change, so no event) applies within that time, and so does a tenant lost with a Redis that came back empty.
 
-A tenant's name is its resource's name: the operator watches one namespace, where names are unique.
+A tenant's name is its resource's name, not namespace-qualified: the operator watches one namespace
+(`kopf run --namespace`, the release's), where names are unique, so two LLMTenants cannot claim one name; and
+the name is what the api reports usage under (OpenAI's project_id), which stays short and as declared.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from contract import tenants
 from contract.tenants import Limits, Priority, Tenant
 
 from . import api_keys, kube
+from .config import load_config
 
 TENANTS = (kube.GROUP, kube.VERSION, "llmtenants")
-REPUBLISH_SECONDS = 30.0
+REPUBLISH_SECONDS = load_config().republish_interval
 LIMIT_FIELDS = {
     "requestsPerMinute": "requests_per_minute",
     "burst": "burst",
@@ -52,21 +55,39 @@ def tenant_of(name: str, namespace: str, spec: kopf.Spec) -> Tenant:
 def publish(
     spec: kopf.Spec, name: str, namespace: str | None, memo: kopf.Memo, patch: kopf.Patch, logger: Logger, **_: Any
 ) -> None:
-    _publish(spec, name, namespace, memo, patch, logger)
+    _publish(spec, name, namespace, memo, patch, logger, None)
 
 
 @kopf.timer(*TENANTS, interval=REPUBLISH_SECONDS, idle=REPUBLISH_SECONDS)
 def republish(
-    spec: kopf.Spec, name: str, namespace: str | None, memo: kopf.Memo, patch: kopf.Patch, logger: Logger, **_: Any
+    spec: kopf.Spec,
+    name: str,
+    namespace: str | None,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    logger: Logger,
+    **kwargs: Any,
 ) -> None:
-    _publish(spec, name, namespace, memo, patch, logger)
+    """Publish the tenant again (Kopf passes timers `stopped`, which its TimerFn type does not declare)."""
+    _publish(spec, name, namespace, memo, patch, logger, kwargs["stopped"])
 
 
 def _publish(
-    spec: kopf.Spec, name: str, namespace: str | None, memo: kopf.Memo, patch: kopf.Patch, logger: Logger
+    spec: kopf.Spec,
+    name: str,
+    namespace: str | None,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    logger: Logger,
+    stopped: kopf.DaemonStopped | None,
 ) -> None:
+    """`stopped`: the timer's, set once the tenant is being deleted. Checked after the Secrets are read (the
+    slow part), it leaves almost no time in which a run overtaken by the deletion could publish the tenant
+    again after `withdraw` removed it."""
     assert namespace is not None  # the CRD is namespaced
     tenant = tenant_of(name, namespace, spec)
+    if stopped:
+        return
     try:
         tenants.publish(memo.redis, tenant)
     except redis.RedisError as error:
