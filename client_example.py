@@ -70,6 +70,14 @@ class TaskFailedError(LLMError):
         self.task_id, self.error_type, self.error_message = task_id, error_type, error_message
 
 
+class TaskCancelledError(LLMError):
+    """The task ended `cancelled`: its owner cancelled it."""
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"task {task_id} was cancelled")
+        self.task_id = task_id
+
+
 class LLMClient:
     def __init__(self, base_url: str = "http://localhost:8000", api_key: str = "", timeout: float = 30) -> None:
         self.base_url = base_url.rstrip("/")
@@ -91,15 +99,18 @@ class LLMClient:
         wait: bool = True,
         poll_interval: float = 0.5,
         wait_timeout: float | None = None,
+        **sampling: Any,
     ) -> dict[str, Any]:
         """Submit a prompt. With wait=True, return the completed result (or raise TaskFailedError);
-        with wait=False, return at once with the task id."""
+        with wait=False, return at once with the task id. `sampling` takes the other options of
+        POST /generate (seed, stop, ignore_eos...)."""
         options = {
             "max_tokens": max_tokens,
             "temperature": temperature,
             "top_p": top_p,
             "user_id": user_id,
             "model": model,
+            **sampling,
         }
         body = {"prompt": prompt, **{name: value for name, value in options.items() if value is not None}}
         queued = self._call("post", "/generate", json=body)
@@ -109,11 +120,18 @@ class LLMClient:
         return self._call("get", f"/status/{task_id}")
 
     def result(self, task_id: str) -> dict[str, Any]:
-        """The completed result, or the still-pending shape; raises TaskFailedError for a failed task."""
+        """The completed result, or the still-pending shape; raises TaskFailedError for a failed task and
+        TaskCancelledError for a cancelled one."""
         found = self._call("get", f"/result/{task_id}")
         if found["status"] == "error":
             raise TaskFailedError(task_id, found["error_type"], found["error_message"])
+        if found["status"] == "cancelled":
+            raise TaskCancelledError(task_id)
         return found
+
+    def cancel(self, task_id: str) -> dict[str, Any]:
+        """Cancels the task: a waiting one is `cancelled` at once, a running one stops at the next step."""
+        return self._call("post", f"/cancel/{task_id}")
 
     def wait(self, task_id: str, poll_interval: float = 0.5, timeout: float | None = None) -> dict[str, Any]:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -139,7 +157,7 @@ class LLMClient:
                     for event_id, event in _parse_sse(response.iter_lines(decode_unicode=True)):
                         last_id = event_id or last_id
                         yield event
-                        if event["status"] in ("completed", "failed"):
+                        if event["status"] in ("completed", "failed", "cancelled"):
                             return
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
                 time.sleep(0.5)  # the server went away mid-stream: reconnect from the last event seen

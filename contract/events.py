@@ -37,6 +37,10 @@ def failed_event(error_type: str | None, error_message: str | None) -> dict[str,
     return status_event(TaskStatus.FAILED, error_type=error_type, error_message=error_message)
 
 
+def cancelled_event() -> dict[str, Any]:
+    return status_event(TaskStatus.CANCELLED)
+
+
 def append(pipe: redis.client.Pipeline, task_id: str, event: dict[str, Any], ttl_seconds: int) -> None:
     pipe.xadd(events_key(task_id), {DATA_FIELD: json.dumps(event)})
     pipe.expire(events_key(task_id), ttl_seconds)

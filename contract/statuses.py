@@ -1,4 +1,4 @@
-"""A task's life: queued, processing, then completed or failed (the values clients see)."""
+"""A task's life: queued, processing, then completed, failed or cancelled (the values clients see)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,17 @@ class TaskStatus(StrEnum):
     PROCESSING = "processing"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+    """its owner cancelled it (POST /cancel/{task_id})"""
 
 
-FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED})
+FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
 STATUS_MESSAGES = {
     TaskStatus.QUEUED: "Task is waiting in the queue",
     TaskStatus.PROCESSING: "Task is currently being processed",
     TaskStatus.COMPLETED: "Task completed successfully",
     TaskStatus.FAILED: "Task failed",
+    TaskStatus.CANCELLED: "Task cancelled",
 }
 
 

@@ -19,6 +19,9 @@ from .tenant_budget import Reservation
 from .tenants import own_tenant
 
 CANCEL_FIELD = "cancel_requested"
+BY_OWNER, CLIENT_GONE = "owner", "1"
+"""why a task was asked to stop, the value of its CANCEL_FIELD: it ends `cancelled` when its owner asked
+(POST /cancel/{id}), `failed` (Cancelled) when its client went away"""
 
 
 @dataclass(frozen=True)
@@ -126,29 +129,68 @@ class TaskStore:
         return record
 
     def get(self, task_id: str) -> TaskRecord | None:
-        data: dict[str, str] = self.client.hgetall(task_key(task_id))  # type: ignore[assignment]
+        return self._read(self.client, task_id)
+
+    @staticmethod
+    def _read(client: Any, task_id: str) -> TaskRecord | None:
+        data: dict[str, str] = client.hgetall(task_key(task_id))
         return TaskRecord.from_hash(task_id, data) if data else None
 
     def delete(self, task_id: str) -> None:
         self.client.delete(task_key(task_id), events_key(task_id))
 
     def mark_processing(self, task_id: str) -> TaskRecord | None:
-        """Claim a task for generation; returns None when the record is gone and the record as is when final."""
-        record = self.get(task_id)
-        if record is None or record.is_final:
-            return record
-        # Already processing means a worker was lost mid-task and its message came back: say so, so that
-        # stream readers drop the text they got from the first attempt.
-        restarted = {"restarted": True} if record.status is TaskStatus.PROCESSING else {}
-        started_at = time.time()
-        self._write(
-            task_id,
-            {"status": TaskStatus.PROCESSING.value, "started_at": repr(started_at)},
-            events.status_event(TaskStatus.PROCESSING, **restarted),
-            record.model,
-            keeps_ttl=record.batch_line is not None,
-        )
-        return replace(record, status=TaskStatus.PROCESSING, started_at=started_at)
+        """Claim a task for generation; returns None when the record is gone and the record as is when final.
+        Claimed only if it did not change since it was read (WATCH): its owner may be cancelling it."""
+        with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(task_key(task_id))
+                    record = self._read(pipe, task_id)
+                    if record is None or record.is_final:
+                        return record
+                    # Already processing means a worker was lost mid-task and its message came back: say so,
+                    # so that stream readers drop the text they got from the first attempt.
+                    restarted = {"restarted": True} if record.status is TaskStatus.PROCESSING else {}
+                    started_at = time.time()
+                    pipe.multi()
+                    self._queue_write(
+                        pipe,
+                        task_id,
+                        {"status": TaskStatus.PROCESSING.value, "started_at": repr(started_at)},
+                        events.status_event(TaskStatus.PROCESSING, **restarted),
+                        record.model,
+                        keeps_ttl=record.batch_line is not None,
+                    )
+                    pipe.execute()
+                    return replace(record, status=TaskStatus.PROCESSING, started_at=started_at)
+                except redis.WatchError:
+                    continue  # changed meanwhile (cancelled, or claimed): read it again
+
+    def cancel_if_queued(self, task_id: str) -> TaskRecord | None:
+        """Its owner cancels a task no worker has claimed: it ends `cancelled` now (its message, taken later,
+        finds it final and is skipped). Returns the record as it then is, or None when it is gone."""
+        with self.client.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(task_key(task_id))
+                    record = self._read(pipe, task_id)
+                    if record is None or record.status is not TaskStatus.QUEUED:
+                        return record
+                    cancelled = replace(record, status=TaskStatus.CANCELLED, finished_at=time.time())
+                    fields = {"status": cancelled.status.value, "finished_at": repr(cancelled.finished_at)}
+                    pipe.multi()
+                    self._queue_final(pipe, cancelled, fields, events.cancelled_event())
+                    pipe.execute()
+                    return cancelled
+                except redis.WatchError:
+                    continue
+
+    def cancel(self, record: TaskRecord) -> TaskRecord | None:
+        """The record as cancelled by its owner while it ran, or None when it had expired."""
+        cancelled = replace(record, status=TaskStatus.CANCELLED, finished_at=time.time())
+        fields = {"status": cancelled.status.value, "finished_at": repr(cancelled.finished_at)}
+        return cancelled if self._update(cancelled, fields, events.cancelled_event()) else None
 
     def append_deltas(self, texts: Mapping[str, str], usage: Mapping[str, dict[str, int]] | None = None) -> None:
         """New generated text of several tasks, by task id, in one round trip (for streams; the record
@@ -206,14 +248,16 @@ class TaskStore:
             pipe.wait(replicas, max(1, round(timeout_seconds * 1000)))
             return int(pipe.execute()[1])
 
-    def request_cancel(self, task_id: str) -> None:
-        """The client went away: the worker stops generating at its next check (a field, not an event, so a
-        record that has already finished is left as it is)."""
+    def request_cancel(self, task_id: str, by_owner: bool = False) -> None:
+        """The client went away, or the owner cancels a running task: the worker stops generating at its next
+        check (a field, not an event, so a record that has already finished is left as it is)."""
         if self.client.exists(task_key(task_id)):
-            self.client.hset(task_key(task_id), CANCEL_FIELD, "1")
+            self.client.hset(task_key(task_id), CANCEL_FIELD, BY_OWNER if by_owner else CLIENT_GONE)
 
-    def cancel_requested(self, task_id: str) -> bool:
-        return bool(self.client.hexists(task_key(task_id), CANCEL_FIELD))
+    def cancel_requested(self, task_id: str) -> str | None:
+        """Why the task was asked to stop (BY_OWNER or CLIENT_GONE), or None when it was not."""
+        found: str | None = self.client.hget(task_key(task_id), CANCEL_FIELD)  # type: ignore[assignment]
+        return found
 
     def finished_counts(self) -> dict[tuple[str, str], int]:
         """Tasks finished since Redis began, by (model, final status)."""
@@ -224,12 +268,19 @@ class TaskStore:
         # A record that expired stays gone: writing to it would leave a partial record without an owner.
         if not self.client.exists(task_key(record.task_id)):
             return False
+        with self.client.pipeline(transaction=True) as pipe:
+            self._queue_final(pipe, record, fields, event)
+            pipe.execute()
+        return True
 
+    def _queue_final(
+        self, pipe: redis.client.Pipeline, record: TaskRecord, fields: Mapping[Any, str], event: dict[str, Any]
+    ) -> None:
         def announce(pipe: redis.client.Pipeline) -> None:
             self._announce(pipe, record, event)
 
-        self._write(record.task_id, fields, event, record.model, announce, keeps_ttl=record.batch_line is not None)
-        return True
+        keeps_ttl = record.batch_line is not None
+        self._queue_write(pipe, record.task_id, fields, event, record.model, announce, keeps_ttl=keeps_ttl)
 
     def _announce(self, pipe: redis.client.Pipeline, record: TaskRecord, event: dict[str, Any]) -> None:
         """What else learns of a task's end, in the same transaction: its owner's usage, its batch, its
@@ -257,15 +308,27 @@ class TaskStore:
         keeps_ttl: bool = False,
     ) -> None:
         # Record, retention, event and counts in one transaction: readers never see one without the others.
+        with self.client.pipeline(transaction=True) as pipe:
+            self._queue_write(pipe, task_id, fields, event, model, on_final, keeps_ttl)
+            pipe.execute()
+
+    def _queue_write(
+        self,
+        pipe: redis.client.Pipeline,
+        task_id: str,
+        fields: Mapping[Any, str],
+        event: dict[str, Any],
+        model: str,
+        on_final: Callable[[redis.client.Pipeline], None] | None = None,
+        keeps_ttl: bool = False,
+    ) -> None:
         # A batch line's record keeps the retention its batch gave it (its window, then RESULT_TTL): a line
         # handed back after a lost worker may wait that long again.
-        with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(task_key(task_id), mapping=fields)
-            if not keeps_ttl:
-                pipe.expire(task_key(task_id), self.ttl)
-            events.append(pipe, task_id, event, self.ttl)
-            if event["status"] in FINAL_STATUSES:
-                pipe.hincrby(TASKS_FINISHED_KEY, f"{model}\t{event['status']}", 1)
-                if on_final is not None:
-                    on_final(pipe)
-            pipe.execute()
+        pipe.hset(task_key(task_id), mapping=fields)
+        if not keeps_ttl:
+            pipe.expire(task_key(task_id), self.ttl)
+        events.append(pipe, task_id, event, self.ttl)
+        if event["status"] in FINAL_STATUSES:
+            pipe.hincrby(TASKS_FINISHED_KEY, f"{model}\t{event['status']}", 1)
+            if on_final is not None:
+                on_final(pipe)

@@ -12,7 +12,7 @@ from dramatiq.middleware import TimeLimitExceeded
 from contract import refusals
 from contract.error_kinds import TIME_LIMIT_MESSAGE, ErrorKind
 from contract.task_params import TaskParams
-from contract.task_store import TaskRecord, TaskStore
+from contract.task_store import BY_OWNER, TaskRecord, TaskStore
 
 from .backends.base import Backend, ContextLengthError, GenerationRequest, GenerationResult, TextSink
 from .cancellation import CANCELLED_MESSAGE, CancelCheck, TaskCancelled
@@ -58,7 +58,7 @@ class GenerateTask:
 
     def run(self, record: TaskRecord) -> None:
         if self.store.cancel_requested(record.task_id):
-            self.fail(record, ErrorKind.CANCELLED, CANCELLED_MESSAGE)
+            self.stop(record)
             return
         request = generation_request(record.model, record.params, time.monotonic() + self.time_limit)
         try:
@@ -70,7 +70,7 @@ class GenerateTask:
         except redis.RedisError:
             raise  # not the generation's fault: __call__ waits for Redis and starts over
         except TaskCancelled:
-            self.fail(record, ErrorKind.CANCELLED, CANCELLED_MESSAGE)
+            self.stop(record)
         except refusals.RequestRefused as refused:  # the request's fault, answered with 400: no traceback
             logger.info("task %s refused: %s", record.task_id, refused)
             self.fail(record, ErrorKind.REFUSED, str(refused))
@@ -104,6 +104,17 @@ class GenerateTask:
             generated=output.completion_tokens,
             finished_reason=output.finish_reason,
         )
+
+    def stop(self, record: TaskRecord) -> None:
+        """Generation stopped at a cancel: `cancelled` when the owner asked, else failed (its client went away)."""
+        if self.store.cancel_requested(record.task_id) != BY_OWNER:
+            self.fail(record, ErrorKind.CANCELLED, CANCELLED_MESSAGE)
+            return
+        self.deltas.flush(record.task_id)
+        cancelled = self.store.cancel(record)
+        if cancelled is not None:
+            log_finished_task(cancelled)
+        self.metrics.observe_failure(record.model, ErrorKind.CANCELLED)
 
     def fail(self, record: TaskRecord, error_type: str, message: str) -> None:
         self.deltas.flush(record.task_id)  # what was generated before the failure, as before the final event

@@ -1,20 +1,22 @@
-"""OpenAI's Files API, for the Batch API: upload a batch input file, read a file's object or its content,
-delete it. A key sees its own files only; another key's file is answered 404, like a missing one."""
+"""OpenAI's Files API, for the Batch API: upload a batch input file, list the key's files, read a file's
+object or its content, delete it. A key sees its own files only; another key's file is answered 404, like a
+missing one."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from flask import Blueprint, Response, g, request
+from pydantic import ValidationError
 
 from ..http.auth import require_api_key
-from ..http.bodies import respond
-from ..http.errors import ApiError
+from ..http.bodies import respond, validated
+from ..http.errors import ApiError, invalid
 from ..services import services
 from .files import BATCH_PURPOSE, StoredFile
 from .input_lines import check_upload
 from .services import batch_services
-from .shapes import DeletedFile
+from .shapes import DeletedFile, FileList, FileListQuery
 
 bp = Blueprint("files", __name__, url_prefix="/v1")
 FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the purpose field around the file
@@ -54,6 +56,26 @@ def upload() -> Any:
             code="storage_limit_exceeded",
         )
     return respond(stored.as_openai(), nulls=True)
+
+
+def _file_query() -> FileListQuery:
+    try:
+        return FileListQuery.model_validate(request.args.to_dict())
+    except ValidationError as error:
+        raise invalid(error) from None
+
+
+@bp.get("/files")
+@require_api_key
+@validated(_file_query)
+def listed(query: FileListQuery) -> Any:
+    """As OpenAI's files.list: the key's files, newest first by default, a page at a time (`after`)."""
+    found, more = batch_services().files.listed(
+        g.key_id, purpose=query.purpose, newest_first=query.order == "desc", after=query.after, limit=query.limit
+    )
+    data = [stored.as_openai() for stored in found]
+    first, last = (data[0].id, data[-1].id) if data else (None, None)
+    return respond(FileList(data=data, first_id=first, last_id=last, has_more=more), nulls=True)
 
 
 @bp.get("/files/<file_id>")

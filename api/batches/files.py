@@ -84,7 +84,8 @@ class FileStore:
         }
         pipe.hset(file_key(stored.file_id), mapping=fields)
         pipe.expire(file_key(stored.file_id), self.ttl)
-        pipe.zadd(files_of_key(owner), {stored.file_id: stored.expires_at})
+        # Scored by the exact time it expires, so that files made in the same second list in order
+        pipe.zadd(files_of_key(owner), {stored.file_id: time.time() + self.ttl})
         pipe.expire(files_of_key(owner), self.ttl)
         return stored
 
@@ -103,12 +104,36 @@ class FileStore:
 
     def get(self, owner: str, file_id: str) -> StoredFile | None:
         """The file, when it exists and belongs to this key (another key's file is as good as absent)."""
-        found = self.client.hmget(file_key(file_id), ["owner", "filename", "purpose", "bytes", "created_at"])
-        if found[0] != owner:  # type: ignore[index]
-            return None
-        _, filename, purpose, size, created = (str(value) for value in found)  # type: ignore[union-attr]
-        expires_at = int(time.time()) + max(0, int(self.client.ttl(file_key(file_id))))  # type: ignore[arg-type]
-        return StoredFile(file_id, owner, filename, purpose, int(size), int(created), expires_at)
+        found = self._read(owner, [file_id])
+        return found[0] if found else None
+
+    def _read(self, owner: str, file_ids: list[str]) -> list[StoredFile]:
+        """Those of the files that exist and belong to this key, in one round trip."""
+        with self.client.pipeline(transaction=False) as pipe:
+            for file_id in file_ids:
+                pipe.hmget(file_key(file_id), ["owner", "filename", "purpose", "bytes", "created_at"])
+                pipe.ttl(file_key(file_id))
+            replies = pipe.execute()
+        now, found = int(time.time()), []
+        for file_id, fields, ttl in zip(file_ids, replies[::2], replies[1::2], strict=True):
+            if fields[0] == owner:
+                _, filename, purpose, size, created = (str(value) for value in fields)
+                found.append(StoredFile(file_id, owner, filename, purpose, int(size), int(created), now + max(0, ttl)))
+        return found
+
+    def listed(
+        self, owner: str, *, purpose: str | None, newest_first: bool, after: str | None, limit: int
+    ) -> tuple[list[StoredFile], bool]:
+        """A page of the key's files (those after `after`, in that order), and whether more follow. Every file
+        is kept the same time, so the order of their expiry, which the key's index holds, is their creation's."""
+        members: list[str] = self.client.zrange(files_of_key(owner), 0, -1)  # type: ignore[assignment]
+        ids = [member for member in members if not member.startswith("upload:")]  # an upload's room held
+        if newest_first:
+            ids.reverse()
+        if after is not None:
+            ids = ids[ids.index(after) + 1 :] if after in ids else []
+        wanted = [stored for stored in self._read(owner, ids) if purpose is None or stored.purpose == purpose]
+        return wanted[:limit], len(wanted) > limit
 
     def content(self, owner: str, file_id: str) -> str | None:
         if self.get(owner, file_id) is None:

@@ -9,9 +9,10 @@ from ..http.errors import OpenAIErrorBody
 from ..openai.openapi import OPENAI
 from ..settings import ApiSettings
 from .creation import BatchCreateRequest
-from .shapes import BatchList, BatchListQuery, BatchObject, DeletedFile, FileObject, FileUpload
+from .shapes import BatchList, BatchListQuery, BatchObject, DeletedFile, FileList, FileListQuery, FileObject, FileUpload
 
 CREATE, LIST = "Create a batch from an uploaded file", "This key's batches, newest first"
+FILE_LIST = "This key's files, newest first unless order=asc"
 FILES = "/v1/files/{file_id}"
 BATCH = "/v1/batches/{batch_id}"
 CREATE_ERRORS = (400, 401, 403, 404, 413, 415, 429, 503)
@@ -27,10 +28,12 @@ def paths(settings: ApiSettings, c: Components) -> dict[str, Any]:
     form = {"requestBody": request_body("multipart/form-data", c.ref(FileUpload))}
     created = {"requestBody": request_body("application/json", c.ref(BatchCreateRequest))}
     listing = {"parameters": query_parameters(BatchListQuery)}
+    files, file_listing = c.json(FileList, "The files"), {"parameters": query_parameters(FileListQuery)}
     return c.paths(
         OpenAIErrorBody,
         OPENAI,
         Operation("post", "/v1/files", "v1_files_create", upload, file, UPLOAD_ERRORS, more=form),
+        Operation("get", "/v1/files", "v1_files_list", FILE_LIST, files, (400, 401, 503), more=file_listing),
         Operation("get", FILES, "v1_files_retrieve", "A file", file, BY_ID),
         Operation("delete", FILES, "v1_files_delete", "Delete a file", deleted, BY_ID),
         Operation("get", f"{FILES}/content", "v1_files_content", "A file's content", lines, BY_ID),

@@ -13,6 +13,8 @@ from contract.statuses import BatchStatus
 from ..openai.shapes import OpenAIObject
 
 MAX_LIST_LIMIT = 100
+MAX_FILE_LIST_LIMIT = 10_000
+"""OpenAI's bound (and default) for a page of files"""
 
 
 class FileUpload(BaseModel):
@@ -32,6 +34,25 @@ class FileObject(BaseModel):
     purpose: Literal["batch", "batch_output"]
     status: Literal["processed"] = "processed"
     status_details: str | None = None
+
+
+class FileListQuery(BaseModel):
+    """GET /v1/files' query, as OpenAI's: files of one purpose, oldest or newest first, from a cursor."""
+
+    model_config = {"extra": "forbid"}
+
+    purpose: Literal["batch", "batch_output"] | None = None
+    limit: int = Field(MAX_FILE_LIST_LIMIT, ge=1, le=MAX_FILE_LIST_LIMIT)
+    order: Literal["asc", "desc"] = Field("desc", description="by creation time")
+    after: str | None = Field(None, description="the last file id of the page before")
+
+
+class FileList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[FileObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
 
 
 class DeletedFile(BaseModel):

@@ -15,7 +15,7 @@ ERRORS = {
     401: "Missing or invalid API key",
     403: "The API key may not use this model (its LLMModel lists other keys)",
     404: "Not found: an unknown task, model, file or batch, or one that belongs to another key",
-    409: "The batch is not in progress, so it cannot be cancelled",
+    409: "Already finished (or, for a batch, not in progress), so it cannot be cancelled",
     413: "Body larger than MAX_REQUEST_BYTES (for a file, BATCH_MAX_FILE_BYTES)",
     415: "Content-Type other than application/json (for a file, multipart/form-data)",
     429: "Rate limit exceeded, or (batches) BATCH_MAX_OPEN batches open; see Retry-After",

@@ -9,6 +9,7 @@ from ..http.auth import API_KEY_QUERY
 from ..http.errors import ErrorBody
 from ..settings import ApiSettings
 from .schemas import (
+    CancelledResult,
     CompletedResult,
     ErrorResult,
     GenerateRequest,
@@ -25,15 +26,16 @@ STREAM_NOTES = (
 )
 SUBMITTED = "Submit a prompt; returns a task id at once"
 STREAMED = "Server-Sent Events: status changes, text deltas, then the result or error"
-RESULT = "A task's result, or its pending or error shape"
+RESULT = "A task's result, or its pending, error or cancelled shape"
+CANCEL = "Cancel a task: a queued one ends cancelled at once, a running one at the engine's next step"
 SUBMIT_ERRORS = (400, 401, 403, 413, 415, 429, 503)
 BY_ID = (401, 404, 503)
 
 
 def paths(settings: ApiSettings, c: Components) -> dict[str, Any]:
     prompt = {"requestBody": request_body("application/json", _generate_request(settings, c), "The prompt")}
-    results = {"oneOf": [c.ref(CompletedResult), c.ref(PendingResult), c.ref(ErrorResult)]}
-    result = content("application/json", results, "Completed, pending, or failed")
+    results = {"oneOf": [c.ref(CompletedResult), c.ref(PendingResult), c.ref(ErrorResult), c.ref(CancelledResult)]}
+    result = content("application/json", results, "Completed, pending, failed or cancelled")
     queued, status = c.json(QueuedResponse, "Queued"), c.json(StatusResponse, "The status")
     events = sse(c.ref(StreamEvent), "Events until the final one")
     by_query = {"security": [*KEY, {"ApiKeyQuery": []}], "description": STREAM_NOTES}
@@ -44,6 +46,7 @@ def paths(settings: ApiSettings, c: Components) -> dict[str, Any]:
         Operation("get", "/status/{task_id}", "status", "A task's status", status, BY_ID),
         Operation("get", "/result/{task_id}", "result", RESULT, result, BY_ID),
         Operation("get", "/stream/{task_id}", "stream", STREAMED, events, (400, *BY_ID), more=by_query),
+        Operation("post", "/cancel/{task_id}", "cancel", CANCEL, status, (401, 404, 409, 503)),
     )
 
 

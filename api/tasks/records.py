@@ -11,7 +11,7 @@ from contract.task_store import TaskRecord
 
 from ..http.errors import ApiError
 from ..services import services
-from .schemas import CompletedResult, ErrorResult, PendingResult
+from .schemas import CancelledResult, CompletedResult, ErrorResult, PendingResult
 
 MAX_TASK_ID_LENGTH = 64
 
@@ -31,4 +31,6 @@ def result_body(record: TaskRecord) -> BaseModel:
         return ErrorResult(
             task_id=record.task_id, error_message=record.error_message or "", error_type=record.error_type or ""
         )
+    if record.status is TaskStatus.CANCELLED:
+        return CancelledResult(task_id=record.task_id, message=STATUS_MESSAGES[record.status])
     return PendingResult(status=record.status.value, task_id=record.task_id, message=STATUS_MESSAGES[record.status])

@@ -1,4 +1,5 @@
-"""POST /generate, GET /status/{id}, GET /result/{id}: submit, then read your own tasks."""
+"""POST /generate, GET /status/{id}, GET /result/{id}, POST /cancel/{id}: submit, then read (or cancel) your
+own tasks."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from contract.statuses import STATUS_MESSAGES, TaskStatus
 
 from ..http.auth import require_api_key
 from ..http.bodies import json_object, respond, validated
-from ..http.errors import invalid
+from ..http.errors import ApiError, invalid
 from ..http.model_access import resolve_model
 from ..http.rate_limit import counted_against_limit
 from ..services import services
@@ -70,3 +71,22 @@ def status(task_id: str) -> Any:
 @require_api_key
 def result(task_id: str) -> Any:
     return respond(result_body(owned_task(task_id)))
+
+
+@bp.post("/cancel/<task_id>")
+@require_api_key
+def cancel(task_id: str) -> Any:
+    """A queued task ends `cancelled` at once (200); a running one is asked to stop and ends `cancelled` at
+    the engine's next step, its place in the batch freed (202); a finished one cannot be (409)."""
+    store = services().store
+    record = owned_task(task_id)
+    if record.status is TaskStatus.QUEUED:
+        record = store.cancel_if_queued(task_id) or record
+    if record.status is TaskStatus.PROCESSING:
+        store.request_cancel(task_id, by_owner=True)
+        message = "Cancelling: the task stops at the engine's next step"
+        return respond(StatusResponse(status=record.status.value, task_id=task_id, message=message)), 202
+    if record.status is TaskStatus.CANCELLED:
+        message = STATUS_MESSAGES[record.status]
+        return respond(StatusResponse(status=record.status.value, task_id=task_id, message=message))
+    raise ApiError(409, f"Task already {record.status.value}: it cannot be cancelled", field="task_id")

@@ -54,7 +54,7 @@ class QueuedResponse(BaseModel):
 
 
 class StatusResponse(BaseModel):
-    status: Literal["queued", "processing", "completed", "failed"]
+    status: Literal["queued", "processing", "completed", "failed", "cancelled"]
     task_id: str
     message: str
 
@@ -84,6 +84,12 @@ class PendingResult(BaseModel):
     message: str
 
 
+class CancelledResult(BaseModel):
+    status: Literal["cancelled"] = "cancelled"
+    task_id: str
+    message: str
+
+
 class ErrorResult(BaseModel):
     status: Literal["error"] = "error"
     task_id: str
@@ -94,7 +100,7 @@ class ErrorResult(BaseModel):
 class StreamEvent(BaseModel):
     """The JSON in each Server-Sent Event's data line."""
 
-    status: Literal["queued", "processing", "completed", "failed"]
+    status: Literal["queued", "processing", "completed", "failed", "cancelled"]
     message: str
     delta: str | None = Field(None, description="newly generated text, while processing")
     usage: dict[str, int] | None = Field(

@@ -76,4 +76,6 @@ def frame(event_id: str | None, event: dict[str, Any]) -> str:
 def final_event(record: TaskRecord) -> dict[str, Any]:
     if record.status is TaskStatus.COMPLETED:
         return events.completed_event(record.result, record.metrics)
+    if record.status is TaskStatus.CANCELLED:
+        return events.cancelled_event()
     return events.failed_event(record.error_type, record.error_message)

@@ -209,3 +209,29 @@ def test_a_keys_stored_bytes_are_bounded_and_deleting_frees_them(
     # and deleting a file makes room again
     client.files.delete(first)
     upload(client, lines)
+
+
+def test_files_list_pages_through_a_keys_files_as_the_openai_client_reads_them(
+    stack: tuple[Api, Process, str],
+) -> None:
+    # Given a key of its own with three uploaded files and a batch's output file
+    url = stack[0].url("/v1")
+    mine = openai.OpenAI(base_url=url, api_key=OTHER_KEY, max_retries=0, timeout=60)
+    for stored in mine.files.list():
+        mine.files.delete(stored.id)
+    uploaded = [upload(mine, [chat_line(f"f{index}", "hello")]) for index in range(3)]
+    batch = mine.batches.create(input_file_id=uploaded[0], endpoint="/v1/chat/completions", completion_window="24h")
+    output = finished(mine, batch.id, 60).output_file_id
+    # When it lists them, newest first, two a page (the client follows `after` by itself)
+    listed = [stored.id for stored in mine.files.list(limit=2)]
+    # Then it sees each once, its own only
+    assert listed == [output, *reversed(uploaded)]
+    assert [stored.id for stored in mine.files.list(order="asc")] == [*uploaded, output]
+    assert [stored.id for stored in mine.files.list(purpose="batch_output")] == [output]
+    page = mine.files.list(limit=1, order="asc", after=uploaded[0])
+    assert [stored.id for stored in page.data] == [uploaded[1]] and page.has_more
+    assert not set(listed) & {stored.id for stored in openai.OpenAI(base_url=url, api_key=API_KEY).files.list()}
+    # and a bad query is 400 naming the parameter
+    with pytest.raises(openai.BadRequestError) as refused:
+        mine.files.list(order="sideways")  # type: ignore[arg-type]
+    assert refused.value.body["param"] == "order"  # type: ignore[index]

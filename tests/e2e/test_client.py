@@ -12,6 +12,7 @@ from client_example import (
     AuthenticationError,
     InvalidRequestError,
     LLMClient,
+    TaskCancelledError,
     TaskFailedError,
     TaskNotFoundError,
 )
@@ -55,6 +56,14 @@ def test_errors_become_typed_exceptions(api: Api, client: LLMClient) -> None:
     with pytest.raises(TaskFailedError) as failed:
         client.generate(prompt="f" * 1100, max_tokens=2)
     assert failed.value.error_type == "ContextLengthError"
+
+
+def test_a_cancelled_task_ends_its_stream_and_raises_when_waited_for(client: LLMClient) -> None:
+    task_id = client.generate(prompt="long", max_tokens=1000, temperature=0, ignore_eos=True, wait=False)["task_id"]
+    assert client.cancel(task_id)["status"] in ("cancelled", "processing")
+    assert list(client.stream(task_id))[-1]["status"] == "cancelled"
+    with pytest.raises(TaskCancelledError):
+        client.wait(task_id)
 
 
 def test_running_the_file_prints_a_text_and_its_metrics(api: Api) -> None:

@@ -55,6 +55,9 @@ def test_real_responses_conform_to_the_documented_models(api: Api, spec: dict[st
     for event in sse_events(api, task_id):
         conforms(spec, "StreamEvent", event["data"])
     conforms(spec, "ErrorResult", wait_for_final(api, submit(api, prompt="d" * 1100, max_tokens=1)))
+    long = submit(api, prompt="e", max_tokens=1000, ignore_eos=True)
+    conforms(spec, "StatusResponse", requests.post(api.url(f"/cancel/{long}"), headers=HEADERS, timeout=5).json())
+    conforms(spec, "CancelledResult", wait_for_final(api, long))
     bad = requests.post(api.url("/generate"), headers=HEADERS, json={"prompt": ""}, timeout=5).json()
     conforms(spec, "ErrorBody", bad)
     conforms(spec, "ErrorBody", requests.get(api.url("/status/x"), timeout=5).json())
@@ -104,6 +107,7 @@ def test_openai_and_batch_responses_conform_to_the_documented_models(api: Api, s
     )
     conforms(spec, "BatchObject", batch.json())
     conforms(spec, "BatchList", requests.get(api.url("/v1/batches"), headers=v1, timeout=5).json())
+    conforms(spec, "FileList", requests.get(api.url("/v1/files"), headers=v1, timeout=5).json())
     other = requests.post(api.url("/v1/files"), headers=v1, files=files, data={"purpose": "batch"}, timeout=10)
     deleted = requests.delete(api.url(f"/v1/files/{other.json()['id']}"), headers=v1, timeout=5)
     conforms(spec, "DeletedFile", deleted.json())

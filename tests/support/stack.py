@@ -231,7 +231,7 @@ def wait_for_final(api: Api, task_id: str, key: str = API_KEY, timeout: float = 
         if response.status_code == 503:  # Redis away for a moment (documented, with Retry-After): ask again
             return None
         body: dict[str, Any] = response.json()
-        return body if body["status"] in ("completed", "error") else None
+        return body if body["status"] in ("completed", "error", "cancelled") else None
 
     result: dict[str, Any] = wait_until(final, timeout, f"task {task_id} to finish", interval=0.1)
     return result

@@ -48,7 +48,7 @@ async def follow(
                     opened.set()
             result.events.append(event)
             result.received_at.append(time.time())
-            if not until_final or event["status"] in ("completed", "failed"):
+            if not until_final or event["status"] in ("completed", "failed", "cancelled"):
                 break
     return result
 
