@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 
 import redis
 
 from contract import heartbeats
-from contract.names import task_key
+from contract.events import DATA_FIELD
+from contract.names import events_key, task_key
 from contract.statuses import TaskStatus
 from contract.task_params import TaskParams
 from contract.task_store import TaskRecord, TaskStore
@@ -54,3 +56,31 @@ def test_heartbeats_expire(redis_client: redis.Redis) -> None:
     heartbeats.publish(redis_client, beat, ttl_seconds=1)
     assert beat in heartbeats.live(redis_client) and "hb-model" in heartbeats.loaded_models([beat])
     wait_until(lambda: beat not in heartbeats.live(redis_client), 5, "the heartbeat to expire")
+
+
+def test_a_claim_and_a_cancel_of_a_queued_task_never_overwrite_each_other(redis_client: redis.Redis) -> None:
+    store = TaskStore(redis_client, ttl_seconds=60)
+    # A task cancelled while queued stays cancelled: the worker that takes its message later skips it
+    first = store.create(f"c-{uuid.uuid4()}", owner="k", model="m", params=PARAMS, user_id=None)
+    assert store.cancel_if_queued(first.task_id).status is TaskStatus.CANCELLED  # type: ignore[union-attr]
+    assert store.mark_processing(first.task_id).status is TaskStatus.CANCELLED  # type: ignore[union-attr]
+    # A task a worker claimed first is left to it (it ends cancelled at its next step when asked)
+    second = store.create(f"c-{uuid.uuid4()}", owner="k", model="m", params=PARAMS, user_id=None)
+    assert store.mark_processing(second.task_id).status is TaskStatus.PROCESSING  # type: ignore[union-attr]
+    assert store.cancel_if_queued(second.task_id).status is TaskStatus.PROCESSING  # type: ignore[union-attr]
+    # A claim whose read is overtaken by a cancel reads again, and finds it final
+    third = store.create(f"c-{uuid.uuid4()}", owner="k", model="m", params=PARAMS, user_id=None)
+    real_read = store._read
+    overtaken: list[bool] = []
+
+    def read_then_cancel(client: object, task_id: str) -> TaskRecord | None:
+        found = real_read(client, task_id)
+        if not overtaken:
+            overtaken.append(True)
+            TaskStore(redis_client, ttl_seconds=60).cancel_if_queued(task_id)  # another process, between read and write
+        return found
+
+    store._read = read_then_cancel  # type: ignore[method-assign]
+    assert store.mark_processing(third.task_id).status is TaskStatus.CANCELLED  # type: ignore[union-attr]
+    written = redis_client.xrange(events_key(third.task_id))
+    assert [json.loads(fields[DATA_FIELD])["status"] for _, fields in written] == ["queued", "cancelled"]
