@@ -20,6 +20,7 @@ from contract.statuses import FINAL_BATCH_STATUSES, BatchStatus
 from contract.task_store import TaskStore
 
 from ..http.background import BackgroundLoop
+from ..webhooks.events import event_body
 from .files import OUTPUT_PURPOSE, FileStore
 from .output import CLOSED, render
 from .store import RESERVATION_SECONDS, Batch, BatchStore
@@ -146,9 +147,8 @@ class Supervisor:
         """The batch's webhook, when its metadata named one: the batch object as it ended."""
         url = batch.fields.get("callback_url")
         if url:
-            body = json.dumps(
-                {"type": f"batch.{batch.status.value}", "data": batch.as_openai().model_dump(mode="json")}
-            )
+            data = batch.as_openai().model_dump(mode="json")
+            body = event_body(f"evt_{batch.batch_id}", f"batch.{batch.status.value}", data)
             delivery = f"msg_{batch.batch_id}"
             webhooks.schedule(
                 self.client,

@@ -4,7 +4,6 @@ doubling from WEBHOOK_RETRY_SECONDS up to WEBHOOK_RETRY_MAX_SECONDS, until WEBHO
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 
@@ -19,6 +18,7 @@ from ..http.metrics import WEBHOOK_ATTEMPTS
 from ..settings import ApiSettings
 from ..tasks.records import result_body
 from . import signing, targets
+from .events import event_body
 
 logger = logging.getLogger(__name__)
 INTERVAL_SECONDS = 0.2
@@ -78,7 +78,7 @@ class Dispatcher:
         if record is None:
             return None
         data = result_body(record).model_dump(mode="json", exclude_none=True)
-        return json.dumps({"type": f"task.{record.status.value}", "data": data})
+        return event_body(f"evt_task_{record.task_id}", f"task.{record.status.value}", data)
 
     def _post(self, delivery_id: str, url: str, body: str) -> str | None:
         """None when delivered; otherwise what went wrong."""

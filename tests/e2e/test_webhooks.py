@@ -60,6 +60,11 @@ def local(receiver: Receiver, path: str) -> str:
     return receiver.url(path).replace("127.0.0.1", "localhost")
 
 
+def openai_client() -> openai.OpenAI:
+    """Only for its webhook checks (no request is made)."""
+    return openai.OpenAI(api_key="unused", base_url="http://127.0.0.1:9", webhook_secret=SECRET)
+
+
 def verified(received: object) -> dict[str, object]:
     found = received  # a Received
     return Webhook(SECRET.encode()).verify(found.body, found.headers)  # type: ignore[attr-defined,no-any-return]
@@ -79,9 +84,17 @@ def test_a_task_webhook_is_retried_after_500s_signed_and_with_one_id(
         assert len([r for r in receiver.received if r.path == "/task"]) == 3
         assert {r.headers["webhook-id"] for r in attempts} == {f"msg_task_{task_id}"}
         assert len({r.body for r in attempts}) == 1
-        # and the body is the task's result, as GET /result gives it, signed as Standard Webhooks sign
+        # and the body is an event in OpenAI's shape holding the task's result, as GET /result gives it, signed
+        # as Standard Webhooks sign (which the openai client's own check accepts too)
         payload = verified(attempts[-1])
-        assert payload == {"type": "task.completed", "data": final}
+        assert payload == {
+            "id": f"evt_task_{task_id}",
+            "object": "event",
+            "created_at": payload["created_at"],
+            "type": "task.completed",
+            "data": final,
+        }
+        openai_client().webhooks.verify_signature(attempts[-1].body, attempts[-1].headers)
         # a body changed in transit fails the check
         forged = attempts[-1].body.replace("completed", "failed")
         with pytest.raises(WebhookVerificationError):
@@ -121,6 +134,9 @@ def test_a_batch_webhook_carries_the_batch_as_it_ended(stack: tuple[Api, Process
         attempts = receiver.on("/batch", 2)
         payload = verified(attempts[-1])
         assert payload["type"] == "batch.completed"
+        # which the openai client unwraps as OpenAI's own batch event
+        event = openai_client().webhooks.unwrap(attempts[-1].body, attempts[-1].headers)
+        assert (event.type, event.data.id, event.id) == ("batch.completed", batch.id, f"evt_{batch.id}")
         as_read = requests.get(api.url(f"/v1/batches/{batch.id}"), headers={"X-API-Key": API_KEY}, timeout=10).json()
         assert payload["data"] == as_read and as_read["status"] == done.status
         assert as_read["request_counts"]["completed"] == 3
