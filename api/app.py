@@ -15,6 +15,7 @@ from .batches import services as batch_services
 from .docs import routes as docs_routes
 from .http import error_handlers, health, metrics, rate_limit
 from .openai import routes as openai_routes
+from .responses import routes as response_routes
 from .settings import ApiSettings
 from .tasks import routes as task_routes
 from .tasks import stream
@@ -60,6 +61,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
         file_routes.bp,
         batch_routes.bp,
         usage_routes.bp,
+        response_routes.bp,
     ):
         app.register_blueprint(blueprint)
     if settings.cors_origin_list:  # off unless configured: browsers on other origins get no access

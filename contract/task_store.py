@@ -47,6 +47,9 @@ class TaskRecord:
     """the owner's tenant when accepted (contract/tenants.py); its usage counts there"""
     reservation: Reservation | None = None
     """what the task holds of its tenant's budgets until it ends"""
+    response: dict[str, Any] | None = None
+    """for a Responses API request, what it alone keeps (its input items, instructions, the conversation
+    before it, metadata): read back by the api only"""
 
     @property
     def is_final(self) -> bool:
@@ -75,6 +78,7 @@ class TaskRecord:
             callback_url=data.get("callback_url") or None,
             tenant=data.get("tenant") or own_tenant(data["owner"]).name,
             reservation=Reservation.parse(data["reservation"]) if data.get("reservation") else None,
+            response=json.loads(data["response"]) if data.get("response") else None,
         )
 
 
@@ -95,6 +99,7 @@ class TaskStore:
         callback_url: str | None = None,
         tenant: str | None = None,
         reservation: Reservation | None = None,
+        response: dict[str, Any] | None = None,
     ) -> TaskRecord:
         created = time.time()
         record = TaskRecord(
@@ -109,6 +114,7 @@ class TaskStore:
             callback_url=callback_url,
             tenant=tenant or own_tenant(owner).name,
             reservation=reservation,
+            response=response,
         )
         fields = {
             "status": record.status.value,
@@ -121,6 +127,8 @@ class TaskStore:
         }
         if reservation is not None:
             fields["reservation"] = str(reservation)
+        if response is not None:
+            fields["response"] = json.dumps(response)
         if batch_line is not None:
             fields["batch_line"] = str(batch_line)
         if callback_url is not None:

@@ -9,13 +9,14 @@ from ..batches import openapi as batches
 from ..http import openapi as probes
 from ..http.auth import API_KEY_HEADER, API_KEY_QUERY
 from ..openai import openapi as openai
+from ..responses import openapi as responses
 from ..settings import ApiSettings
 from ..tasks import openapi as tasks
 from ..usage import openapi as usage
 from ..version import VERSION
 from .components import Components
 
-PARTS = (probes, tasks, openai, batches, usage)
+PARTS = (probes, tasks, openai, batches, usage, responses)
 SECURITY = {
     "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
     "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": API_KEY_QUERY},

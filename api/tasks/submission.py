@@ -63,6 +63,7 @@ def submit(
     params: TaskParams,
     user_id: str | None,
     callback_url: str | None = None,
+    response: dict[str, Any] | None = None,
 ) -> str:
     """Reserves the tenant's budgets, writes the task record, then puts its message in the model's fair queue;
     returns the task id."""
@@ -80,6 +81,7 @@ def submit(
             callback_url=callback_url,
             tenant=tenant.name,
             reservation=reservation,
+            response=response,
         )
         if svc.settings.fair_queueing:
             cost = (prompt_tokens + params.max_tokens) / tenant.weight

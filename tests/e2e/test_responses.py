@@ -1,0 +1,59 @@
+"""OpenAI's Responses API through the official `openai` client, on a real api, worker and Redis: a response
+answered whole, a conversation continued with previous_response_id, a background response retrieved, one
+cancelled mid-way, deleted, and its input items."""
+
+from __future__ import annotations
+
+import openai
+import pytest
+import redis
+
+from contract.task_store import TaskStore
+
+from ..support.stack import API_KEY, Api, RedisServer, wait_until
+
+
+@pytest.fixture
+def client(api: Api) -> openai.OpenAI:
+    return openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
+
+
+def test_a_response_is_answered_and_a_conversation_continues(client: openai.OpenAI, redis_server: RedisServer) -> None:
+    # A plain response is answered whole, in OpenAI's shape
+    first = client.responses.create(model="tiny", input="Hello there", instructions="Be brief.", max_output_tokens=8)
+    assert first.status in ("completed", "incomplete") and first.output_text
+    assert first.usage is not None and 1 <= first.usage.output_tokens <= 8
+    assert first.usage.total_tokens == first.usage.input_tokens + first.usage.output_tokens  # type: ignore[union-attr]
+    # Continued: the model is asked the earlier exchange (without its instructions), then the new input
+    second = client.responses.create(
+        model="tiny", input="And then?", previous_response_id=first.id, max_output_tokens=4
+    )
+    assert second.previous_response_id == first.id and second.instructions is None
+    asked = TaskStore(redis.Redis.from_url(redis_server.url(), decode_responses=True), 60).get(second.id[5:])
+    assert asked is not None and asked.params.messages == [
+        {"role": "user", "content": "Hello there"},
+        {"role": "assistant", "content": first.output_text},
+        {"role": "user", "content": "And then?"},
+    ]
+    # Its input items are its own input only
+    assert [item.content[0].text for item in client.responses.input_items.list(second.id)] == ["And then?"]  # type: ignore[union-attr]
+
+
+def test_a_background_response_is_retrieved_and_one_cancelled_mid_way(client: openai.OpenAI) -> None:
+    queued = client.responses.create(model="tiny", input="later", background=True, max_output_tokens=4)
+    assert queued.status in ("queued", "in_progress", "completed", "incomplete")
+    done = wait_until(
+        lambda: (found := client.responses.retrieve(queued.id)).status in ("completed", "incomplete") and found,
+        60,
+        "the background response",
+    )
+    assert done.output_text and done.background
+    # One that runs long is cancelled while it runs, and ends cancelled
+    long = client.responses.create(model="tiny", input="long", background=True, max_output_tokens=1000, temperature=0)
+    wait_until(lambda: client.responses.retrieve(long.id).status == "in_progress", 30, "it to run")
+    client.responses.cancel(long.id)
+    wait_until(lambda: client.responses.retrieve(long.id).status == "cancelled", 30, "it to end cancelled")
+    # and deleted, it is gone
+    client.responses.delete(long.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(long.id)
