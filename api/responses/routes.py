@@ -19,6 +19,7 @@ from ..http.rate_limit import counted_against_limit
 from ..services import services
 from ..tasks.events import CLIENT_GONE, check_room, gather
 from ..tasks.submission import submit, task_params
+from ..webhooks import targets
 from .conversation import conversation
 from .protocol import ResponseCreateRequest
 from .records import owned_response
@@ -52,10 +53,20 @@ def create(parsed: ResponseCreateRequest) -> Any:
         temperature=parsed.temperature,
         top_p=parsed.top_p,
     )
+    callback = (parsed.metadata or {}).get("callback_url")
+    if callback is not None:
+        targets.check(callback, svc.settings, field="metadata.callback_url")
     if not parsed.background:
         check_room(svc.hub)  # this request will follow its task: refuse it before the task exists
     task_id = submit(
-        svc, owner=g.key_id, tenant=g.tenant, model=model, params=params, user_id=parsed.user, response=kept
+        svc,
+        owner=g.key_id,
+        tenant=g.tenant,
+        model=model,
+        params=params,
+        user_id=parsed.user,
+        callback_url=callback,
+        response=kept,
     )
     if not parsed.background:
         _wait(task_id)

@@ -15,6 +15,7 @@ from contract.task_store import TaskStore
 
 from ..http.background import BackgroundLoop
 from ..http.metrics import WEBHOOK_ATTEMPTS
+from ..responses.shapes import ResponseObject
 from ..settings import ApiSettings
 from ..tasks.records import result_body
 from . import signing, targets
@@ -77,6 +78,9 @@ class Dispatcher:
         record = self.store.get(found["ref"])
         if record is None:
             return None
+        if record.response is not None:  # a response: OpenAI's event, with the response object as data
+            response = ResponseObject.of(record)
+            return event_body(f"evt_{response.id}", f"response.{response.status}", response.model_dump(mode="json"))
         data = result_body(record).model_dump(mode="json", exclude_none=True)
         return event_body(f"evt_task_{record.task_id}", f"task.{record.status.value}", data)
 

@@ -142,6 +142,34 @@ def test_a_batch_webhook_carries_the_batch_as_it_ended(stack: tuple[Api, Process
         assert as_read["request_counts"]["completed"] == 3
 
 
+def test_a_response_webhook_is_openais_response_event(stack: tuple[Api, Process]) -> None:
+    api, _ = stack
+    client = openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=60)
+    with Receiver() as receiver:
+        # Given a background response that ends, and one cancelled while it waits or runs
+        done = client.responses.create(
+            input="hi", background=True, max_output_tokens=4, metadata={"callback_url": local(receiver, "/done")}
+        )
+        cancelled = client.responses.create(
+            input="long",
+            background=True,
+            max_output_tokens=1000,
+            temperature=0,
+            metadata={"callback_url": local(receiver, "/cancelled")},
+        )
+        client.responses.cancel(cancelled.id)
+        # Then each is announced with OpenAI's event, which the openai client unwraps
+        ended = openai_client().webhooks.unwrap(receiver.on("/done", 1)[0].body, receiver.on("/done", 1)[0].headers)
+        assert ended.type in ("response.completed", "response.incomplete") and ended.data.id == done.id
+        stopped = receiver.on("/cancelled", 1)[0]
+        event = openai_client().webhooks.unwrap(stopped.body, stopped.headers)
+        assert (event.type, event.data.id) == ("response.cancelled", cancelled.id)
+    # and a callback to a host not allowed is refused, naming it
+    with pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(input="x", background=True, metadata={"callback_url": "http://127.0.0.1:9/x"})
+    assert refused.value.body["param"] == "metadata.callback_url"  # type: ignore[index]
+
+
 @pytest.mark.parametrize(
     ("callback", "why"),
     [
