@@ -133,7 +133,9 @@ class TaskStore:
             fields["batch_line"] = str(batch_line)
         if callback_url is not None:
             fields["callback_url"] = callback_url
-        self._write(task_id, fields, events.status_event(TaskStatus.QUEUED), model)
+        with self.client.pipeline(transaction=True) as pipe:
+            self._queue_write(pipe, task_id, fields, events.status_event(TaskStatus.QUEUED), model)
+            pipe.execute()
         return record
 
     def get(self, task_id: str) -> TaskRecord | None:
@@ -306,20 +308,6 @@ class TaskStore:
                 pipe, delivery, url=record.callback_url, kind="task", ref=record.task_id, now=now, ttl=self.ttl
             )
 
-    def _write(
-        self,
-        task_id: str,
-        fields: Mapping[Any, str],
-        event: dict[str, Any],
-        model: str,
-        on_final: Callable[[redis.client.Pipeline], None] | None = None,
-        keeps_ttl: bool = False,
-    ) -> None:
-        # Record, retention, event and counts in one transaction: readers never see one without the others.
-        with self.client.pipeline(transaction=True) as pipe:
-            self._queue_write(pipe, task_id, fields, event, model, on_final, keeps_ttl)
-            pipe.execute()
-
     def _queue_write(
         self,
         pipe: redis.client.Pipeline,
@@ -330,8 +318,9 @@ class TaskStore:
         on_final: Callable[[redis.client.Pipeline], None] | None = None,
         keeps_ttl: bool = False,
     ) -> None:
-        # A batch line's record keeps the retention its batch gave it (its window, then RESULT_TTL): a line
-        # handed back after a lost worker may wait that long again.
+        # Record, retention, event and counts in one transaction (the caller's): readers never see one without
+        # the others. A batch line's record keeps the retention its batch gave it (its window, then
+        # RESULT_TTL): a line handed back after a lost worker may wait that long again.
         pipe.hset(task_key(task_id), mapping=fields)
         if not keeps_ttl:
             pipe.expire(task_key(task_id), self.ttl)
