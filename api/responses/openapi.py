@@ -12,7 +12,10 @@ from .protocol import ResponseCreateRequest
 from .shapes import DeletedResponse, InputItemList, InputItemsQuery, ResponseObject
 
 ONE = "/v1/responses/{response_id}"
-CREATE = "Create a response: answered when done, or at once with background: true"
+CREATE = (
+    "Create a response: answered when done, as Server-Sent Events of OpenAI's Responses events with "
+    "stream: true, or at once with background: true"
+)
 CREATE_ERRORS = (400, 401, 403, 404, 413, 415, 429, 503)
 BY_ID = (401, 404, 503)
 

@@ -48,7 +48,7 @@ class ResponseCreateRequest(BaseModel):
     top_p: Number | None = Field(None, gt=0.0, le=1.0)
     background: StrictBool = Field(False, description="answer at once (queued); retrieve it later")
     store: Literal[True] = Field(True, description="always stored (for RESULT_TTL): false is refused")
-    stream: Literal[False] = Field(False, description="not implemented yet: true is refused")
+    stream: StrictBool = Field(False, description="OpenAI's Responses events as Server-Sent Events")
     metadata: dict[StrictStr, StrictStr] | None = Field(None, max_length=MAX_METADATA_KEYS)
     user: StrictStr | None = Field(None, max_length=128)
 

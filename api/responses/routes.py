@@ -17,13 +17,14 @@ from ..http.errors import ApiError, invalid
 from ..http.model_access import resolve_model
 from ..http.rate_limit import counted_against_limit
 from ..services import services
-from ..tasks.events import CLIENT_GONE, check_room, gather
+from ..tasks.events import CLIENT_GONE, check_room, event_stream, gather
 from ..tasks.submission import submit, task_params
 from ..webhooks import targets
 from .conversation import conversation
 from .protocol import ResponseCreateRequest
 from .records import owned_response
 from .shapes import DeletedResponse, InputItemList, InputItemsQuery, ResponseObject, input_items
+from .streaming import ResponseEvents
 
 bp = Blueprint("responses", __name__, url_prefix="/v1")
 MAX_ITEMS_PAGE = 100
@@ -56,7 +57,7 @@ def create(parsed: ResponseCreateRequest) -> Any:
     callback = (parsed.metadata or {}).get("callback_url")
     if callback is not None:
         targets.check(callback, svc.settings, field="metadata.callback_url")
-    if not parsed.background:
+    if parsed.stream or not parsed.background:
         check_room(svc.hub)  # this request will follow its task: refuse it before the task exists
     task_id = submit(
         svc,
@@ -68,6 +69,10 @@ def create(parsed: ResponseCreateRequest) -> Any:
         callback_url=callback,
         response=kept,
     )
+    if parsed.stream:
+        gathering = gather(svc.hub, [task_id], request.environ.get("gunicorn.socket"))
+        body = ResponseEvents(svc.store, task_id, parsed.background).stream(gathering)
+        return event_stream(body, gathering, {})
     if not parsed.background:
         _wait(task_id)
     return respond(ResponseObject.of(svc.store.get(task_id)), nulls=True)  # type: ignore[arg-type]

@@ -58,7 +58,7 @@ def test_input_items_list_the_responses_own_input(client: FlaskClient) -> None:
 
 def test_what_is_not_implemented_is_refused_by_name(client: FlaskClient) -> None:
     for body, field in (
-        ({"input": "x", "stream": True}, "stream"),
+        ({"input": "x", "stream": "yes"}, "stream"),
         ({"input": "x", "store": False}, "store"),
         ({"input": "x", "tools": [{"type": "web_search"}]}, "tools"),
         ({"input": ""}, "input"),

@@ -57,3 +57,23 @@ def test_a_background_response_is_retrieved_and_one_cancelled_mid_way(client: op
     client.responses.delete(long.id)
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve(long.id)
+
+
+def test_a_streamed_response_sends_openais_events_in_order(client: openai.OpenAI) -> None:
+    events = list(client.responses.create(model="tiny", input="Stream me", max_output_tokens=16, stream=True))
+    kinds = [event.type for event in events]
+    assert kinds[:5] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+    ]
+    assert kinds[-4:-1] == ["response.output_text.done", "response.content_part.done", "response.output_item.done"]
+    assert kinds[-1] in ("response.completed", "response.incomplete")
+    assert [event.sequence_number for event in events] == list(range(len(events)))
+    deltas = "".join(event.delta for event in events if event.type == "response.output_text.delta")
+    final = events[-1].response  # type: ignore[union-attr]
+    assert deltas == events[-4].text == final.output_text and final.usage is not None  # type: ignore[union-attr]
+    # and what was streamed is stored: retrieved afterwards, the same response
+    assert client.responses.retrieve(final.id).output_text == deltas
