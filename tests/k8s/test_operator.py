@@ -325,6 +325,7 @@ def test_a_tenant_is_published_for_the_api_and_its_changes_apply_without_a_resta
         kube.delete(MODELS, "LLMTenant", "team-b", NAMESPACE)
         wait_until(lambda: "team-b" not in tenants.read(client), 30, "the tenant withdrawn")
         wait_until(lambda: post("team-b-key-1") == 401, 10, "its keys refused")
+        wait_until(lambda: not kube.exists(MODELS, "LLMTenant", "team-b", NAMESPACE), 30, "the finalizer released")
     finally:
         api.stop()
 
@@ -400,6 +401,8 @@ def failed_queue_reads(operator: Process) -> float:
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")), ids=lambda path: path.name)
 def test_every_example_is_accepted_by_the_api_server(kube: Kube, operator: Process, example: Path) -> None:
+    # A namespace of their own: no object another test made (or is still deleting) shares a name with them
+    kube.ensure_namespace("examples")
     for document in yaml.safe_load_all(example.read_text()):
-        created = kube.create(document, namespace=NAMESPACE, dry_run=True)
+        created = kube.create(document, namespace="examples", dry_run=True)
         assert created["metadata"]["name"] == document["metadata"]["name"]
