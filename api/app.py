@@ -13,6 +13,7 @@ from .batches import file_routes
 from .batches import routes as batch_routes
 from .batches import services as batch_services
 from .docs import routes as docs_routes
+from .embeddings import routes as embedding_routes
 from .http import error_handlers, health, metrics, rate_limit
 from .openai import routes as openai_routes
 from .responses import routes as response_routes
@@ -62,6 +63,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
         batch_routes.bp,
         usage_routes.bp,
         response_routes.bp,
+        embedding_routes.bp,
     ):
         app.register_blueprint(blueprint)
     if settings.cors_origin_list:  # off unless configured: browsers on other origins get no access

@@ -27,9 +27,9 @@ def delta_event(text: str, usage: dict[str, int] | None = None) -> dict[str, Any
 
 
 def completed_event(
-    result: str | None, metrics: dict[str, Any], logprobs: dict[str, Any] | None = None
+    result: str | None, metrics: dict[str, Any], logprobs: dict[str, Any] | None = None, embedding: str | None = None
 ) -> dict[str, Any]:
-    extra = {"logprobs": logprobs} if logprobs else {}
+    extra = {name: value for name, value in (("logprobs", logprobs), ("embedding", embedding)) if value}
     return status_event(TaskStatus.COMPLETED, result=result, metrics=metrics, **extra)
 
 

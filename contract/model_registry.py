@@ -10,10 +10,14 @@ import hashlib
 import hmac
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import redis
 
 from .names import MODEL_REGISTRY_KEY
+
+ModelTask = Literal["generate", "embed"]
+"""what a model serves: generation (and embeddings from its hidden states), or embeddings only"""
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class RegisteredModel:
     max_tokens: int | None = None
     """the model's own default max_tokens, when its LLMModel sets one"""
     temperature: float | None = None
+    task: ModelTask = "generate"
 
 
 def digest(api_key: str) -> str:

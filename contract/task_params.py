@@ -1,6 +1,7 @@
 """What a task asks the worker to do: built once by the api, stored in the task record, read by the actor
 and the request log. Exactly one of `prompt` (plain text), `prompt_ids` (token ids) or `messages` (a chat,
-rendered by the worker with the model's template) is set.
+rendered by the worker with the model's template) is set. An embedding task (`embedding`) generates nothing:
+its prompt's pooled hidden state is the result, and its max_tokens is 0.
 
 Every field past `seed` is a vLLM/OpenAI sampling or output option whose default changes nothing, so a
 record written before it existed reads the same."""
@@ -18,7 +19,7 @@ MAX_LOGPROBS = 20
 class TaskParams(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_tokens: int = Field(ge=1)
+    max_tokens: int = Field(ge=0)
     temperature: float = Field(ge=0.0)
     top_p: float = Field(gt=0.0, le=1.0)
     prompt: str | None = None
@@ -55,9 +56,15 @@ class TaskParams(BaseModel):
     """constrains the output to JSON valid under this schema"""
     tools: list[dict[str, Any]] | None = None
     """OpenAI tool definitions, given to the chat template"""
+    embedding: bool = False
+    """the prompt's embedding instead of generated text (POST /v1/embeddings)"""
+    dimensions: int | None = Field(None, ge=1)
+    """an embedding's length, for models that allow shortening it (Matryoshka); None: the model's own"""
 
     @model_validator(mode="after")
     def _one_text(self) -> TaskParams:
         if sum(text is not None for text in (self.prompt, self.prompt_ids, self.messages)) != 1:
             raise ValueError("a task has exactly one of prompt, prompt_ids or messages")
+        if (self.max_tokens == 0) != self.embedding:
+            raise ValueError("an embedding task generates no tokens (max_tokens 0); any other generates at least 1")
         return self

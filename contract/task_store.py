@@ -218,9 +218,11 @@ class TaskStore:
         metrics: dict[str, Any],
         finished_at: float,
         logprobs: dict[str, Any] | None = None,
+        embedding: str | None = None,
     ) -> TaskRecord | None:
         """The record as completed, or None when it had expired (and stays gone). Log-probabilities, when
-        asked for, go in the completed event only (the /v1 routes read them there; /tasks does not show them)."""
+        asked for, and an embedding (contract/embeddings.py) go in the completed event only (the /v1 routes
+        read them there; /tasks does not show them)."""
         done = replace(record, status=TaskStatus.COMPLETED, result=result, metrics=metrics, finished_at=finished_at)
         fields = {
             "status": done.status.value,
@@ -228,7 +230,9 @@ class TaskStore:
             "metrics": json.dumps(metrics),
             "finished_at": repr(finished_at),
         }
-        return done if self._update(done, fields, events.completed_event(result, metrics, logprobs)) else None
+        return (
+            done if self._update(done, fields, events.completed_event(result, metrics, logprobs, embedding)) else None
+        )
 
     def fail(self, record: TaskRecord, *, error_type: str, error_message: str) -> TaskRecord | None:
         """The record as failed, or None when it had expired (and stays gone)."""

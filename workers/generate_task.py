@@ -9,12 +9,19 @@ from typing import Any
 import redis
 from dramatiq.middleware import TimeLimitExceeded
 
-from contract import refusals
+from contract import embeddings, refusals
 from contract.error_kinds import TIME_LIMIT_MESSAGE, ErrorKind
 from contract.task_params import TaskParams
 from contract.task_store import BY_OWNER, TaskRecord, TaskStore
 
-from .backends.base import Backend, ContextLengthError, GenerationRequest, GenerationResult, TextSink
+from .backends.base import (
+    Backend,
+    ContextLengthError,
+    EmbeddingResult,
+    GenerationRequest,
+    GenerationResult,
+    TextSink,
+)
 from .cancellation import CANCELLED_MESSAGE, CancelCheck, TaskCancelled
 from .delta_writer import DeltaWriter
 from .metrics import WorkerMetrics
@@ -62,11 +69,7 @@ class GenerateTask:
             return
         request = generation_request(record.model, record.params, time.monotonic() + self.time_limit)
         try:
-            output = self.backend.generate(
-                request,
-                on_text=self._writer(record.task_id, streamed=record.batch_line is None),
-                on_usage=lambda prompt, generated: self.deltas.count(record.task_id, prompt, generated),
-            )
+            output = self._produce(record, request)
         except redis.RedisError:
             raise  # not the generation's fault: __call__ waits for Redis and starts over
         except TaskCancelled:
@@ -85,12 +88,30 @@ class GenerateTask:
         else:
             self.complete(record, output)
 
-    def complete(self, record: TaskRecord, output: GenerationResult) -> None:
+    def _produce(self, record: TaskRecord, request: GenerationRequest) -> GenerationResult | EmbeddingResult:
+        if record.params.embedding:
+            return self.backend.embed(request)
+        return self.backend.generate(
+            request,
+            on_text=self._writer(record.task_id, streamed=record.batch_line is None),
+            on_usage=lambda prompt, generated: self.deltas.count(record.task_id, prompt, generated),
+        )
+
+    def complete(self, record: TaskRecord, output: GenerationResult | EmbeddingResult) -> None:
         self.deltas.flush(record.task_id)  # every delta before the final event
+        embedding = None
+        if isinstance(output, EmbeddingResult):  # an embedding task: its vector, and its usage as a generation's
+            embedding = embeddings.encode(output.vector)
+            output = GenerationResult("", output.prompt_tokens, 0, finish_reason="stop")
         finished_at = time.time()
         summary = task_metrics(record, output, finished_at)
         done = self.store.complete(
-            record, result=output.text, metrics=summary, finished_at=finished_at, logprobs=logprobs_of(output)
+            record,
+            result=output.text,
+            metrics=summary,
+            finished_at=finished_at,
+            logprobs=logprobs_of(output),
+            embedding=embedding,
         )
         if done is not None:
             log_finished_task(done)

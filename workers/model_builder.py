@@ -1,4 +1,6 @@
 """Build the default offline model: a tiny random-weight GPT-2-shaped causal LM and a byte-level tokenizer.
+(`--shape tiny-bert` builds an embedding model instead: a BERT-shaped encoder with sentence-transformers'
+mean pooling, trained, it says, for shortened (Matryoshka) vectors.)
 
 Deterministic from a seed, built in seconds, downloads nothing. Its output is gibberish by design: it
 exists so the whole service runs and is tested without a model hub. Usage:
@@ -16,6 +18,8 @@ from pathlib import Path
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 from transformers import (
+    BertConfig,
+    BertModel,
     GPT2Config,
     GPT2LMHeadModel,
     LlamaConfig,
@@ -78,6 +82,7 @@ class ModelShape:
 SHAPES = {
     "tiny": ModelShape(),
     "tiny-llama": ModelShape("llama", hidden=64, layers=2, heads=4, context=1024, kv_heads=2, intermediate=128),
+    "tiny-bert": ModelShape("bert", hidden=64, layers=2, heads=4, context=512, intermediate=128),
     "gpt2-124m": ModelShape(hidden=768, layers=12, heads=12, context=1024, vocab=50257),
     # Llama 3.2 1B and Llama 3.1 8B shapes (grouped-query attention, 128k vocabulary), for GPU benchmarks.
     "llama-1b": ModelShape("llama", 2048, 16, 32, 8192, 128256, kv_heads=8, intermediate=8192),
@@ -110,6 +115,8 @@ def build_model(tokenizer: PreTrainedTokenizerFast, shape: ModelShape, seed: int
     torch.manual_seed(seed)
     if shape.family == "llama":
         return build_llama(shape, eos_id)
+    if shape.family == "bert":
+        return build_bert(shape, len(tokenizer), eos_id)
     config = GPT2Config(
         vocab_size=len(tokenizer),
         n_positions=shape.context,
@@ -147,6 +154,24 @@ def build_llama(shape: ModelShape, eos_id: int) -> PreTrainedModel:
         torch.set_default_dtype(default)
 
 
+MATRYOSHKA_DIMENSIONS = [16, 32, 64]
+"""the lengths the tiny BERT's vectors may be shortened to (what `dimensions` accepts for it)"""
+
+
+def build_bert(shape: ModelShape, vocab: int, pad_id: int) -> PreTrainedModel:
+    config = BertConfig(
+        vocab_size=vocab,
+        hidden_size=shape.hidden,
+        num_hidden_layers=shape.layers,
+        num_attention_heads=shape.heads,
+        intermediate_size=shape.intermediate,
+        max_position_embeddings=shape.context,
+        pad_token_id=pad_id,
+    )
+    config.matryoshka_dimensions = MATRYOSHKA_DIMENSIONS  # not one of BertConfig's own: saved with the rest
+    return BertModel(config)
+
+
 def _never_greedy_eos(model: PreTrainedModel, eos_id: int) -> PreTrainedModel:
     with torch.no_grad():
         # A zero logit for EOS is never the largest of the random ones, so greedy output always runs
@@ -167,6 +192,9 @@ def build(out: Path, seed: int = 0, shape: ModelShape | None = None, force: bool
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
+    if shape.family == "bert":  # sentence-transformers' pooling config, which the worker reads
+        (out / "1_Pooling").mkdir(exist_ok=True)
+        (out / "1_Pooling" / "config.json").write_text('{"pooling_mode_mean_tokens": true}\n')
     return out
 
 

@@ -6,12 +6,16 @@ import math
 
 from pydantic import Field, model_validator
 
+from contract.model_registry import ModelTask
 from contract.settings import DEFAULT_WORKER_METRICS_PORT, CommonSettings
 
 from .engine.types import EngineKind
 
 
 class WorkerSettings(CommonSettings):
+    model_task: ModelTask = Field(
+        "generate", description="generate: text and embeddings; embed: an embedding model (AutoModel), embeddings only"
+    )
     ollama_host: str = Field("http://127.0.0.1:11434", pattern=r"^https?://")
     task_time_limit: float = Field(120.0, gt=0.0, description="seconds one task may generate for")
     engine: EngineKind = Field("auto", description="auto: paged on a GPU, batch on CPU")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..batches import openapi as batches
+from ..embeddings import openapi as embeddings
 from ..http import openapi as probes
 from ..http.auth import API_KEY_HEADER, API_KEY_QUERY
 from ..openai import openapi as openai
@@ -16,7 +17,7 @@ from ..usage import openapi as usage
 from ..version import VERSION
 from .components import Components
 
-PARTS = (probes, tasks, openai, batches, usage, responses)
+PARTS = (probes, tasks, openai, batches, usage, responses, embeddings)
 SECURITY = {
     "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
     "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": API_KEY_QUERY},

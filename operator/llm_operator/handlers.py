@@ -166,6 +166,7 @@ def _publish(client: redis.Redis, model: dict[str, Any], stopped: kopf.DaemonSto
         key_digests=api_keys.digests(namespace, spec.get("apiKeys", [])),
         max_tokens=generation.get("maxNewTokens"),
         temperature=generation.get("temperature"),
+        task=spec.get("task", "generate"),
     )
     if stopped:
         return

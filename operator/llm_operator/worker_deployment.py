@@ -97,6 +97,7 @@ def _model_env(model: dict[str, Any], config: OperatorConfig) -> list[dict[str, 
     backend = spec.get("backend", "transformers")
     values = {
         "MODEL_BACKEND": backend,
+        "MODEL_TASK": spec.get("task", "generate"),
         "MODEL_NAME": spec["model"],
         "SERVED_MODEL_NAME": served_name(model),
         "MAX_BATCH_SIZE": str(spec.get("maxBatchSize", 32)),

@@ -101,3 +101,16 @@ def test_a_worker_exits_naming_ollama_host_when_ollama_cannot_be_reached(tmp_pat
     )
     run = subprocess.run([sys.executable, "-m", "workers"], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode != 0 and "OLLAMA_HOST" in run.stderr
+
+
+def test_ollama_embeds_through_its_own_route(ollama: OllamaStack) -> None:
+    body = {"input": ["one two", "three"], "model": "llama2"}
+    response = requests.post(
+        ollama.api.url("/v1/embeddings"), json=body, headers={"Authorization": f"Bearer {API_KEY}"}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    for item, text in zip(answer["data"], ["one two", "three"], strict=True):
+        assert item["embedding"] == pytest.approx(OllamaStub.vector(text), abs=1e-6)
+    assert answer["usage"] == {"prompt_tokens": 3, "total_tokens": 3}
+    assert {"model": "llama2", "input": "three"} in ollama.stub.requests

@@ -274,6 +274,19 @@ def test_an_operator_restart_resumes_without_duplicates(
         operator.popen, operator.output, operator.metrics_url = second.popen, second.output, second.metrics_url
 
 
+def test_an_embedding_model_is_registered_as_one_and_its_workers_told(
+    kube: Kube, operator: Process, queue_redis: RedisServer
+) -> None:
+    apply_model(kube, "embedder", model="BAAI/bge-small-en-v1.5", task="embed")
+    client = redis.Redis.from_url(queue_redis.url(), decode_responses=True)
+    registered = wait_until(lambda: model_registry.read(client).get("embedder"), 30, "the model in the registry")
+    assert registered.task == "embed"  # the api refuses generation on it by name (tests/api/test_embeddings.py)
+    found = wait_until(lambda: deployment(kube, "embedder"), 30, "its Deployment")
+    assert env(found)["MODEL_TASK"] == "embed"
+    kube.delete(MODELS, "LLMModel", "embedder", NAMESPACE)
+    wait_until(lambda: not kube.exists(MODELS, "LLMModel", "embedder", NAMESPACE), 30, "the finalizer released")
+
+
 def test_deleting_a_model_removes_its_deployment_and_registry_entry(
     kube: Kube, operator: Process, queue_redis: RedisServer
 ) -> None:

@@ -1,12 +1,15 @@
 """A small HTTP server that speaks the part of Ollama's documented API the worker uses
-(GET /api/tags, POST /api/generate with streamed NDJSON), since no Ollama server can run here.
+(GET /api/tags, POST /api/generate with streamed NDJSON, POST /api/embed), since no Ollama server can run
+here.
 
 It generates "w0 w1 w2 ..." up to num_predict words (done_reason "length"), or stops after three words
-with done_reason "stop" when the prompt contains STOP, and records every request it was sent."""
+with done_reason "stop" when the prompt contains STOP; it embeds a text as the unit vector of its length
+and word count; and it records every request it was sent."""
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -37,10 +40,12 @@ class OllamaStub:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 stub.requests.append(body)
-                if self.path != "/api/generate":
+                if self.path not in ("/api/generate", "/api/embed"):
                     return self._json(404, {"error": "not found"})
                 if body["model"] not in stub.models and f"{body['model']}:latest" not in stub.models:
                     return self._json(404, {"error": f'model "{body["model"]}" not found, try pulling it first'})
+                if self.path == "/api/embed":
+                    return self._json(200, stub.embedded(body))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-ndjson")
                 self.end_headers()
@@ -69,6 +74,19 @@ class OllamaStub:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
+
+    @staticmethod
+    def embedded(body: dict[str, Any]) -> dict[str, Any]:
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        vectors = [OllamaStub.vector(text) for text in texts]
+        count = sum(len(text.split()) for text in texts)
+        return {"model": body["model"], "embeddings": vectors, "prompt_eval_count": count}
+
+    @staticmethod
+    def vector(text: str) -> list[float]:
+        raw = [float(len(text)), float(len(text.split()))]
+        norm = math.sqrt(sum(value * value for value in raw)) or 1.0
+        return [value / norm for value in raw]
 
     @staticmethod
     def chunks(body: dict[str, Any]) -> list[dict[str, Any]]:

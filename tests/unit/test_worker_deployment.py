@@ -97,6 +97,11 @@ def test_model_env(spec: dict[str, Any], served: str) -> None:
     assert variables["MAX_BATCH_SIZE"] == "64"
 
 
+@pytest.mark.parametrize(("spec", "task"), [({}, "generate"), ({"task": "embed"}, "embed")])
+def test_what_the_model_is_for_reaches_the_worker(spec: dict[str, Any], task: str) -> None:
+    assert env(build(llm_model(**spec), config()))["MODEL_TASK"] == task
+
+
 def test_max_batch_size_has_a_default() -> None:
     assert env(build(llm_model(), config()))["MAX_BATCH_SIZE"] == "32"
 

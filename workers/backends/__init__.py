@@ -19,8 +19,11 @@ def create_backend(settings: WorkerSettings) -> Backend:
             settings.engine_capacity,
             settings.engine,
             settings.kv_cache_memory_fraction,
+            settings.model_task,
         )
     if settings.model_backend == "ollama":
+        if settings.model_task != "generate":
+            raise ValueError("MODEL_TASK=embed needs MODEL_BACKEND=transformers (Ollama's models embed as they are)")
         from .ollama_backend import OllamaBackend
 
         return OllamaBackend(settings.ollama_host, settings.model_id)

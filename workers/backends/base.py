@@ -48,6 +48,13 @@ class GenerationResult:
     """one entry per prompt token, when params.prompt_logprobs is set"""
 
 
+@dataclass(frozen=True)
+class EmbeddingResult:
+    vector: list[float]
+    """unit length, `dimensions` long when the task asked for that"""
+    prompt_tokens: int
+
+
 class Backend(Protocol):
     name: str
     models: list[str]
@@ -63,3 +70,7 @@ class Backend(Protocol):
     def generate(
         self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None
     ) -> GenerationResult: ...
+
+    def embed(self, request: GenerationRequest) -> EmbeddingResult:
+        """The prompt's embedding (request.params.embedding is set)."""
+        ...

@@ -1,4 +1,5 @@
-"""Ollama backend: streams from an Ollama server's /api/generate (https://github.com/ollama/ollama/blob/main/docs/api.md).
+"""Ollama backend: streams from an Ollama server's /api/generate, and embeds with its /api/embed
+(https://github.com/ollama/ollama/blob/main/docs/api.md).
 
 One worker serves every model the Ollama server has pulled; the configured one (MODEL_NAME, or OLLAMA_MODEL) must be
 among them.
@@ -17,7 +18,7 @@ from contract.error_kinds import TIME_LIMIT_MESSAGE
 from contract.refusals import RequestRefused
 from contract.task_params import TaskParams
 
-from .base import GenerationRequest, GenerationResult, TextSink, UsageSink
+from .base import EmbeddingResult, GenerationRequest, GenerationResult, TextSink, UsageSink
 from .chat import plain_chat_template
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,25 @@ class OllamaBackend:
 
     def tokenizer_json(self) -> str | None:
         return None  # Ollama keeps its tokenizer; the api estimates prompt tokens for its models
+
+    def embed(self, request: GenerationRequest) -> EmbeddingResult:
+        """Ollama's /api/embed answers unit-length vectors, as the transformers backend does."""
+        params = request.params
+        if params.prompt_ids is not None:
+            raise RequestRefused("input", "the Ollama backend (MODEL_BACKEND=ollama) embeds text, not token ids")
+        if params.dimensions is not None:
+            raise RequestRefused("dimensions", "the Ollama backend (MODEL_BACKEND=ollama) does not shorten embeddings")
+        timeout = max(request.deadline - time.monotonic(), 0.001)
+        body = {"model": request.model, "input": params.prompt}
+        try:
+            response = self.session.post(f"{self.host}/api/embed", json=body, timeout=(CONNECT_TIMEOUT, timeout))
+        except requests.ConnectionError as error:
+            raise OllamaUnavailable(f"cannot reach Ollama at {self.host}: {error}") from error
+        self._raise_for(response, request.model)
+        answer = response.json()
+        return EmbeddingResult(
+            [float(value) for value in answer["embeddings"][0]], int(answer.get("prompt_eval_count", 0))
+        )
 
     def generate(
         self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None

@@ -4,16 +4,21 @@ Each request goes through the package's jobs in order: inputs, submission, outpu
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
+from contract.model_registry import ModelTask
+from contract.refusals import RequestRefused
 from contract.task_params import TaskParams
 
 from ...engine.factory import create_engine
 from ...engine.grammar import Grammars
+from ...engine.pooling import PoolingEngine
 from ...engine.types import Engine, EngineKind
-from ..base import GenerationRequest, GenerationResult, TextSink, UsageSink
+from ..base import EmbeddingResult, GenerationRequest, GenerationResult, TextSink, UsageSink
 from ..stop_strings import StopStrings
 from ..streaming import IncrementalDecoder
+from .embedding import EmbeddingShape
 from .inputs import Inputs
 from .loading import context_of, eos_ids_of, load_model, vocab_size_of
 from .outputs import Collector, TokenTexts
@@ -32,8 +37,10 @@ class TransformersBackend:
         max_batch_size: int = 1,
         engine: EngineKind = "auto",
         kv_cache_memory_fraction: float = 0.8,
+        task: ModelTask = "generate",
     ) -> None:
         self.model_name = model_name
+        self.task = task
         self.models = [served_name or model_name]
         self.max_batch_size = max_batch_size
         self.engine_kind = engine
@@ -44,11 +51,25 @@ class TransformersBackend:
         self.grammars: Grammars | None = None
         self.inputs: Inputs | None = None
         self.texts: TokenTexts | None = None
+        self.pooling: PoolingEngine | None = None
+        self.embeddings: EmbeddingShape | None = None
 
     def load(self) -> None:
-        self.model, self.tokenizer = load_model(self.model_name)
+        causal = self.task == "generate"
+        self.model, self.tokenizer = load_model(self.model_name, causal)
         context = context_of(self.model)
         self.inputs = Inputs(self.tokenizer, vocab_size_of(self.model, self.tokenizer), context)
+        self.embeddings = EmbeddingShape.of(self.model, self.model_name, causal)
+        self.pooling = PoolingEngine(self.model, self.embeddings.pooling, self.max_batch_size)
+        self.pooling.start()
+        if causal:
+            self._start_generation(context)
+        else:
+            logger.info(
+                "embedding model ready: %d dimensions, %s pooling", self.embeddings.size, self.embeddings.pooling
+            )
+
+    def _start_generation(self, context: int | None) -> None:
         self.texts = TokenTexts(self.tokenizer)
         self.grammars = Grammars(self.tokenizer)
         self.grammars.warm()
@@ -69,9 +90,21 @@ class TransformersBackend:
             raise RuntimeError("model is not loaded")
         return self.inputs.render(params)
 
+    def embed(self, request: GenerationRequest) -> EmbeddingResult:
+        if self.pooling is None or self.embeddings is None or self.inputs is None:
+            raise RuntimeError("model is not loaded")
+        ids = self.inputs.prompt_ids(request.params)
+        timeout = request.deadline - time.monotonic()
+        if timeout <= 0:
+            raise TimeoutError("task time limit reached before the embedding started")
+        vector = self.pooling.submit(ids).result(timeout=timeout)
+        return EmbeddingResult(self.embeddings.shortened(vector, request.params.dimensions), len(ids))
+
     def generate(
         self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None
     ) -> GenerationResult:
+        if self.task == "embed":
+            raise RequestRefused("model", f"{self.models[0]} is an embedding model: it answers /v1/embeddings only")
         if self.engine is None or self.grammars is None or self.inputs is None or self.texts is None:
             raise RuntimeError("model is not loaded")
         params = request.params

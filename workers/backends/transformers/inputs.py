@@ -59,8 +59,13 @@ class Inputs:
             )
 
     def _check_context(self, prompt_tokens: int, max_tokens: int) -> None:
-        if self.context is not None and prompt_tokens + max_tokens > self.context:
+        if self.context is None or prompt_tokens + max_tokens <= self.context:
+            return
+        if max_tokens == 0:  # an embedding: nothing is generated
             raise ContextLengthError(
-                f"the prompt ({prompt_tokens} tokens) plus max_tokens ({max_tokens}) exceed the model's context of "
-                f"{self.context} tokens"
+                f"the input ({prompt_tokens} tokens) exceeds the model's context of {self.context} tokens"
             )
+        raise ContextLengthError(
+            f"the prompt ({prompt_tokens} tokens) plus max_tokens ({max_tokens}) exceed the model's context of "
+            f"{self.context} tokens"
+        )

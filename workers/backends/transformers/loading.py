@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -16,14 +16,16 @@ class ModelLoadError(RuntimeError):
     pass
 
 
-def load_model(model_name: str) -> tuple[Any, Any]:
-    """(model, tokenizer): bfloat16 on a GPU, float32 on a CPU, in eval mode."""
+def load_model(model_name: str, causal: bool = True) -> tuple[Any, Any]:
+    """(model, tokenizer): bfloat16 on a GPU, float32 on a CPU, in eval mode. Not causal: the model without a
+    head (an embedding model, BERT's kind included)."""
     on_gpu = torch.cuda.is_available()
     dtype = torch.bfloat16 if on_gpu else torch.float32
     logger.info("loading %s (%s, %s)", model_name, "cuda" if on_gpu else "cpu", dtype)
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_name)
-        model = AutoModelForCausalLM.from_pretrained(model_name, device_map="auto", dtype=dtype)
+        kind = AutoModelForCausalLM if causal else AutoModel
+        model = kind.from_pretrained(model_name, device_map="auto", dtype=dtype)
     except (OSError, ValueError) as error:
         raise ModelLoadError(
             f"could not load MODEL_NAME={model_name!r} (a hub id, or a local folder such as the one "
