@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,69 +37,87 @@ class ToolMode:
 
 def tool_mode(request: ChatCompletionRequest) -> ToolMode:
     choice = request.tool_choice
-    if not request.tools or choice == "none":
+    named = choice.function.name if isinstance(choice, NamedToolChoice) else None
+    return choose(bool(request.tools), choice if isinstance(choice, str) else None, named)
+
+
+def choose(has_tools: bool, choice: str | None, named: str | None) -> ToolMode:
+    """The mode of a request's tools and tool_choice (a string, or the name of a forced function)."""
+    if not has_tools or choice == "none":
         return ToolMode("off")
-    if isinstance(choice, NamedToolChoice):
-        return ToolMode("named", choice.function.name)
+    if named is not None:
+        return ToolMode("named", named)
     return ToolMode("required" if choice == "required" else "auto")
 
 
 def constraint(request: ChatCompletionRequest, mode: ToolMode) -> dict[str, Any] | None:
     """The JSON schema the output must follow, if any (response_format, or a forced tool call)."""
-    tools = {tool.function.name: tool.function.parameters or ANY_OBJECT for tool in request.tools or []}
-    if mode.kind == "named":
-        return tools[mode.name or ""]
-    if mode.kind == "required":
-        calls = [
-            {
-                "type": "object",
-                "properties": {"name": {"const": name}, "parameters": parameters},
-                "required": ["name", "parameters"],
-                "additionalProperties": False,
-            }
-            for name, parameters in tools.items()
-        ]
-        limit = {"maxItems": 1} if request.parallel_tool_calls is False else {}
-        return {"type": "array", "minItems": 1, **limit, "items": {"anyOf": calls}}
+    tools = {tool.function.name: tool.function.parameters for tool in request.tools or []}
+    forced = call_schema(mode, tools, request.parallel_tool_calls)
     found = request.response_format
-    if found is None or found.type == "text":
-        return None
+    if forced is not None or found is None or found.type == "text":
+        return forced
     return found.json_schema.schema_ if found.type == "json_schema" and found.json_schema else ANY_OBJECT
 
 
-def tool_calls(mode: ToolMode, text: str) -> tuple[str | None, list[dict[str, Any]]]:
-    """(content, tool calls) of a finished output; no calls leaves the text as it was."""
+def call_schema(
+    mode: ToolMode, tools: dict[str, dict[str, Any] | None], parallel: bool | None
+) -> dict[str, Any] | None:
+    """The JSON schema a forced call follows (`named`: its arguments; `required`: an array of calls), else None."""
     if mode.kind == "named":
-        return None, [_call(mode.name or "", text.strip())]
+        return tools[mode.name or ""] or ANY_OBJECT
+    if mode.kind != "required":
+        return None
+    calls = [
+        {
+            "type": "object",
+            "properties": {"name": {"const": name}, "parameters": parameters or ANY_OBJECT},
+            "required": ["name", "parameters"],
+            "additionalProperties": False,
+        }
+        for name, parameters in tools.items()
+    ]
+    limit = {"maxItems": 1} if parallel is False else {}
+    return {"type": "array", "minItems": 1, **limit, "items": {"anyOf": calls}}
+
+
+CallId = Callable[[int], str]
+"""the id of a finished output's n-th call"""
+
+
+def tool_calls(mode: ToolMode, text: str, call_id: CallId | None = None) -> tuple[str | None, list[dict[str, Any]]]:
+    """(content, tool calls) of a finished output; no calls leaves the text as it was. Calls get random ids
+    unless `call_id` names them (a stored response is parsed again each time it is read)."""
+    named = call_id or (lambda _: f"call_{uuid.uuid4().hex[:24]}")
+    if mode.kind == "named":
+        return None, [_call(named(0), mode.name or "", text.strip())]
     if mode.kind == "required":
         try:
-            return None, [_call(item["name"], json.dumps(item["parameters"])) for item in json.loads(text)]
+            found = json.loads(text)
+            return None, [_call(named(n), item["name"], json.dumps(item["parameters"])) for n, item in enumerate(found)]
         except (ValueError, KeyError, TypeError):
             return text, []  # cut short by max_tokens: what there is, as text
     if mode.kind == "auto" and OPEN in text:
-        return _hermes(text)
+        return _hermes(text, named)
     return text, []
 
 
-def _hermes(text: str) -> tuple[str | None, list[dict[str, Any]]]:
-    calls = []
+def _hermes(text: str, call_id: CallId) -> tuple[str | None, list[dict[str, Any]]]:
+    calls: list[dict[str, Any]] = []
     for body in _CALL.findall(text):
         try:
             found = json.loads(body)
             arguments = found.get("arguments", {})
-            calls.append(_call(found["name"], arguments if isinstance(arguments, str) else json.dumps(arguments)))
+            arguments = arguments if isinstance(arguments, str) else json.dumps(arguments)
+            calls.append(_call(call_id(len(calls)), found["name"], arguments))
         except (ValueError, KeyError, TypeError, AttributeError):
             return text, []  # not a well-formed call: the text is the answer, as vLLM's parser does
     content = text[: text.index(OPEN)].strip()
     return content or None, calls
 
 
-def _call(name: str, arguments: str) -> dict[str, Any]:
-    return {
-        "id": f"call_{uuid.uuid4().hex[:24]}",
-        "type": "function",
-        "function": {"name": name, "arguments": arguments},
-    }
+def _call(call_id: str, name: str, arguments: str) -> dict[str, Any]:
+    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
 def held_back(text: str) -> int:

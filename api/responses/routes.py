@@ -16,11 +16,12 @@ from ..http.bodies import json_object, respond, validated
 from ..http.errors import ApiError, invalid
 from ..http.model_access import resolve_model
 from ..http.rate_limit import counted_against_limit
+from ..openai.tools import ToolMode
 from ..services import services
 from ..tasks.events import CLIENT_GONE, check_room, event_stream, gather
 from ..tasks.submission import submit, task_params
 from ..webhooks import targets
-from .conversation import conversation
+from .conversation import conversation, output_constraint
 from .protocol import ResponseCreateRequest
 from .records import owned_response
 from .shapes import DeletedResponse, InputItemList, InputItemsQuery, ResponseObject, input_items
@@ -50,6 +51,8 @@ def create(parsed: ResponseCreateRequest) -> Any:
         svc.settings,
         registered,
         messages=messages,
+        tools=[tool.for_template() for tool in parsed.tools] if parsed.tools else None,
+        json_schema=output_constraint(parsed, ToolMode(**kept["tool_mode"])),
         max_tokens=parsed.max_output_tokens,
         temperature=parsed.temperature,
         top_p=parsed.top_p,
@@ -71,7 +74,7 @@ def create(parsed: ResponseCreateRequest) -> Any:
     )
     if parsed.stream:
         gathering = gather(svc.hub, [task_id], request.environ.get("gunicorn.socket"))
-        body = ResponseEvents(svc.store, task_id, parsed.background).stream(gathering)
+        body = ResponseEvents(svc.store, task_id, parsed.background, ToolMode(**kept["tool_mode"])).stream(gathering)
         return event_stream(body, gathering, {})
     if not parsed.background:
         _wait(task_id)

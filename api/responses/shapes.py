@@ -9,6 +9,8 @@ from pydantic import BaseModel
 from contract.statuses import TaskStatus
 from contract.task_store import TaskRecord
 
+from ..openai.tools import ToolMode, tool_calls
+
 ID_PREFIX = "resp_"
 STATUSES = {
     TaskStatus.QUEUED: "queued",
@@ -31,6 +33,17 @@ class OutputMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     status: Literal["completed", "incomplete"]
     content: list[OutputText]
+
+
+class FunctionCall(BaseModel):
+    """A call the model made: the response's answer is this call (and any text before it)."""
+
+    id: str
+    type: Literal["function_call"] = "function_call"
+    call_id: str
+    name: str
+    arguments: str
+    status: Literal["completed", "incomplete"] = "completed"
 
 
 class InputTokensDetails(BaseModel):
@@ -58,12 +71,7 @@ class IncompleteDetails(BaseModel):
     reason: Literal["max_output_tokens"]
 
 
-class TextFormat(BaseModel):
-    type: Literal["text"] = "text"
-
-
-class TextConfig(BaseModel):
-    format: TextFormat = TextFormat()
+OutputItem = OutputMessage | FunctionCall
 
 
 class ResponseObject(BaseModel):
@@ -73,7 +81,7 @@ class ResponseObject(BaseModel):
     completed_at: int | None
     status: Literal["queued", "in_progress", "completed", "incomplete", "failed", "cancelled"]
     model: str
-    output: list[OutputMessage]
+    output: list[OutputItem]
     usage: ResponseUsage | None
     error: ResponseError | None
     incomplete_details: IncompleteDetails | None
@@ -86,10 +94,10 @@ class ResponseObject(BaseModel):
     store: Literal[True] = True
     metadata: dict[str, str]
     user: str | None
-    parallel_tool_calls: bool = True
-    tool_choice: Literal["auto"] = "auto"
-    tools: list[Any] = []
-    text: TextConfig = TextConfig()
+    parallel_tool_calls: bool
+    tool_choice: str | dict[str, Any]
+    tools: list[dict[str, Any]]
+    text: dict[str, Any]
     truncation: Literal["disabled"] = "disabled"
 
     @classmethod
@@ -117,15 +125,30 @@ class ResponseObject(BaseModel):
             background=bool(kept.get("background")),
             metadata=kept.get("metadata") or {},
             user=record.user_id,
+            parallel_tool_calls=kept.get("parallel_tool_calls", True),
+            tool_choice=kept.get("tool_choice", "auto"),
+            tools=kept.get("tools", []),
+            text={"format": (kept.get("text") or {}).get("format", {"type": "text"})},
         )
 
 
-class InputItem(BaseModel):
+class InputMessageItem(BaseModel):
     id: str
     type: Literal["message"] = "message"
     role: str
     status: Literal["completed"] = "completed"
     content: list[dict[str, str]]
+
+
+class FunctionCallOutputItem(BaseModel):
+    id: str
+    type: Literal["function_call_output"] = "function_call_output"
+    call_id: str
+    output: str
+    status: Literal["completed"] = "completed"
+
+
+InputItem = InputMessageItem | FunctionCall | FunctionCallOutputItem
 
 
 class InputItemList(BaseModel):
@@ -160,24 +183,55 @@ def task_id_of(found: str) -> str | None:
 
 def input_items(record: TaskRecord) -> list[InputItem]:
     """The response's own input (not the conversation before it), oldest first."""
-    found = (record.response or {}).get("input", [])
-    return [
-        InputItem(
-            id=f"msg_{record.task_id}_{index}",
-            role=message["role"],
-            content=[
-                {"type": "input_text" if message["role"] != "assistant" else "output_text", "text": message["content"]}
-            ],
+    given = (record.response or {}).get("input", [])
+    return [_input_item(item, f"{record.task_id}_{index}") for index, item in enumerate(given)]
+
+
+def _input_item(item: dict[str, Any], number: str) -> InputItem:
+    kind = item.get("type", "message")
+    if kind == "function_call":
+        fields = {name: item[name] for name in ("call_id", "name", "arguments")}
+        return FunctionCall(id=item.get("id") or f"fc_{number}", **fields)
+    if kind == "function_call_output":
+        return FunctionCallOutputItem(
+            id=item.get("id") or f"fco_{number}", call_id=item["call_id"], output=item["output"]
         )
-        for index, message in enumerate(found)
-    ]
+    content = item["content"]
+    text = content if isinstance(content, str) else "".join(part["text"] for part in content)
+    part = "output_text" if item["role"] == "assistant" else "input_text"
+    return InputMessageItem(
+        id=item.get("id") or f"msg_{number}", role=item["role"], content=[{"type": part, "text": text}]
+    )
 
 
-def _output(record: TaskRecord, status: str) -> list[OutputMessage]:
+def answer(record: TaskRecord) -> tuple[str | None, list[dict[str, Any]]]:
+    """A completed response's (text, function calls in chat's shape): its output parsed with the tool mode it
+    ran with, the calls' ids derived from the task's, so they are the same on every read."""
+    mode = ToolMode(**(record.response or {}).get("tool_mode", {"kind": "off"}))
+    return tool_calls(mode, record.result or "", lambda n: f"call_{record.task_id.replace('-', '')}_{n}")
+
+
+def _output(record: TaskRecord, status: str) -> list[OutputItem]:
+    """A message with the text (when there is text, or no call), then each function call."""
     if record.status is not TaskStatus.COMPLETED:
         return []
-    done = "incomplete" if status == "incomplete" else "completed"
-    return [OutputMessage(id=f"msg_{record.task_id}", status=done, content=[OutputText(text=record.result or "")])]
+    done: Literal["completed", "incomplete"] = "incomplete" if status == "incomplete" else "completed"
+    text, calls = answer(record)
+    items: list[OutputItem] = []
+    if text or not calls:
+        items.append(OutputMessage(id=f"msg_{record.task_id}", status=done, content=[OutputText(text=text or "")]))
+    for index, call in enumerate(calls):
+        function = call["function"]
+        items.append(
+            FunctionCall(
+                id=f"fc_{record.task_id}_{index}",
+                call_id=call["id"],
+                name=function["name"],
+                arguments=function["arguments"],
+                status=done,
+            )
+        )
+    return items
 
 
 def _usage(record: TaskRecord) -> ResponseUsage | None:

@@ -4,6 +4,10 @@ message done, then `response.completed` (or `response.incomplete`, `response.fai
 which OpenAI does not stream, for a response cancelled meanwhile). Each is an SSE event named by its type,
 its data carrying a `sequence_number`.
 
+The message is opened with its first text. With function tools, text that may be a call is held back (as on
+/v1/chat/completions), and a forced call streams no text; each function call found in the finished output
+follows the message as its own item: added, its arguments as one delta, done.
+
 A worker lost mid-response starts the text over; the deltas already sent are not sent twice (the text part
 is then closed with the whole text, which the final events carry anyway)."""
 
@@ -17,8 +21,9 @@ from typing import Any
 from contract.statuses import TaskStatus
 from contract.task_store import TaskStore
 
+from ..openai.tools import ToolMode, held_back
 from ..tasks.events import CLIENT_GONE, Gathering
-from .shapes import OutputMessage, OutputText, ResponseObject
+from .shapes import FunctionCall, OutputMessage, OutputText, ResponseObject
 
 FINAL_TYPES = {
     "completed": "response.completed",
@@ -29,14 +34,16 @@ FINAL_TYPES = {
 
 
 class ResponseEvents:
-    def __init__(self, store: TaskStore, task_id: str, background: bool) -> None:
-        self.store, self.task_id, self.background = store, task_id, background
+    def __init__(self, store: TaskStore, task_id: str, background: bool, tools: ToolMode) -> None:
+        self.store, self.task_id, self.background, self.tools = store, task_id, background, tools
         self.numbers = count()
         self.item_id = f"msg_{task_id}"
+        self.started = False
         self.opened = False
         self.sent = 0
         """characters of text sent as deltas (kept across a restart, so none is sent twice)"""
-        self.generated = 0
+        self.text = ""
+        """this attempt's text so far"""
 
     def stream(self, gathering: Gathering) -> Iterator[str]:
         try:
@@ -54,37 +61,60 @@ class ResponseEvents:
     def _feed(self, event: dict[str, Any]) -> Iterator[str]:
         if event["status"] != TaskStatus.PROCESSING.value:
             return
-        if not self.opened:
-            yield from self._open()
+        yield from self._start()
         if event.get("restarted"):
-            self.generated = 0
-        delta = event.get("delta")
-        if delta:
-            self.generated += len(delta)
-            fresh = delta[max(0, self.sent - (self.generated - len(delta))) :]
-            if fresh:
-                self.sent += len(fresh)
-                yield self._event("response.output_text.delta", **self._place(), delta=fresh, logprobs=[])
+            self.text = ""
+        self.text += event.get("delta") or ""
+        upto = self._shown(self.text)
+        if upto > self.sent:
+            if not self.opened:
+                yield from self._open()
+            fresh, self.sent = self.text[self.sent : upto], upto
+            yield self._event("response.output_text.delta", **self._place(), delta=fresh, logprobs=[])
+
+    def _start(self) -> Iterator[str]:
+        if not self.started:
+            self.started = True
+            yield self._event("response.in_progress", response=self._response())
+
+    def _shown(self, text: str) -> int:
+        """How much of the text may go out now: none of a forced call, none of what may start a call."""
+        if not self.tools.streams_text:
+            return 0
+        return len(text) - (held_back(text) if self.tools.kind == "auto" else 0)
 
     def _open(self) -> Iterator[str]:
+        yield from self._start()
         self.opened = True
-        yield self._event("response.in_progress", response=self._response())
         message = OutputMessage(id=self.item_id, status="incomplete", content=[])
         yield self._event("response.output_item.added", output_index=0, item=message.model_dump(mode="json"))
         yield self._event("response.content_part.added", **self._place(), part=_part(""))
 
     def _end(self) -> Iterator[str]:
         response = self._response()
-        if response.output:
-            if not self.opened:
-                yield from self._open()
-            text = response.output[0].content[0].text
-            yield self._event("response.output_text.done", **self._place(), text=text, logprobs=[])
-            yield self._event("response.content_part.done", **self._place(), part=_part(text))
-            yield self._event(
-                "response.output_item.done", output_index=0, item=response.output[0].model_dump(mode="json")
-            )
+        for index, item in enumerate(response.output):
+            if isinstance(item, OutputMessage):
+                yield from self._message_done(item)
+            else:
+                yield from self._call(index, item)
         yield self._event(FINAL_TYPES.get(response.status, "response.failed"), response=response)
+
+    def _message_done(self, message: OutputMessage) -> Iterator[str]:
+        if not self.opened:
+            yield from self._open()
+        text = message.content[0].text
+        yield self._event("response.output_text.done", **self._place(), text=text, logprobs=[])
+        yield self._event("response.content_part.done", **self._place(), part=_part(text))
+        yield self._event("response.output_item.done", output_index=0, item=message.model_dump(mode="json"))
+
+    def _call(self, index: int, call: FunctionCall) -> Iterator[str]:
+        yield from self._start()
+        added = call.model_copy(update={"arguments": "", "status": "in_progress"})
+        place = {"item_id": call.id, "output_index": index}
+        yield self._event("response.output_item.added", output_index=index, item=added.model_dump(mode="json"))
+        yield self._event("response.function_call_arguments.delta", **place, delta=call.arguments)
+        yield self._event("response.function_call_arguments.done", **place, arguments=call.arguments)
+        yield self._event("response.output_item.done", output_index=index, item=call.model_dump(mode="json"))
 
     def _response(self) -> ResponseObject:
         record = self.store.get(self.task_id)

@@ -56,11 +56,21 @@ def test_input_items_list_the_responses_own_input(client: FlaskClient) -> None:
     assert [item["content"][0]["text"] for item in page["data"]] == ["one"] and page["has_more"]
 
 
+WEATHER = {"type": "function", "name": "weather", "parameters": {"type": "object"}}
+JSON_FORMAT = {"format": {"type": "json_object"}}
+
+
 def test_what_is_not_implemented_is_refused_by_name(client: FlaskClient) -> None:
     for body, field in (
         ({"input": "x", "stream": "yes"}, "stream"),
         ({"input": "x", "store": False}, "store"),
-        ({"input": "x", "tools": [{"type": "web_search"}]}, "tools"),
+        ({"input": "x", "tools": [{"type": "web_search"}]}, "tools.0.type"),  # function tools only
+        ({"input": "x", "tool_choice": "required"}, "tool_choice"),  # no tools
+        ({"input": "x", "tools": [WEATHER], "tool_choice": {"type": "function", "name": "nope"}}, "tool_choice"),
+        ({"input": "x", "tools": [WEATHER], "tool_choice": "required", "text": JSON_FORMAT}, "text"),
+        ({"input": "x", "text": {"format": {"type": "json_schema", "name": "n"}}}, "text.format.json_schema.schema"),
+        ({"input": "x", "text": {"format": {"type": "xml"}}}, "text.format"),
+        ({"input": [{"type": "function_call_output", "output": "1"}]}, "input.0.function_call_output.call_id"),
         ({"input": ""}, "input"),
         ({"input": "x", "max_output_tokens": 0}, "max_output_tokens"),
     ):

@@ -4,6 +4,10 @@ cancelled mid-way, deleted, and its input items."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import jsonschema
 import openai
 import pytest
 import redis
@@ -77,3 +81,96 @@ def test_a_streamed_response_sends_openais_events_in_order(client: openai.OpenAI
     assert deltas == events[-4].text == final.output_text and final.usage is not None  # type: ignore[union-attr]
     # and what was streamed is stored: retrieved afterwards, the same response
     assert client.responses.retrieve(final.id).output_text == deltas
+
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "The weather in a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string", "maxLength": 12}, "celsius": {"type": "boolean"}},
+        "required": ["city", "celsius"],
+        "additionalProperties": False,
+    },
+}
+THING = {
+    "type": "object",
+    "properties": {"name": {"type": "string", "maxLength": 10}, "ok": {"type": "boolean"}},
+    "required": ["name", "ok"],
+    "additionalProperties": False,
+}
+
+
+def test_a_function_call_is_answered_and_its_output_continues_the_conversation(
+    client: openai.OpenAI, redis_server: RedisServer
+) -> None:
+    # A forced call: its arguments follow the function's schema even from a model that knows no tools
+    called = client.responses.create(
+        model="tiny",
+        input="Weather in Oslo?",
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice={"type": "function", "name": "get_weather"},
+        max_output_tokens=120,
+        temperature=0,
+    )
+    [call] = [item for item in called.output if item.type == "function_call"]
+    assert call.name == "get_weather" and called.tools[0].name == "get_weather"  # type: ignore[union-attr]
+    jsonschema.validate(json.loads(call.arguments), WEATHER["parameters"])
+    assert client.responses.retrieve(called.id).output[0].call_id == call.call_id  # type: ignore[union-attr]
+    # Its output given back: the model is asked the call and its result, in its chat template's terms
+    answered = client.responses.create(
+        model="tiny",
+        previous_response_id=called.id,
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": '{"sky": "clear"}'}],
+        max_output_tokens=4,
+    )
+    asked = TaskStore(redis.Redis.from_url(redis_server.url(), decode_responses=True), 60).get(answered.id[5:])
+    assert asked is not None and asked.params.messages is not None and asked.params.tools is None
+    assert asked.params.messages[1:] == [
+        {"role": "assistant", "content": "", "tool_calls": [_chat_call(call)]},
+        {"role": "tool", "tool_call_id": call.call_id, "content": '{"sky": "clear"}'},
+    ]
+    listed = client.responses.input_items.list(answered.id)
+    assert [item.type for item in listed] == ["function_call_output"]
+
+
+def _chat_call(call: Any) -> dict[str, Any]:
+    return {"id": call.call_id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
+
+
+def test_a_required_call_streams_as_a_function_call_item(client: openai.OpenAI) -> None:
+    events = list(
+        client.responses.create(
+            model="tiny",
+            input="Weather?",
+            tools=[WEATHER],
+            tool_choice="required",
+            max_output_tokens=120,
+            stream=True,  # type: ignore[list-item]
+        )
+    )
+    kinds = [event.type for event in events]
+    assert "response.output_text.delta" not in kinds
+    assert kinds[-5:] == [
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    done = events[-2].item  # type: ignore[union-attr]
+    assert done.type == "function_call" and done.arguments == events[-3].arguments  # type: ignore[union-attr]
+    assert events[-1].response.output[-1].call_id == done.call_id  # type: ignore[union-attr]
+
+
+def test_text_format_json_schema_gives_json_that_validates(client: openai.OpenAI) -> None:
+    done = client.responses.create(
+        model="tiny",
+        input="Describe a thing",
+        text={"format": {"type": "json_schema", "name": "thing", "schema": THING}},
+        max_output_tokens=80,
+        temperature=0,
+    )
+    assert done.status == "completed" and done.text.format.type == "json_schema"  # type: ignore[union-attr]
+    jsonschema.validate(json.loads(done.output_text), THING)
