@@ -31,6 +31,9 @@ class ApiSettings(CommonSettings):
         True, description="order waiting requests fairly across tenants; off: first come, first served"
     )
     max_request_bytes: int = Field(1_048_576, ge=1024)
+    responses_ttl: int = Field(
+        86_400, ge=60, le=366 * 86_400, description="seconds a Responses API response is kept after its last change"
+    )
     redis_wait_replicas: int = Field(0, ge=0, description="replicas a task must reach before its 202; 0: off")
     # Below the Redis socket timeout (5 s), or the wait itself would read as a Redis failure.
     redis_wait_timeout: float = Field(1.0, gt=0.0, le=4.0, description="seconds to wait for them, else 503")

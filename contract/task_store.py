@@ -50,6 +50,8 @@ class TaskRecord:
     response: dict[str, Any] | None = None
     """for a Responses API request, what it alone keeps (its input items, instructions, the conversation
     before it, metadata): read back by the api only"""
+    retention: int | None = None
+    """seconds the record is kept after each change, when not the store's own (RESPONSES_TTL for responses)"""
 
     @property
     def is_final(self) -> bool:
@@ -79,6 +81,7 @@ class TaskRecord:
             tenant=data.get("tenant") or own_tenant(data["owner"]).name,
             reservation=Reservation.parse(data["reservation"]) if data.get("reservation") else None,
             response=json.loads(data["response"]) if data.get("response") else None,
+            retention=int(data["retention"]) if data.get("retention") else None,
         )
 
 
@@ -100,6 +103,7 @@ class TaskStore:
         tenant: str | None = None,
         reservation: Reservation | None = None,
         response: dict[str, Any] | None = None,
+        retention: int | None = None,
     ) -> TaskRecord:
         created = time.time()
         record = TaskRecord(
@@ -115,6 +119,7 @@ class TaskStore:
             tenant=tenant or own_tenant(owner).name,
             reservation=reservation,
             response=response,
+            retention=retention,
         )
         fields = {
             "status": record.status.value,
@@ -133,8 +138,10 @@ class TaskStore:
             fields["batch_line"] = str(batch_line)
         if callback_url is not None:
             fields["callback_url"] = callback_url
+        if retention is not None:
+            fields["retention"] = str(retention)
         with self.client.pipeline(transaction=True) as pipe:
-            self._queue_write(pipe, task_id, fields, events.status_event(TaskStatus.QUEUED), model)
+            self._queue_write(pipe, task_id, fields, events.status_event(TaskStatus.QUEUED), model, ttl=retention)
             pipe.execute()
         return record
 
@@ -171,6 +178,7 @@ class TaskStore:
                         events.status_event(TaskStatus.PROCESSING, **restarted),
                         record.model,
                         keeps_ttl=record.batch_line is not None,
+                        ttl=record.retention,
                     )
                     pipe.execute()
                     return replace(record, status=TaskStatus.PROCESSING, started_at=started_at)
@@ -294,7 +302,9 @@ class TaskStore:
             self._announce(pipe, record, event)
 
         keeps_ttl = record.batch_line is not None
-        self._queue_write(pipe, record.task_id, fields, event, record.model, announce, keeps_ttl=keeps_ttl)
+        self._queue_write(
+            pipe, record.task_id, fields, event, record.model, announce, keeps_ttl=keeps_ttl, ttl=record.retention
+        )
 
     def _announce(self, pipe: redis.client.Pipeline, record: TaskRecord, event: dict[str, Any]) -> None:
         """What else learns of a task's end, in the same transaction: its owner's usage, its batch, its
@@ -321,14 +331,16 @@ class TaskStore:
         model: str,
         on_final: Callable[[redis.client.Pipeline], None] | None = None,
         keeps_ttl: bool = False,
+        ttl: int | None = None,
     ) -> None:
         # Record, retention, event and counts in one transaction (the caller's): readers never see one without
         # the others. A batch line's record keeps the retention its batch gave it (its window, then
-        # RESULT_TTL): a line handed back after a lost worker may wait that long again.
+        # RESULT_TTL): a line handed back after a lost worker may wait that long again. A record with a
+        # retention of its own (`ttl`) is kept that long after each change, whoever writes it.
         pipe.hset(task_key(task_id), mapping=fields)
         if not keeps_ttl:
-            pipe.expire(task_key(task_id), self.ttl)
-        events.append(pipe, task_id, event, self.ttl)
+            pipe.expire(task_key(task_id), ttl or self.ttl)
+        events.append(pipe, task_id, event, ttl or self.ttl)
         if event["status"] in FINAL_STATUSES:
             pipe.hincrby(TASKS_FINISHED_KEY, f"{model}\t{event['status']}", 1)
             if on_final is not None:

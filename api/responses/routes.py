@@ -71,6 +71,7 @@ def create(parsed: ResponseCreateRequest) -> Any:
         user_id=parsed.user,
         callback_url=callback,
         response=kept,
+        retention=svc.settings.responses_ttl,
     )
     if parsed.stream:
         gathering = gather(svc.hub, [task_id], request.environ.get("gunicorn.socket"))

@@ -64,6 +64,7 @@ def submit(
     user_id: str | None,
     callback_url: str | None = None,
     response: dict[str, Any] | None = None,
+    retention: int | None = None,
 ) -> str:
     """Reserves the tenant's budgets, writes the task record, then puts its message in the model's fair queue;
     returns the task id."""
@@ -82,6 +83,7 @@ def submit(
             tenant=tenant.name,
             reservation=reservation,
             response=response,
+            retention=retention,
         )
         if svc.settings.fair_queueing:
             cost = (prompt_tokens + params.max_tokens) / tenant.weight

@@ -3,11 +3,15 @@ shapes, validation by name, cancel and delete, input items, another key's 404.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import redis
 from flask.testing import FlaskClient
 
-from ..support.stack import API_KEY, OTHER_KEY
+from contract.names import task_key
+
+from ..support.stack import API_KEY, OTHER_KEY, RedisServer
 
 HEADERS = {"Authorization": f"Bearer {API_KEY}"}
 
@@ -85,3 +89,10 @@ def test_only_a_completed_response_continues(client: FlaskClient) -> None:
     assert refused.status_code == 400 and refused.get_json()["error"]["param"] == "previous_response_id"
     missing = create(client, input="second", previous_response_id="resp_nope")
     assert missing.status_code == 404 and missing.get_json()["error"]["param"] == "previous_response_id"
+
+
+def test_a_response_is_kept_for_responses_ttl(client_with: Callable[..., FlaskClient], api_redis: RedisServer) -> None:
+    kept = client_with(5, responses_ttl=300)
+    created = kept.post("/v1/responses", json={"input": "x", "background": True}, headers=HEADERS).get_json()
+    seconds = redis.Redis.from_url(api_redis.url(5)).ttl(task_key(created["id"].removeprefix("resp_")))
+    assert 250 < seconds <= 300  # not RESULT_TTL's day

@@ -43,6 +43,19 @@ def test_record_lifecycle_and_retention(redis_client: redis.Redis) -> None:
     assert again is not None and again.status is TaskStatus.COMPLETED
 
 
+def test_a_record_with_its_own_retention_keeps_it_whoever_writes_it(redis_client: redis.Redis) -> None:
+    api, worker = TaskStore(redis_client, ttl_seconds=3600), TaskStore(redis_client, ttl_seconds=7200)
+    task_id = new_id()
+    api.create(task_id, owner="k1", model="m", params=PARAMS, user_id=None, retention=120)
+    kept = [redis_client.ttl(task_key(task_id))]
+    processing = worker.mark_processing(task_id)
+    assert processing is not None and processing.retention == 120
+    kept.append(redis_client.ttl(task_key(task_id)))
+    worker.complete(processing, result="text", metrics={}, finished_at=time.time())
+    kept += [redis_client.ttl(task_key(task_id)), redis_client.ttl(events_key(task_id))]
+    assert all(100 < seconds <= 120 for seconds in kept), kept
+
+
 def test_failing_an_expired_task_does_not_resurrect_it(redis_client: redis.Redis) -> None:
     store = TaskStore(redis_client, ttl_seconds=3600)
     task_id = new_id()
