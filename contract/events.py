@@ -22,8 +22,12 @@ def status_event(status: TaskStatus, **extra: Any) -> dict[str, Any]:
     return {"status": status.value, "message": STATUS_MESSAGES[status], **extra}
 
 
-def delta_event(text: str, usage: dict[str, int] | None = None) -> dict[str, Any]:
-    return status_event(TaskStatus.PROCESSING, delta=text, **({"usage": usage} if usage else {}))
+def delta_event(
+    text: str, usage: dict[str, int] | None = None, logprobs: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """New text, with the token counts so far and the new tokens' log-probabilities when known."""
+    extra = {name: value for name, value in (("usage", usage), ("logprobs", logprobs)) if value}
+    return status_event(TaskStatus.PROCESSING, delta=text, **extra)
 
 
 def completed_event(

@@ -210,12 +210,19 @@ class TaskStore:
         fields = {"status": cancelled.status.value, "finished_at": repr(cancelled.finished_at)}
         return cancelled if self._update(cancelled, fields, events.cancelled_event()) else None
 
-    def append_deltas(self, texts: Mapping[str, str], usage: Mapping[str, dict[str, int]] | None = None) -> None:
+    def append_deltas(
+        self,
+        texts: Mapping[str, str],
+        usage: Mapping[str, dict[str, int]] | None = None,
+        logprobs: Mapping[str, list[dict[str, Any]]] | None = None,
+    ) -> None:
         """New generated text of several tasks, by task id, in one round trip (for streams; the record
-        itself gets the whole text at completion), with each task's token counts so far when known."""
+        itself gets the whole text at completion), with each task's token counts so far and its new tokens'
+        log-probabilities when known."""
         with self.client.pipeline(transaction=False) as pipe:
             for task_id, text in texts.items():
-                events.append(pipe, task_id, events.delta_event(text, (usage or {}).get(task_id)), self.ttl)
+                event = events.delta_event(text, (usage or {}).get(task_id), (logprobs or {}).get(task_id))
+                events.append(pipe, task_id, event, self.ttl)
             pipe.execute()
 
     def complete(

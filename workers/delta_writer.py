@@ -3,7 +3,9 @@
 Each generating task hands its text deltas here; a writer thread sends whatever has gathered every
 STREAM_INTERVAL seconds in one Redis pipeline for all tasks: one round trip per interval, not one per
 token per task. A task's pieces are joined in order, so the text a client reads is unchanged, only in
-fewer, larger deltas (as vLLM's stream interval does). STREAM_INTERVAL=0 writes each delta at once.
+fewer, larger deltas (as vLLM's stream interval does). STREAM_INTERVAL=0 writes each delta at once. The
+tokens' log-probabilities, when a task asks for them, go out with the next text written after them (the
+text of a token can lag it: a stop string or a partial character is held back).
 
 A failed write is handed back to the task it belongs to, at its next delta or flush, as the Redis error
 it was: the actor then waits for Redis and generates again, as for any Redis error mid-task.
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 import redis
 
@@ -32,6 +35,7 @@ class DeltaWriter:
         self.writing = threading.Lock()
         self.pending: dict[str, list[str]] = {}
         self.counts: dict[str, dict[str, int]] = {}  # each task's latest token counts, sent with its next text
+        self.entries: dict[str, list[dict[str, Any]]] = {}  # each task's logprobs not yet sent with text
         self.failures: dict[str, redis.RedisError] = {}
         self.thread: threading.Thread | None = None
 
@@ -40,12 +44,17 @@ class DeltaWriter:
         with self.lock:
             self.counts[task_id] = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens}
 
+    def logprobs(self, task_id: str, entries: list[dict[str, Any]]) -> None:
+        """New tokens' log-probabilities; they go out with the task's next text."""
+        with self.lock:
+            self.entries.setdefault(task_id, []).extend(entries)
+
     def add(self, task_id: str, text: str) -> None:
         self._raise_failure(task_id)
         if self.interval <= 0:
             with self.lock:
-                usage = self.counts.pop(task_id, None)
-            self.store.append_deltas({task_id: text}, {task_id: usage} if usage else {})
+                usage, entries = self._extras([task_id])
+            self.store.append_deltas({task_id: text}, usage, entries)
             return
         with self.lock:
             self.pending.setdefault(task_id, []).append(text)
@@ -58,9 +67,9 @@ class DeltaWriter:
         with self.writing:
             with self.lock:
                 pieces = self.pending.pop(task_id, None)
-                usage = self.counts.pop(task_id, None)
+                usage, entries = self._extras([task_id])
             if pieces:
-                self.store.append_deltas({task_id: "".join(pieces)}, {task_id: usage} if usage else {})
+                self.store.append_deltas({task_id: "".join(pieces)}, usage, entries)
         self._raise_failure(task_id)
 
     def discard(self, task_id: str) -> None:
@@ -68,7 +77,12 @@ class DeltaWriter:
         with self.writing, self.lock:
             self.pending.pop(task_id, None)
             self.failures.pop(task_id, None)
-            self.counts.pop(task_id, None)
+            self._extras([task_id])
+
+    def _extras(self, tasks: list[str]) -> tuple[dict[str, dict[str, int]], dict[str, list[dict[str, Any]]]]:
+        """Takes the token counts and logprobs waiting for these tasks' text (the lock held)."""
+        usage = {task: self.counts.pop(task) for task in tasks if task in self.counts}
+        return usage, {task: self.entries.pop(task) for task in tasks if task in self.entries}
 
     def _raise_failure(self, task_id: str) -> None:
         with self.lock:
@@ -85,12 +99,12 @@ class DeltaWriter:
     def _write_pending(self) -> None:
         with self.lock:
             batch = {task: "".join(pieces) for task, pieces in self.pending.items()}
-            counts = {task: self.counts.pop(task) for task in batch if task in self.counts}
+            counts, entries = self._extras(list(batch))
             self.pending.clear()
         if not batch:
             return
         try:
-            self.store.append_deltas(batch, counts)
+            self.store.append_deltas(batch, counts, entries)
         except redis.RedisError as error:
             logger.warning("could not write the text of %d tasks: %s", len(batch), error)
             with self.lock:

@@ -91,10 +91,12 @@ class GenerateTask:
     def _produce(self, record: TaskRecord, request: GenerationRequest) -> GenerationResult | EmbeddingResult:
         if record.params.embedding:
             return self.backend.embed(request)
+        streamed = record.batch_line is None
         return self.backend.generate(
             request,
-            on_text=self._writer(record.task_id, streamed=record.batch_line is None),
+            on_text=self._writer(record.task_id, streamed),
             on_usage=lambda prompt, generated: self.deltas.count(record.task_id, prompt, generated),
+            on_logprobs=lambda entries: self.deltas.logprobs(record.task_id, entries) if streamed else None,
         )
 
     def complete(self, record: TaskRecord, output: GenerationResult | EmbeddingResult) -> None:

@@ -134,7 +134,11 @@ class ChoiceStream:
     """One choice's chunks from its task's events. When a worker was lost and generation started over
     (`restarted`), the text already sent is not sent again: the new deltas are checked against it and only
     what goes past it is sent; if the new text differs (sampling), the stream ends with an error instead.
-    With tools, text that may be a tool call is held back until the end, when the calls are parsed."""
+    With tools, text that may be a tool call is held back until the end, when the calls are parsed.
+
+    Log-probabilities, when asked for, go with the chunk that carries their tokens' text (as vLLM streams
+    them); those of text held back, with the last chunk (all of them with an echo, whose prompt's come
+    first and are known only at the end)."""
 
     def __init__(self, reply: Reply, choice: Choice) -> None:
         self.reply, self.choice = reply, choice
@@ -142,6 +146,11 @@ class ChoiceStream:
         self.shown = 0  # how much of it has gone out
         self.replay: str | None = None  # the new attempt's text while it is still within what was generated
         self.usage: Usage | None = None
+        self.entries: list[dict[str, Any]] = []  # logprobs received and not yet sent
+        self.taken = 0  # logprobs received in all (not counting an attempt's repeats)
+        self.this_attempt = 0  # logprobs received from the current attempt
+        self.sent_entries = 0  # logprobs sent in chunks
+        self.offset = 0  # completions' text_offset of the next token sent
 
     def first(self) -> Iterator[Chunk]:
         if self.reply.shape.chat:
@@ -153,6 +162,10 @@ class ChoiceStream:
         """Chunks for one event; raises ApiError for a failed task or a restart that diverged."""
         if event.get("usage"):
             self.usage = Usage.of(event["usage"]["prompt_tokens"], event["usage"]["completion_tokens"])
+        if event.get("restarted"):
+            self.this_attempt = 0
+        if "delta" in event and event.get("logprobs") and self.reply.shape.logprobs and not self.choice.echo:
+            self._receive(event["logprobs"])
         if event.get("restarted") and self.text:
             self.replay = ""
         elif event.get("delta"):
@@ -176,7 +189,8 @@ class ChoiceStream:
             return
         upto = len(self.text) - (held_back(self.text) if mode.kind == "auto" else 0)
         if upto > self.shown:
-            yield self._chunk(self._content(self.text[self.shown : upto]))
+            logprobs, self.entries = self._sent(self.entries), []
+            yield self._chunk(self._content(self.text[self.shown : upto]), logprobs=logprobs)
             self.shown = upto
 
     def _end(self, event: dict[str, Any]) -> Iterator[Chunk]:
@@ -195,7 +209,33 @@ class ChoiceStream:
         elif len(text) > self.shown:
             yield self._chunk(text[self.shown :])
         self.usage = Usage.of(_count(event, "prompt_tokens"), _count(event, "completion_tokens"))
-        yield self._chunk(ChatDelta() if self.reply.shape.chat else "", finish, self.reply.logprobs(self.choice, event))
+        yield self._chunk(ChatDelta() if self.reply.shape.chat else "", finish, self._last_logprobs(event))
+
+    def _receive(self, entries: list[dict[str, Any]]) -> None:
+        """New tokens' logprobs; after a restart, only those past what the first attempt gave."""
+        fresh = entries[max(0, self.taken - self.this_attempt) :]
+        self.this_attempt += len(entries)
+        self.taken += len(fresh)
+        self.entries += fresh
+
+    def _sent(self, entries: list[dict[str, Any]]) -> ChatLogprobs | CompletionLogprobs | None:
+        """These logprobs in the reply's shape, counted as sent (None when there are none)."""
+        if not entries:
+            return None
+        self.sent_entries += len(entries)
+        if self.reply.shape.chat:
+            return openai_logprobs.chat(entries)
+        found = openai_logprobs.completion(entries, self.offset)
+        self.offset += sum(len(entry["token"]) for entry in entries)
+        return found
+
+    def _last_logprobs(self, event: dict[str, Any]) -> ChatLogprobs | CompletionLogprobs | None:
+        """The final event's logprobs, less those already sent (all of them, an echo's prompt first, when
+        none was streamed)."""
+        if not self.sent_entries:
+            return self.reply.logprobs(self.choice, event)
+        rest = (event.get("logprobs") or {}).get("tokens", [])[self.sent_entries :]
+        return self._sent(rest) if rest else None
 
     def _content(self, text: str) -> str | ChatDelta:
         return ChatDelta(content=text) if self.reply.shape.chat else text

@@ -165,3 +165,26 @@ def test_litellm_tools_and_response_format(litellm_module: Any, base_url: str, t
         temperature=0,
     )
     assert isinstance(json.loads(formatted.choices[0].message.content), dict)
+
+
+def test_streamed_logprobs_come_in_every_chunk_and_parse_in_each_client(
+    litellm_module: Any, base_url: str, api: Api
+) -> None:
+    import openai
+
+    body: dict[str, Any] = {"messages": [{"role": "user", "content": "Hello"}], "max_tokens": 12, "temperature": 0}
+    client = openai.OpenAI(base_url=base_url, api_key=API_KEY, max_retries=0)
+    whole = client.chat.completions.create(model=MODEL, logprobs=True, top_logprobs=2, **body)
+    expected = [(entry.token, round(entry.logprob, 4)) for entry in whole.choices[0].logprobs.content]  # type: ignore[union-attr]
+    chunks = list(client.chat.completions.create(model=MODEL, logprobs=True, top_logprobs=2, stream=True, **body))
+    carrying = [chunk.choices[0].logprobs.content for chunk in chunks if chunk.choices and chunk.choices[0].logprobs]
+    assert len(carrying) > 1  # not all in the last chunk
+    assert [(entry.token, round(entry.logprob, 4)) for part in carrying for entry in part or []] == expected
+    # LangChain reads them from each chunk it streams; litellm passes them through
+    streamed = list(_chat(base_url, max_tokens=12, logprobs=True).stream("Hello"))
+    read = [
+        entry["token"] for chunk in streamed for entry in chunk.response_metadata.get("logprobs", {}).get("content", [])
+    ]
+    assert read and "".join(read) == "".join(str(chunk.content) for chunk in streamed)
+    passed = _litellm(litellm_module, base_url, logprobs=True, stream=True, **body)
+    assert sum(1 for chunk in passed if chunk.choices and getattr(chunk.choices[0], "logprobs", None)) > 1

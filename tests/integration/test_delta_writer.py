@@ -62,3 +62,18 @@ def test_a_failed_write_is_raised_in_the_task_it_belongs_to(tmp_path: Path) -> N
 
     # Then the task sees the Redis error (so the actor waits for Redis and generates again)
     wait_until(raised, 5, "the write's error to reach the task")
+
+
+@pytest.mark.parametrize("interval", [0.0, 0.02])
+def test_logprobs_go_out_with_the_next_text_and_none_without_text(redis_client: redis.Redis, interval: float) -> None:
+    writer = DeltaWriter(TaskStore(redis_client, ttl_seconds=600), interval)
+    task_id = f"delta-{uuid.uuid4()}"
+    entry = {"id": 1, "token": "a", "bytes": [97], "logprob": -0.5, "top": []}
+    writer.logprobs(task_id, [entry, {**entry, "id": 2}])
+    writer.add(task_id, "ab")
+    writer.flush(task_id)
+    writer.logprobs(task_id, [{**entry, "id": 3}])  # a token whose text never came (held back, then ended)
+    writer.flush(task_id)
+    written = [event for _, event in events.read_after(redis_client, task_id, events.START)]
+    assert [(event["delta"], [e["id"] for e in event["logprobs"]]) for event in written] == [("ab", [1, 2])]
+    assert writer.entries == {}  # nothing left behind for a finished task

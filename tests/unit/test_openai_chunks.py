@@ -101,6 +101,27 @@ def test_a_hermes_tool_call_is_held_back_and_sent_as_tool_calls() -> None:
     assert payloads[-1]["choices"][0]["finish_reason"] == "tool_calls"
 
 
+def token(id_: int, text: str) -> dict[str, Any]:
+    return {"id": id_, "token": text, "bytes": list(text.encode()), "logprob": -0.5, "top": []}
+
+
+def test_streamed_logprobs_go_with_their_text_and_the_last_chunk_has_the_rest() -> None:
+    a, b, c = token(1, "a"), token(2, "b"), token(3, "c")
+    events = [
+        (0, {**delta("a"), "logprobs": [a]}),
+        (0, {"status": "processing", "restarted": True}),  # a lost worker: the same token comes again
+        (0, {**delta("a"), "logprobs": [a]}),
+        (0, {**delta("b"), "logprobs": [b]}),
+        (0, {**DONE, "result": "abc", "logprobs": {"tokens": [a, b, c]}}),  # c's text held back to the end
+    ]
+    chat = [p["choices"][0] for p in frames_of(events, Shape(chat=True, logprobs=True))]
+    sent = [[e["token"] for e in (choice["logprobs"] or {}).get("content", [])] for choice in chat]
+    assert [tokens for tokens in sent if tokens] == [["a"], ["b"], ["c"]]
+    plain = [p["choices"][0]["logprobs"] for p in frames_of(events, Shape(chat=False, logprobs=True))]
+    offsets = [(found["tokens"], found["text_offset"]) for found in plain if found]
+    assert offsets == [(["a"], [0]), (["b"], [1]), (["c"], [2])]
+
+
 def test_logprobs_arrive_with_the_finish_reason() -> None:
     entry = {"id": 1, "token": "a", "bytes": [97], "logprob": -0.5, "top": []}
     events = [(0, delta("a")), (0, {**DONE, "result": "a", "logprobs": {"tokens": [entry]}})]

@@ -19,6 +19,10 @@ LogprobEntry = dict[str, Any]
 ("logprob" is None for the first prompt token, which nothing precedes)."""
 
 
+LogprobSink = Callable[[list[LogprobEntry]], None]
+"""Receives the log-probabilities of tokens as they are generated, before their text (streamed with it)."""
+
+
 class ContextLengthError(ValueError):
     """The prompt plus max_tokens do not fit in the model's context."""
 
@@ -68,7 +72,11 @@ class Backend(Protocol):
         ...
 
     def generate(
-        self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None
+        self,
+        request: GenerationRequest,
+        on_text: TextSink | None = None,
+        on_usage: UsageSink | None = None,
+        on_logprobs: LogprobSink | None = None,
     ) -> GenerationResult: ...
 
     def embed(self, request: GenerationRequest) -> EmbeddingResult:

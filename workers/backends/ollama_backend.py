@@ -18,7 +18,7 @@ from contract.error_kinds import TIME_LIMIT_MESSAGE
 from contract.refusals import RequestRefused
 from contract.task_params import TaskParams
 
-from .base import EmbeddingResult, GenerationRequest, GenerationResult, TextSink, UsageSink
+from .base import EmbeddingResult, GenerationRequest, GenerationResult, LogprobSink, TextSink, UsageSink
 from .chat import plain_chat_template
 
 logger = logging.getLogger(__name__)
@@ -90,9 +90,13 @@ class OllamaBackend:
         )
 
     def generate(
-        self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None
+        self,
+        request: GenerationRequest,
+        on_text: TextSink | None = None,
+        on_usage: UsageSink | None = None,
+        on_logprobs: LogprobSink | None = None,
     ) -> GenerationResult:
-        """(Ollama counts tokens only at the end: `on_usage` is not called.)"""
+        """(Ollama counts tokens only at the end: `on_usage` is not called; logprobs are refused.)"""
         params = request.params
         refuse_unsupported(params)
         body = {

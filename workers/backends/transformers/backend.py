@@ -15,7 +15,7 @@ from ...engine.factory import create_engine
 from ...engine.grammar import Grammars
 from ...engine.pooling import PoolingEngine
 from ...engine.types import Engine, EngineKind
-from ..base import EmbeddingResult, GenerationRequest, GenerationResult, TextSink, UsageSink
+from ..base import EmbeddingResult, GenerationRequest, GenerationResult, LogprobSink, TextSink, UsageSink
 from ..stop_strings import StopStrings
 from ..streaming import IncrementalDecoder
 from .embedding import EmbeddingShape
@@ -101,7 +101,11 @@ class TransformersBackend:
         return EmbeddingResult(self.embeddings.shortened(vector, request.params.dimensions), len(ids))
 
     def generate(
-        self, request: GenerationRequest, on_text: TextSink | None = None, on_usage: UsageSink | None = None
+        self,
+        request: GenerationRequest,
+        on_text: TextSink | None = None,
+        on_usage: UsageSink | None = None,
+        on_logprobs: LogprobSink | None = None,
     ) -> GenerationResult:
         if self.task == "embed":
             raise RequestRefused("model", f"{self.models[0]} is an embedding model: it answers /v1/embeddings only")
@@ -111,7 +115,7 @@ class TransformersBackend:
         job = engine_request(params, self.inputs.prompt_ids(params), request.deadline, self.grammars)
         stops = StopStrings(params.stop, on_text or (lambda _: None), keep=params.include_stop_str_in_output)
         decoder = IncrementalDecoder(self.tokenizer, stops.feed, skip_special_tokens=params.skip_special_tokens)
-        collector = Collector(job, params, decoder, stops, self.texts, on_usage)
+        collector = Collector(job, params, decoder, stops, self.texts, on_usage, on_logprobs)
         self.engine.submit(job)
         try:
             return collector.result()

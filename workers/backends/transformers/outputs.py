@@ -12,7 +12,7 @@ from contract.error_kinds import TIME_LIMIT_MESSAGE
 from contract.task_params import TaskParams
 
 from ...engine.types import EngineRequest, TokenEvent, TokenLogprobs
-from ..base import GenerationResult, LogprobEntry, UsageSink
+from ..base import GenerationResult, LogprobEntry, LogprobSink, UsageSink
 from ..stop_strings import StopStrings
 from ..streaming import IncrementalDecoder
 
@@ -58,9 +58,10 @@ class Collector:
         stops: StopStrings,
         texts: TokenTexts,
         on_usage: UsageSink | None,
+        on_logprobs: LogprobSink | None = None,
     ) -> None:
         self.job, self.params, self.decoder, self.stops = job, params, decoder, stops
-        self.texts, self.on_usage = texts, on_usage
+        self.texts, self.on_usage, self.on_logprobs = texts, on_usage, on_logprobs
         self.output = _Output()
         self.started = time.monotonic()
         self.first_token_at: float | None = None
@@ -68,7 +69,10 @@ class Collector:
     def result(self) -> GenerationResult:
         while True:
             events = self._next_events()
+            known = len(self.output.logprobs)
             text_tokens = self._record(events)
+            if self.on_logprobs is not None and len(self.output.logprobs) > known:
+                self.on_logprobs(self.output.logprobs[known:])  # before the text: they go out together
             if self.output.generated:
                 self.first_token_at = self.first_token_at or time.monotonic()
             if text_tokens:
