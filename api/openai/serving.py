@@ -27,10 +27,12 @@ from .shapes import (
     CompletionChunk,
     CompletionChunkChoice,
     CompletionLogprobs,
+    FunctionCallDelta,
     ToolCall,
     ToolCallDelta,
     Usage,
 )
+from .tool_stream import CallStreamer
 from .tools import ToolMode, held_back, tool_calls
 
 
@@ -134,7 +136,8 @@ class ChoiceStream:
     """One choice's chunks from its task's events. When a worker was lost and generation started over
     (`restarted`), the text already sent is not sent again: the new deltas are checked against it and only
     what goes past it is sent; if the new text differs (sampling), the stream ends with an error instead.
-    With tools, text that may be a tool call is held back until the end, when the calls are parsed.
+    With tools, text that may be a tool call is not sent as content; each call is streamed as it is
+    generated (tool_stream.py), and completed from the finished output's parse.
 
     Log-probabilities, when asked for, go with the chunk that carries their tokens' text (as vLLM streams
     them); those of text held back, with the last chunk (all of them with an echo, whose prompt's come
@@ -151,6 +154,8 @@ class ChoiceStream:
         self.this_attempt = 0  # logprobs received from the current attempt
         self.sent_entries = 0  # logprobs sent in chunks
         self.offset = 0  # completions' text_offset of the next token sent
+        tools = reply.shape.tools
+        self.calls = CallStreamer(tools) if reply.shape.chat and tools.kind != "off" else None
 
     def first(self) -> Iterator[Chunk]:
         if self.reply.shape.chat:
@@ -185,31 +190,48 @@ class ChoiceStream:
             delta, self.replay = self.replay[len(self.text) :], None
         self.text += delta
         mode = self.reply.shape.tools
-        if not mode.streams_text:
-            return
         upto = len(self.text) - (held_back(self.text) if mode.kind == "auto" else 0)
-        if upto > self.shown:
+        if mode.streams_text and upto > self.shown:
             logprobs, self.entries = self._sent(self.entries), []
             yield self._chunk(self._content(self.text[self.shown : upto]), logprobs=logprobs)
             self.shown = upto
+        found = self.calls.feed(self.text) if self.calls is not None else []
+        if found:
+            logprobs, self.entries = self._sent(self.entries), []
+            yield self._chunk(ChatDelta(tool_calls=found), logprobs=logprobs)
 
     def _end(self, event: dict[str, Any]) -> Iterator[Chunk]:
         finish = _finish(event)
         text = event.get("result") or self.text
         if self.reply.shape.chat:
-            content, calls = tool_calls(self.reply.shape.tools, text)
+            streamed = self.calls.feed(text) if self.calls is not None else []
+            content, calls = tool_calls(self.reply.shape.tools, text, self.calls.call_id if self.calls else None)
             rest = (content or "")[self.shown :] if (content or "").startswith(text[: self.shown]) else ""
             if rest:
                 yield self._chunk(ChatDelta(content=rest))
+            found = streamed + self._unstreamed(calls)
             if calls:
                 finish = "tool_calls"
-                yield self._chunk(
-                    ChatDelta(tool_calls=[ToolCallDelta(index=i, **call) for i, call in enumerate(calls)])
-                )
+            if found:
+                yield self._chunk(ChatDelta(tool_calls=found))
         elif len(text) > self.shown:
             yield self._chunk(text[self.shown :])
         self.usage = Usage.of(_count(event, "prompt_tokens"), _count(event, "completion_tokens"))
         yield self._chunk(ChatDelta() if self.reply.shape.chat else "", finish, self._last_logprobs(event))
+
+    def _unstreamed(self, calls: list[dict[str, Any]]) -> list[ToolCallDelta]:
+        """What the finished output's calls add to what was streamed of them: a call not streamed whole, the
+        rest of one's arguments if any is missing."""
+        found = []
+        for index, call in enumerate(calls):
+            name, arguments = call["function"]["name"], call["function"]["arguments"]
+            sent = self.calls.sent(index) if self.calls is not None else None
+            if sent is None:
+                function = FunctionCallDelta(name=name, arguments=arguments)
+                found.append(ToolCallDelta(index=index, id=call["id"], type="function", function=function))
+            elif arguments.startswith(sent) and len(arguments) > len(sent):
+                found.append(ToolCallDelta(index=index, function=FunctionCallDelta(arguments=arguments[len(sent) :])))
+        return found
 
     def _receive(self, entries: list[dict[str, Any]]) -> None:
         """New tokens' logprobs; after a restart, only those past what the first attempt gave."""

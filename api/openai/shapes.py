@@ -58,13 +58,25 @@ class ToolCall(OpenAIObject):
     function: FunctionCall
 
 
+class FunctionCallDelta(OpenAIObject):
+    omitted_when_none = frozenset({"name"})
+
+    name: str | None = None
+    """in a call's first delta only"""
+    arguments: str
+    """the next piece of the arguments' JSON text"""
+
+
 class ToolCallDelta(OpenAIObject):
-    """A tool call in a stream: whole, in the last chunk before the finish reason."""
+    """A tool call in a stream: its first delta has its id, type and name; the next ones more of its
+    arguments."""
+
+    omitted_when_none = frozenset({"id", "type"})
 
     index: int
-    id: str
-    type: Literal["function"] = "function"
-    function: FunctionCall
+    id: str | None = None
+    type: Literal["function"] | None = None
+    function: FunctionCallDelta
 
 
 class TopLogprob(OpenAIObject):

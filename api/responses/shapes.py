@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -43,7 +44,7 @@ class FunctionCall(BaseModel):
     call_id: str
     name: str
     arguments: str
-    status: Literal["completed", "incomplete"] = "completed"
+    status: Literal["in_progress", "completed", "incomplete"] = "completed"
 
 
 class InputTokensDetails(BaseModel):
@@ -208,7 +209,16 @@ def answer(record: TaskRecord) -> tuple[str | None, list[dict[str, Any]]]:
     """A completed response's (text, function calls in chat's shape): its output parsed with the tool mode it
     ran with, the calls' ids derived from the task's, so they are the same on every read."""
     mode = ToolMode(**(record.response or {}).get("tool_mode", {"kind": "off"}))
-    return tool_calls(mode, record.result or "", lambda n: f"call_{record.task_id.replace('-', '')}_{n}")
+    return tool_calls(mode, record.result or "", call_ids(record.task_id))
+
+
+def call_ids(task_id: str) -> Callable[[int], str]:
+    """A response's n-th function call's call_id: derived from its task's id, the same on every read."""
+    return lambda n: f"call_{task_id.replace('-', '')}_{n}"
+
+
+def call_item_id(task_id: str, index: int) -> str:
+    return f"fc_{task_id}_{index}"
 
 
 def _output(record: TaskRecord, status: str) -> list[OutputItem]:
@@ -224,7 +234,7 @@ def _output(record: TaskRecord, status: str) -> list[OutputItem]:
         function = call["function"]
         items.append(
             FunctionCall(
-                id=f"fc_{record.task_id}_{index}",
+                id=call_item_id(record.task_id, index),
                 call_id=call["id"],
                 name=function["name"],
                 arguments=function["arguments"],

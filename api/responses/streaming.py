@@ -5,8 +5,9 @@ which OpenAI does not stream, for a response cancelled meanwhile). Each is an SS
 its data carrying a `sequence_number`.
 
 The message is opened with its first text. With function tools, text that may be a call is held back (as on
-/v1/chat/completions), and a forced call streams no text; each function call found in the finished output
-follows the message as its own item: added, its arguments as one delta, done.
+/v1/chat/completions), and a forced call streams no text; each function call follows the message as its
+own item, added as soon as its name is generated, its arguments streamed as they come (tool_stream.py),
+then done; a call that could not be followed as it came is sent whole at the end.
 
 A worker lost mid-response starts the text over; the deltas already sent are not sent twice (the text part
 is then closed with the whole text, which the final events carry anyway)."""
@@ -21,9 +22,11 @@ from typing import Any
 from contract.statuses import TaskStatus
 from contract.task_store import TaskStore
 
+from ..openai.shapes import ToolCallDelta
+from ..openai.tool_stream import CallStreamer
 from ..openai.tools import ToolMode, held_back
 from ..tasks.events import CLIENT_GONE, Gathering
-from .shapes import FunctionCall, OutputMessage, OutputText, ResponseObject
+from .shapes import FunctionCall, OutputMessage, OutputText, ResponseObject, call_ids, call_item_id
 
 FINAL_TYPES = {
     "completed": "response.completed",
@@ -44,6 +47,9 @@ class ResponseEvents:
         """characters of text sent as deltas (kept across a restart, so none is sent twice)"""
         self.text = ""
         """this attempt's text so far"""
+        self.calls = CallStreamer(tools, call_ids(task_id)) if tools.kind != "off" else None
+        self.first_call = 0
+        """the output index of the first function call: after the message, when there is one"""
 
     def stream(self, gathering: Gathering) -> Iterator[str]:
         try:
@@ -71,6 +77,21 @@ class ResponseEvents:
                 yield from self._open()
             fresh, self.sent = self.text[self.sent : upto], upto
             yield self._event("response.output_text.delta", **self._place(), delta=fresh, logprobs=[])
+        for found in self.calls.feed(self.text) if self.calls is not None else []:
+            yield from self._call_delta(found)
+
+    def _call_delta(self, found: ToolCallDelta) -> Iterator[str]:
+        """A call's first delta opens its item; the next ones are its arguments as they come."""
+        if found.index == 0:
+            self.first_call = 1 if self.opened else 0
+        index, item_id = self.first_call + found.index, call_item_id(self.task_id, found.index)
+        if found.id is not None:
+            name = found.function.name or ""
+            added = FunctionCall(id=item_id, call_id=found.id, name=name, arguments="", status="in_progress")
+            yield self._event("response.output_item.added", output_index=index, item=added.model_dump(mode="json"))
+        elif found.function.arguments:
+            place = {"item_id": item_id, "output_index": index}
+            yield self._event("response.function_call_arguments.delta", **place, delta=found.function.arguments)
 
     def _start(self) -> Iterator[str]:
         if not self.started:
@@ -92,11 +113,14 @@ class ResponseEvents:
 
     def _end(self) -> Iterator[str]:
         response = self._response()
+        calls = [item for item in response.output if isinstance(item, FunctionCall)]
+        for found in self.calls.feed(self.text) if self.calls is not None and calls else []:
+            yield from self._call_delta(found)
         for index, item in enumerate(response.output):
             if isinstance(item, OutputMessage):
                 yield from self._message_done(item)
             else:
-                yield from self._call(index, item)
+                yield from self._call(index, item, calls.index(item))
         yield self._event(FINAL_TYPES.get(response.status, "response.failed"), response=response)
 
     def _message_done(self, message: OutputMessage) -> Iterator[str]:
@@ -107,12 +131,18 @@ class ResponseEvents:
         yield self._event("response.content_part.done", **self._place(), part=_part(text))
         yield self._event("response.output_item.done", output_index=0, item=message.model_dump(mode="json"))
 
-    def _call(self, index: int, call: FunctionCall) -> Iterator[str]:
+    def _call(self, index: int, call: FunctionCall, number: int) -> Iterator[str]:
+        """A call's last events; all of them for one that was not streamed as it came."""
         yield from self._start()
-        added = call.model_copy(update={"arguments": "", "status": "in_progress"})
         place = {"item_id": call.id, "output_index": index}
-        yield self._event("response.output_item.added", output_index=index, item=added.model_dump(mode="json"))
-        yield self._event("response.function_call_arguments.delta", **place, delta=call.arguments)
+        sent = self.calls.sent(number) if self.calls is not None else None
+        if sent is None:
+            added = call.model_copy(update={"arguments": "", "status": "in_progress"})
+            yield self._event("response.output_item.added", output_index=index, item=added.model_dump(mode="json"))
+            sent = ""
+        rest = call.arguments[len(sent) :] if call.arguments.startswith(sent) else ""
+        if rest:
+            yield self._event("response.function_call_arguments.delta", **place, delta=rest)
         yield self._event("response.function_call_arguments.done", **place, arguments=call.arguments)
         yield self._event("response.output_item.done", output_index=index, item=call.model_dump(mode="json"))
 

@@ -139,29 +139,31 @@ def _chat_call(call: Any) -> dict[str, Any]:
     return {"id": call.call_id, "type": "function", "function": {"name": call.name, "arguments": call.arguments}}
 
 
-def test_a_required_call_streams_as_a_function_call_item(client: openai.OpenAI) -> None:
+def test_a_required_call_streams_as_a_function_call_item_with_its_arguments_as_they_come(
+    client: openai.OpenAI,
+) -> None:
     events = list(
         client.responses.create(
             model="tiny",
             input="Weather?",
-            tools=[WEATHER],
-            tool_choice="required",
+            tools=[WEATHER],  # type: ignore[list-item]
+            tool_choice={"type": "function", "name": "get_weather"},
             max_output_tokens=120,
-            stream=True,  # type: ignore[list-item]
+            temperature=0,
+            stream=True,
         )
     )
     kinds = [event.type for event in events]
     assert "response.output_text.delta" not in kinds
-    assert kinds[-5:] == [
-        "response.output_item.added",
-        "response.function_call_arguments.delta",
-        "response.function_call_arguments.done",
-        "response.output_item.done",
-        "response.completed",
-    ]
+    first = kinds.index("response.output_item.added")
+    deltas = [event.delta for event in events if event.type == "response.function_call_arguments.delta"]  # type: ignore[union-attr]
+    assert len(deltas) > 1 and kinds[first + 1 : first + 1 + len(deltas)] == [
+        "response.function_call_arguments.delta"
+    ] * len(deltas)
+    assert kinds[-3:] == ["response.function_call_arguments.done", "response.output_item.done", "response.completed"]
     done = events[-2].item  # type: ignore[union-attr]
-    assert done.type == "function_call" and done.arguments == events[-3].arguments  # type: ignore[union-attr]
-    assert events[-1].response.output[-1].call_id == done.call_id  # type: ignore[union-attr]
+    assert done.type == "function_call" and "".join(deltas) == done.arguments == events[-3].arguments  # type: ignore[union-attr]
+    assert events[-1].response.output[-1].call_id == done.call_id == events[first].item.call_id  # type: ignore[union-attr]
 
 
 def test_text_format_json_schema_gives_json_that_validates(client: openai.OpenAI) -> None:

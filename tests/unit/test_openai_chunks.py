@@ -87,18 +87,55 @@ def test_continuous_usage_puts_the_counts_so_far_in_every_chunk() -> None:
     assert payloads[-1]["usage"]["completion_tokens"] == 3
 
 
-def test_a_hermes_tool_call_is_held_back_and_sent_as_tool_calls() -> None:
-    text = 'Sure. <tool_call>{"name": "get", "arguments": {"city": "Oslo"}}</tool_call>'
-    events = [(0, delta(text[:8])), (0, delta(text[8:20])), (0, delta(text[20:])), (0, {**DONE, "result": text})]
-    payloads = frames_of(events, Shape(chat=True, tools=ToolMode("auto")))
-
+def assembled(payloads: list[dict[str, Any]]) -> tuple[str, dict[int, dict[str, str]], int]:
+    """(content, calls by index as a client joins them, how many chunks carried call deltas)."""
     deltas = [payload["choices"][0]["delta"] for payload in payloads]
-    assert "".join(d.get("content") or "" for d in deltas).strip() == "Sure."
-    calls = [call for d in deltas for call in d.get("tool_calls", [])]
-    assert [(c["index"], c["function"]["name"], json.loads(c["function"]["arguments"])) for c in calls] == [
-        (0, "get", {"city": "Oslo"})
+    calls: dict[int, dict[str, str]] = {}
+    for call in (call for d in deltas for call in d.get("tool_calls") or []):
+        joined = calls.setdefault(call["index"], {"id": "", "name": "", "arguments": ""})
+        joined["id"] += call.get("id", "")
+        joined["name"] += call["function"].get("name", "")
+        joined["arguments"] += call["function"]["arguments"]
+    carrying = sum(1 for d in deltas if d.get("tool_calls"))
+    return "".join(d.get("content") or "" for d in deltas), calls, carrying
+
+
+def pieces(text: str, size: int) -> list[tuple[int, dict[str, Any]]]:
+    return [(0, delta(text[start : start + size])) for start in range(0, len(text), size)]
+
+
+def test_a_hermes_tool_call_is_not_content_and_its_arguments_stream_as_generated() -> None:
+    text = 'Sure. <tool_call>{"name": "get", "arguments": {"city": "Oslo", "days": [1, 2]}}</tool_call>'
+    payloads = frames_of([*pieces(text, 7), (0, {**DONE, "result": text})], Shape(chat=True, tools=ToolMode("auto")))
+    content, calls, carrying = assembled(payloads)
+    assert content.strip() == "Sure." and carrying > 3  # the name, then the arguments piece by piece
+    assert [(c["name"], json.loads(c["arguments"])) for c in calls.values()] == [
+        ("get", {"city": "Oslo", "days": [1, 2]})
     ]
-    assert payloads[-1]["choices"][0]["finish_reason"] == "tool_calls"
+    assert calls[0]["id"].startswith("call_") and payloads[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_a_named_call_streams_its_arguments_and_required_calls_each_in_turn() -> None:
+    named = '{"city": "Oslo"}'
+    payloads = frames_of(
+        [*pieces(named, 4), (0, {**DONE, "result": named})], Shape(chat=True, tools=ToolMode("named", "get"))
+    )
+    _, calls, carrying = assembled(payloads)
+    assert calls == {0: {"id": calls[0]["id"], "name": "get", "arguments": named}} and carrying > 2
+    required = '[{"name": "a", "parameters": {"x": 1}}, {"name": "b", "parameters": {}}]'
+    payloads = frames_of(
+        [*pieces(required, 5), (0, {**DONE, "result": required})], Shape(chat=True, tools=ToolMode("required"))
+    )
+    _, calls, _ = assembled(payloads)
+    assert [(c["name"], json.loads(c["arguments"])) for c in calls.values()] == [("a", {"x": 1}), ("b", {})]
+
+
+def test_a_call_in_another_key_order_comes_whole_at_the_end() -> None:
+    text = '<tool_call>{"arguments": {"city": "Oslo"}, "name": "get"}</tool_call>'
+    payloads = frames_of([*pieces(text, 9), (0, {**DONE, "result": text})], Shape(chat=True, tools=ToolMode("auto")))
+    content, calls, carrying = assembled(payloads)
+    assert content == "" and carrying == 1
+    assert [(c["name"], json.loads(c["arguments"])) for c in calls.values()] == [("get", {"city": "Oslo"})]
 
 
 def token(id_: int, text: str) -> dict[str, Any]:
@@ -129,3 +166,16 @@ def test_logprobs_arrive_with_the_finish_reason() -> None:
 
     last = payloads[-1]["choices"][0]
     assert last["logprobs"] == {"content": [{"token": "a", "logprob": -0.5, "bytes": [97], "top_logprobs": []}]}
+
+
+def test_an_arguments_value_ends_where_its_json_ends_whatever_its_strings_hold() -> None:
+    from api.openai.tool_stream import JsonValueEnd
+
+    text = '{"q": "a}\\"b{", "n": [1, {"x": "]"}]}</tool_call>'
+    scanner, reached = JsonValueEnd(), 0
+    for stop in range(5, len(text) + 1, 5):  # fed in pieces, as text arrives
+        reached, complete = scanner.scan(text[:stop], reached)
+        if complete:
+            break
+    assert complete and text[:reached] == '{"q": "a}\\"b{", "n": [1, {"x": "]"}]}'
+    assert JsonValueEnd().scan("true, ", 0) == (4, True) and JsonValueEnd().scan("12", 0) == (2, False)
