@@ -27,6 +27,7 @@ def conversation(parsed: ResponseCreateRequest) -> tuple[list[dict[str, Any]], d
         "previous_response_id": parsed.previous_response_id,
         "max_output_tokens": parsed.max_output_tokens,
         "background": parsed.background,
+        "store": parsed.store,
         "metadata": parsed.metadata or {},
         "history": history,
         "input": given,

@@ -135,7 +135,7 @@ class ResponseCreateRequest(BaseModel):
     temperature: Number | None = Field(None, ge=0.0, le=2.0)
     top_p: Number | None = Field(None, gt=0.0, le=1.0)
     background: StrictBool = Field(False, description="answer at once (queued); retrieve it later")
-    store: Literal[True] = Field(True, description="always stored (for RESULT_TTL): false is refused")
+    store: StrictBool = Field(True, description="false: answered, then forgotten (never retrieved or continued)")
     stream: StrictBool = Field(False, description="OpenAI's Responses events as Server-Sent Events")
     metadata: dict[StrictStr, StrictStr] | None = Field(None, max_length=MAX_METADATA_KEYS)
     user: StrictStr | None = Field(None, max_length=128)
@@ -162,6 +162,13 @@ class ResponseCreateRequest(BaseModel):
         if isinstance(choice, FunctionChoice) and choice.name not in names:
             raise ValueError(f"names no tool in tools: {choice.name!r}")
         return choice
+
+    @field_validator("store")
+    @classmethod
+    def _stored_in_background(cls, store: bool, info: ValidationInfo) -> bool:
+        if not store and info.data.get("background"):
+            raise ValueError("a background response must be stored (store: true): it is retrieved later")
+        return store
 
     @field_validator("text")
     @classmethod

@@ -59,6 +59,8 @@ def create(parsed: ResponseCreateRequest) -> Any:
     )
     callback = (parsed.metadata or {}).get("callback_url")
     if callback is not None:
+        if not parsed.store:
+            raise ApiError(400, "Invalid metadata.callback_url: a webhook needs a stored response", field="store")
         targets.check(callback, svc.settings, field="metadata.callback_url")
     if parsed.stream or not parsed.background:
         check_room(svc.hub)  # this request will follow its task: refuse it before the task exists
@@ -75,11 +77,15 @@ def create(parsed: ResponseCreateRequest) -> Any:
     )
     if parsed.stream:
         gathering = gather(svc.hub, [task_id], request.environ.get("gunicorn.socket"))
-        body = ResponseEvents(svc.store, task_id, parsed.background, ToolMode(**kept["tool_mode"])).stream(gathering)
+        events = ResponseEvents(svc.store, task_id, parsed.background, ToolMode(**kept["tool_mode"]))
+        body = events.stream(gathering, forget=not parsed.store)
         return event_stream(body, gathering, {})
     if not parsed.background:
         _wait(task_id)
-    return respond(ResponseObject.of(svc.store.get(task_id)), nulls=True)  # type: ignore[arg-type]
+    answer = ResponseObject.of(svc.store.get(task_id))  # type: ignore[arg-type]
+    if not parsed.store:
+        svc.store.delete(task_id)  # answered: nobody may read it again
+    return respond(answer, nulls=True)
 
 
 def _wait(task_id: str) -> None:

@@ -92,7 +92,7 @@ class ResponseObject(BaseModel):
     temperature: float
     top_p: float
     background: bool
-    store: Literal[True] = True
+    store: bool
     metadata: dict[str, str]
     user: str | None
     parallel_tool_calls: bool
@@ -124,6 +124,7 @@ class ResponseObject(BaseModel):
             temperature=record.params.temperature,
             top_p=record.params.top_p,
             background=bool(kept.get("background")),
+            store=kept.get("store", True),
             metadata=kept.get("metadata") or {},
             user=record.user_id,
             parallel_tool_calls=kept.get("parallel_tool_calls", True),

@@ -51,7 +51,8 @@ class ResponseEvents:
         self.first_call = 0
         """the output index of the first function call: after the message, when there is one"""
 
-    def stream(self, gathering: Gathering) -> Iterator[str]:
+    def stream(self, gathering: Gathering, forget: bool = False) -> Iterator[str]:
+        """`forget` (store: false): the record is deleted once the stream has ended."""
         try:
             yield self._event("response.created", response=self._response())
             for item in gathering:
@@ -60,6 +61,8 @@ class ResponseEvents:
                     continue
                 yield from self._feed(item[1])
             yield from self._end()
+            if forget:
+                self.store.delete(self.task_id)
         finally:
             if gathering.ended_by in (CLIENT_GONE, None) and not self.background:
                 self.store.request_cancel(self.task_id)  # nobody is left to read it

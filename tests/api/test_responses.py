@@ -67,7 +67,9 @@ JSON_FORMAT = {"format": {"type": "json_object"}}
 def test_what_is_not_implemented_is_refused_by_name(client: FlaskClient) -> None:
     for body, field in (
         ({"input": "x", "stream": "yes"}, "stream"),
-        ({"input": "x", "store": False}, "store"),
+        ({"input": "x", "store": False}, "store"),  # a background response must be stored
+        ({"input": "x", "store": "no"}, "store"),
+        ({"input": "x", "background": False, "store": False, "metadata": {"callback_url": "http://x"}}, "store"),
         ({"input": "x", "tools": [{"type": "web_search"}]}, "tools.0.type"),  # function tools only
         ({"input": "x", "tool_choice": "required"}, "tool_choice"),  # no tools
         ({"input": "x", "tools": [WEATHER], "tool_choice": {"type": "function", "name": "nope"}}, "tool_choice"),

@@ -176,3 +176,16 @@ def test_text_format_json_schema_gives_json_that_validates(client: openai.OpenAI
     )
     assert done.status == "completed" and done.text.format.type == "json_schema"  # type: ignore[union-attr]
     jsonschema.validate(json.loads(done.output_text), THING)
+
+
+def test_a_response_not_stored_is_answered_then_forgotten(client: openai.OpenAI, redis_server: RedisServer) -> None:
+    answered = client.responses.create(model="tiny", input="Just this once", store=False, max_output_tokens=4)
+    assert answered.status in ("completed", "incomplete") and answered.output_text and answered.store is False
+    assert TaskStore(redis.Redis.from_url(redis_server.url()), 60).get(answered.id[5:]) is None
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(answered.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.create(model="tiny", input="and then?", previous_response_id=answered.id)
+    streamed = list(client.responses.create(model="tiny", input="once", store=False, max_output_tokens=4, stream=True))
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(streamed[-1].response.id)  # type: ignore[union-attr]
