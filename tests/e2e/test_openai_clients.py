@@ -188,3 +188,34 @@ def test_streamed_logprobs_come_in_every_chunk_and_parse_in_each_client(
     assert read and "".join(read) == "".join(str(chunk.content) for chunk in streamed)
     passed = _litellm(litellm_module, base_url, logprobs=True, stream=True, **body)
     assert sum(1 for chunk in passed if chunk.choices and getattr(chunk.choices[0], "logprobs", None)) > 1
+
+
+def test_streamed_tool_call_arguments_are_joined_by_langchain_and_litellm(litellm_module: Any, base_url: str) -> None:
+    # LangChain joins the streamed pieces of a call into one tool call
+    chunks = list(
+        _chat(base_url, max_tokens=80).bind_tools([WEATHER], tool_choice="get_weather").stream("Weather in Oslo?")
+    )
+    assert sum(1 for chunk in chunks if chunk.tool_call_chunks) > 2  # the name, then the arguments as they came
+    joined = chunks[0]
+    for chunk in chunks[1:]:
+        joined += chunk
+    assert [call["name"] for call in joined.tool_calls] == ["get_weather"]
+    assert isinstance(joined.tool_calls[0]["args"]["city"], str)
+    # litellm passes the pieces through; joined, they are the arguments' JSON
+    messages = [{"role": "user", "content": "Weather in Oslo?"}]
+    pieces = [
+        call
+        for chunk in _litellm(
+            litellm_module,
+            base_url,
+            messages=messages,
+            tools=[WEATHER],
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+            max_tokens=80,
+            temperature=0,
+            stream=True,
+        )
+        for call in (chunk.choices[0].delta.tool_calls or [] if chunk.choices else [])
+    ]
+    assert len(pieces) > 2 and pieces[0].function.name == "get_weather"
+    assert "city" in json.loads("".join(piece.function.arguments or "" for piece in pieces))
