@@ -87,6 +87,8 @@ def _form_problem(line: str, seen: set[str]) -> str | None:
         request = json.loads(line)
     except ValueError as error:
         return f"not JSON ({error})"
+    except RecursionError:
+        return "not JSON (nested too deeply)"
     if not isinstance(request, dict):
         return "not a JSON object"
     custom_id = request.get("custom_id")

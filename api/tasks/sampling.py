@@ -14,6 +14,8 @@ Number = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
 MAX_TOKEN_IDS = 256
 """the most entries in logit_bias or stop_token_ids"""
+MAX_TOKEN_ID_DIGITS = 10
+"""a token id's longest decimal form in a logit_bias key (no vocabulary reaches 10 digits)"""
 
 
 class SamplingOptions(BaseModel):
@@ -37,8 +39,9 @@ class SamplingOptions(BaseModel):
     @classmethod
     def _token_ids_and_range(cls, bias: dict[str, float] | None) -> dict[str, float] | None:
         for key, value in (bias or {}).items():
-            if not key.isdigit():
-                raise ValueError(f"keys are token ids; {key!r} is not")
+            # ASCII digits only ("²" is a digit to str.isdigit, not to int), and short enough for int()
+            if not (key.isascii() and key.isdigit() and len(key) <= MAX_TOKEN_ID_DIGITS):
+                raise ValueError(f"keys are token ids; {key[:20]!r} is not")
             if not -100 <= value <= 100:
                 raise ValueError(f"values are from -100 to 100; {key}: {value}")
         if bias is not None and len(bias) > MAX_TOKEN_IDS:
