@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from ..http.auth import require_api_key
 from ..http.bodies import respond, validated
 from ..http.errors import ApiError, invalid
+from ..http.rate_limit import counted_as_management
 from ..services import services
 from .files import BATCH_PURPOSE, StoredFile
 from .input_lines import check_upload
@@ -24,6 +25,7 @@ FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the purpose
 
 @bp.post("/files")
 @require_api_key
+@counted_as_management
 def upload() -> Any:
     svc = services()
     limit = svc.settings.batch_max_file_bytes
@@ -95,6 +97,7 @@ def content(file_id: str) -> Any:
 
 @bp.delete("/files/<file_id>")
 @require_api_key
+@counted_as_management
 def delete(file_id: str) -> Any:
     if not batch_services().files.delete(g.key_id, file_id):
         raise _missing(file_id)

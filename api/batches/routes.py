@@ -14,6 +14,7 @@ from contract.statuses import BatchStatus
 from ..http.auth import require_api_key
 from ..http.bodies import json_object, respond, validated
 from ..http.errors import ApiError, invalid
+from ..http.rate_limit import counted_as_management
 from ..services import services
 from .creation import BatchCreateRequest, create_batch
 from .services import batch_services
@@ -33,6 +34,7 @@ def _parse() -> BatchCreateRequest:
 @bp.post("/batches")
 @require_api_key
 @validated(_parse)
+@counted_as_management
 def create(parsed: BatchCreateRequest) -> Any:
     return respond(create_batch(services(), batch_services(), g.key_id, g.tenant.name, parsed).as_openai(), nulls=True)
 
@@ -65,6 +67,7 @@ def listed(query: BatchListQuery) -> Any:
 
 @bp.post("/batches/<batch_id>/cancel")
 @require_api_key
+@counted_as_management
 def cancel(batch_id: str) -> Any:
     """The batch turns `cancelling` at once; lines not yet answered are closed and the batch ends
     `cancelled` within a second or so, with the answers it had in its output file."""

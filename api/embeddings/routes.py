@@ -20,7 +20,7 @@ from ..http.auth import require_api_key
 from ..http.bodies import json_object, respond, validated
 from ..http.errors import ApiError, invalid
 from ..http.model_access import resolve_model
-from ..http.rate_limit import counted_against_limit
+from ..http.rate_limit import asks_for, counted_against_limit
 from ..openai.protocol import unsupported
 from ..openai.running import finals, gather_or_cancel, submit_all
 from ..openai.serving import failure
@@ -61,9 +61,11 @@ def create(parsed: EmbeddingRequest) -> Any:
 def _parse(body: dict[str, Any]) -> EmbeddingRequest:
     unsupported(body, EmbeddingRequest)  # logs the fields nobody here knows
     try:
-        return EmbeddingRequest.model_validate(body)
+        parsed = EmbeddingRequest.model_validate(body)
     except ValidationError as error:
         raise invalid(error) from None
+    asks_for(len(parsed.input), "input")
+    return parsed
 
 
 def _params(text: str | list[int], dimensions: int | None) -> TaskParams:

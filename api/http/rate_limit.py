@@ -4,8 +4,11 @@ A tenant's requests per minute and burst (RATE_LIMIT_PER_MINUTE and RATE_LIMIT_B
 a key no tenant lists is its own tenant), one budget across every generation route of its keys, as two
 moving windows: the burst may arrive back to back, and then the key earns its requests back at the
 per-minute rate (10 per 10 s for 60/min and 10).
-A request refused as invalid (400, 413, 415) costs nothing, because the views check the body before the
-limit (bodies.validated): a client fixing its request is not locked out.
+A request counts once for each task it creates (a chat completion with `n` 8 counts 8), and only once it is
+accepted: a refusal of any kind (400, 404, 429 for a token budget, 503...) costs nothing (flask-limiter's
+`deduct_when`; the check before the view only tests that the budget has room). A request asking for more
+tasks than its tenant's burst could never pass, so it is refused with 400 naming `n` (or `input`).
+Files, batches and cancels have a budget of their own, at the same rate ("management").
 
 Only a refused request learns when to come back (Retry-After, computed then); flask-limiter's X-RateLimit
 headers on every response would cost two more Redis reads per request (a sixth of the submit path's time,
@@ -19,6 +22,7 @@ import time
 from typing import Any
 
 from flask import Flask, g
+from flask.wrappers import Response
 from flask_limiter import Limiter
 from redis.connection import BlockingConnectionPool
 
@@ -28,6 +32,7 @@ from contract.redis_url import sentinel_url
 from contract.tenants import Tenant
 
 from ..settings import ApiSettings
+from .errors import ApiError
 
 LIMITER_CLIENT = "llm-api-limiter"
 
@@ -85,9 +90,32 @@ def openai_headers(retry_after_seconds: int) -> dict[str, str]:
     }
 
 
-# One budget per tenant across every route that generates (POST /generate, /v1/completions and
-# /v1/chat/completions), as the API document promises: a key cannot triple its rate by spreading its requests.
-counted_against_limit = limiter.shared_limit(current_limits, scope="generation")
+def _accepted(response: Response) -> bool:
+    return response.status_code < 400
+
+
+def _tasks() -> int:
+    return int(g.get("tasks_asked", 1))
+
+
+def asks_for(tasks: int, field: str) -> None:
+    """The number of tasks the request will create, which it costs; 400 naming `field` past the burst."""
+    burst = g.tenant.limits.burst
+    if tasks > burst:
+        raise ApiError(
+            400,
+            f"Invalid {field}: this request would create {tasks} tasks, each counted against the rate limit, "
+            f"above the burst of {burst}",
+            field=field,
+        )
+    g.tasks_asked = tasks
+
+
+# One budget per tenant across every route that generates (POST /generate, /v1/completions,
+# /v1/chat/completions, /v1/embeddings, /v1/responses), as the API document promises: a key cannot multiply
+# its rate by spreading its requests.
+counted_against_limit = limiter.shared_limit(current_limits, scope="generation", deduct_when=_accepted, cost=_tasks)
+counted_as_management = limiter.shared_limit(current_limits, scope="management", deduct_when=_accepted)
 
 
 def retry_after() -> int:

@@ -19,7 +19,7 @@ from ..http.auth import require_api_key
 from ..http.bodies import json_object, respond, validated
 from ..http.errors import ApiError
 from ..http.model_access import resolve_model
-from ..http.rate_limit import counted_against_limit
+from ..http.rate_limit import asks_for, counted_against_limit
 from ..services import services
 from ..tasks.events import check_room, event_stream
 from .planning import choices_of, parse, shape_of
@@ -70,7 +70,10 @@ def chat_completions(parsed: ChatCompletionRequest) -> Any:
 
 
 def _parse(schema: type[BaseModel]) -> Any:
-    return parse(schema, json_object(), services().settings.max_tokens_limit)
+    parsed = parse(schema, json_object(), services().settings.max_tokens_limit)
+    prompts = 1 if isinstance(parsed, ChatCompletionRequest) else len(parsed.prompts())
+    asks_for(prompts * parsed.n, "n")
+    return parsed
 
 
 def _complete(parsed: Any) -> Any:

@@ -15,7 +15,7 @@ from ..http.auth import require_api_key
 from ..http.bodies import json_object, respond, validated
 from ..http.errors import ApiError, invalid
 from ..http.model_access import resolve_model
-from ..http.rate_limit import counted_against_limit
+from ..http.rate_limit import counted_against_limit, counted_as_management
 from ..openai.tools import ToolMode
 from ..services import services
 from ..tasks.events import CLIENT_GONE, check_room, event_stream, gather
@@ -106,6 +106,7 @@ def retrieve(response_id: str) -> Any:
 
 @bp.post("/responses/<response_id>/cancel")
 @require_api_key
+@counted_as_management
 def cancel(response_id: str) -> Any:
     """A queued response ends `cancelled` at once; one in progress at the engine's next step (answered
     `in_progress`: retrieve it to see it end); a finished one cannot be (409)."""
@@ -122,6 +123,7 @@ def cancel(response_id: str) -> Any:
 
 @bp.delete("/responses/<response_id>")
 @require_api_key
+@counted_as_management
 def delete(response_id: str) -> Any:
     record = owned_response(response_id)
     store = services().store

@@ -14,7 +14,7 @@ from ..http.auth import require_api_key
 from ..http.bodies import json_object, respond, validated
 from ..http.errors import ApiError, invalid
 from ..http.model_access import resolve_model
-from ..http.rate_limit import counted_against_limit
+from ..http.rate_limit import counted_against_limit, counted_as_management
 from ..services import services
 from ..webhooks import targets
 from .records import owned_task, result_body
@@ -75,6 +75,7 @@ def result(task_id: str) -> Any:
 
 @bp.post("/cancel/<task_id>")
 @require_api_key
+@counted_as_management
 def cancel(task_id: str) -> Any:
     """A queued task ends `cancelled` at once (200); a running one is asked to stop and ends `cancelled` at
     the engine's next step, its place in the batch freed (202); a finished one cannot be (409)."""

@@ -89,3 +89,60 @@ def test_invalid_requests_do_not_spend_a_keys_budget(fresh_key_api: Api, route: 
     body = {"prompt": "x", "max_tokens": 1, **({"model": "tiny"} if route.startswith("/v1") else {})}
     statuses = [requests.post(fresh_key_api.url(route), headers=headers, json=body).status_code for _ in range(11)]
     assert statuses[:10] == [202 if route == "/generate" else 200] * 10 and statuses[10] == 429
+
+
+KEYS_F = {"refused": "rate-key-f1", "tasks": "rate-key-f2", "management": "rate-key-f3"}
+
+
+@pytest.fixture(scope="module")
+def counting_api(
+    module_started: Started, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
+) -> Api:
+    return module_started.api(
+        redis_server.url(),
+        api_keys=",".join(KEYS_F.values()),
+        webhook_allowed_hosts="hooks.example.com",
+        rate_limit_per_minute=4,
+        rate_limit_burst=4,
+        **model_settings,
+    )
+
+
+def test_a_request_refused_for_any_reason_costs_nothing(counting_api: Api) -> None:
+    headers = {"X-API-Key": KEYS_F["refused"]}
+
+    def send(**body: object) -> int:
+        payload = {"prompt": "x", "max_tokens": 1, **body}
+        return requests.post(counting_api.url("/generate"), headers=headers, json=payload, timeout=10).status_code
+
+    # Refused after validation: a callback to a host not allowed, a model nobody serves
+    assert [send(callback_url="http://169.254.169.254/x") for _ in range(5)] == [400] * 5
+    assert [send(model="nobody-serves-this") for _ in range(5)] == [400] * 5
+    # The burst is whole
+    assert [send() for _ in range(5)] == [202] * 4 + [429]
+
+
+def test_each_task_a_request_creates_counts(counting_api: Api) -> None:
+    headers = {"X-API-Key": KEYS_F["tasks"]}
+    chat = {"model": "tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 1}
+    route = counting_api.url("/v1/chat/completions")
+    assert requests.post(route, headers=headers, json={**chat, "n": 3}, timeout=60).status_code == 200
+    assert requests.post(route, headers=headers, json={**chat, "n": 2}, timeout=60).status_code == 429  # 3 + 2 > 4
+    assert requests.post(route, headers=headers, json=chat, timeout=60).status_code == 200  # the 4th task
+    beyond = requests.post(route, headers=headers, json={**chat, "n": 5}, timeout=60)
+    assert beyond.status_code == 400 and beyond.json()["error"]["param"] == "n"  # never within the burst of 4
+
+
+def test_files_batches_and_cancels_have_a_budget_of_their_own(counting_api: Api) -> None:
+    headers = {"X-API-Key": KEYS_F["management"]}
+    cancels = [
+        requests.post(counting_api.url(f"/cancel/{index}"), headers=headers, timeout=10).status_code
+        for index in range(5)
+    ]
+    assert cancels == [404] * 5  # refused: free
+    task_id = requests.post(
+        counting_api.url("/generate"), headers=headers, json={"prompt": "x", "max_tokens": 900}, timeout=10
+    ).json()["task_id"]
+    answered = [requests.post(counting_api.url(f"/cancel/{task_id}"), headers=headers, timeout=10) for _ in range(5)]
+    assert [response.status_code for response in answered][-1] == 429
+    assert all(response.status_code in (200, 202) for response in answered[:4])
