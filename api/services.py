@@ -12,6 +12,7 @@ from contract.connections import make_broker, make_redis
 from contract.task_store import TaskStore
 
 from .http.key_file import KeyFile
+from .http.rate_limit import WrongKeys
 from .settings import ApiSettings
 from .tasks.event_hub import EventHub
 from .tenants.book import TenantBook
@@ -30,6 +31,7 @@ class Services:
     hub: EventHub
     tenants: TenantBook
     prompt_tokens: PromptTokens
+    wrong_keys: WrongKeys
 
 
 def init_app(app: Flask, settings: ApiSettings) -> Services:
@@ -38,7 +40,10 @@ def init_app(app: Flask, settings: ApiSettings) -> Services:
     store = TaskStore(client, settings.result_ttl)
     hub = EventHub(client, settings.max_open_streams)
     broker = make_broker(settings.redis_url, name="llm-api")
-    found = Services(settings, client, store, broker, key_file, hub, TenantBook(client), PromptTokens(client))
+    wrong_keys = WrongKeys(settings.wrong_key_limit_per_minute)
+    found = Services(
+        settings, client, store, broker, key_file, hub, TenantBook(client), PromptTokens(client), wrong_keys
+    )
     app.extensions[EXTENSION_KEY] = found
     return found
 

@@ -27,6 +27,9 @@ class ApiSettings(CommonSettings):
     )
     rate_limit_per_minute: int = Field(60, ge=1, description="a tenant's requests per minute unless it sets its own")
     rate_limit_burst: int = Field(10, ge=1, description="a tenant's burst unless it sets its own")
+    wrong_key_limit_per_minute: int = Field(
+        30, ge=1, description="requests with a wrong API key one client address may send a minute; then 429"
+    )
     fair_queueing: bool = Field(
         True, description="order waiting requests fairly across tenants; off: first come, first served"
     )

@@ -56,17 +56,26 @@ def _static_keys() -> list[str]:
     return svc.settings.api_key_list + (svc.key_file.current() if svc.key_file else [])
 
 
-def _registered(candidate: str) -> bool:
-    """Keys from the Secrets that LLMModel and LLMTenant resources name are valid too (the operator publishes
-    them)."""
+def _known(candidate: str) -> bool:
+    """API_KEYS and API_KEYS_FILE's keys, and those of the Secrets that LLMTenant and LLMModel resources name
+    (the operator publishes them). The first three are held in memory; a model's need a Redis read, which a
+    client address that sent too many wrong keys does not get (429): a guesser is throttled, and valid keys
+    from the same address that need no read still pass."""
+    if matching_key(candidate, _static_keys()) is not None:
+        return True
     key_digest = model_registry.digest(candidate)
     if services().tenants.lists(key_digest):
         return True
+    wrong_keys = services().wrong_keys
+    wrong_keys.refuse_if_over()
     try:
         models = list(model_registry.read(services().redis).values())
     except redis.RedisError:
         return False  # API_KEYS still work while Redis is away
-    return model_registry.holds(key_digest, models)
+    if model_registry.holds(key_digest, models):
+        return True
+    wrong_keys.count()
+    return False
 
 
 def _tenant(key_digest: str, key: str) -> Tenant:
@@ -95,7 +104,7 @@ def require_api_key(view: F | None = None, *, allow_query: bool = False) -> Any:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             candidate = _presented_key(allow_query)
-            if matching_key(candidate, _static_keys()) is None and not _registered(candidate):
+            if not _known(candidate):
                 raise ApiError(401, "Invalid API key")
             g.key_id = key_id(candidate)
             g.key_digest = model_registry.digest(candidate)

@@ -17,13 +17,15 @@ profiled), so they are off.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any
 
-from flask import Flask, g
+from flask import Flask, g, request
 from flask.wrappers import Response
 from flask_limiter import Limiter
+from limits import RateLimitItemPerMinute
 from redis.connection import BlockingConnectionPool
 
 from contract.connections import STORE_OPTIONS
@@ -35,6 +37,9 @@ from ..settings import ApiSettings
 from .errors import ApiError
 
 LIMITER_CLIENT = "llm-api-limiter"
+WRONG_KEY_SCOPE = "wrong-key"
+WRONG_KEY_RETRY_AFTER_SECONDS = 60
+logger = logging.getLogger(__name__)
 
 
 def storage_options(redis_url: str) -> dict[str, Any]:
@@ -125,6 +130,33 @@ def retry_after() -> int:
         return max(1, math.ceil(breached.reset_at - time.time())) if breached else 1
     except Exception:  # reading the window needs Redis; a 429 must not turn into a 500 for it
         return 1
+
+
+class WrongKeys:
+    """Requests with a wrong API key, counted per client address in the limiter's Redis: past the bound a
+    guesser is answered 429 before its key is even looked at. (Behind a proxy the address is the proxy's,
+    unless the proxy is trusted to set it: Gunicorn's forwarded_allow_ips.)"""
+
+    def __init__(self, per_minute: int) -> None:
+        self.item = RateLimitItemPerMinute(per_minute)
+
+    def refuse_if_over(self) -> None:
+        if not self._within(limiter.limiter.test):
+            raise ApiError(
+                429,
+                "Too many requests with a wrong API key from this address; retry later",
+                retry_after=WRONG_KEY_RETRY_AFTER_SECONDS,
+            )
+
+    def count(self) -> None:
+        self._within(limiter.limiter.hit)
+
+    def _within(self, check: Any) -> bool:
+        try:
+            return bool(check(self.item, WRONG_KEY_SCOPE, request.remote_addr or "unknown"))
+        except Exception:  # Redis away: the key check goes on (and API_KEYS still work), unthrottled
+            logger.warning("wrong-key throttle unavailable", exc_info=True)
+            return True
 
 
 def init_app(app: Flask, settings: ApiSettings) -> None:

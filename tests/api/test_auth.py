@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -73,3 +75,14 @@ def test_a_key_in_the_query_string_counts_on_the_stream_route_only(client: Flask
     # and a wrong one is 401 on the stream route (the right one streams: see e2e's test_stream)
     wrong = client.get(f"/stream/{task_id}?api_key=not-a-key")
     assert wrong.status_code == 401 and "API key" in wrong.get_json()["error"]
+
+
+def test_an_address_sending_wrong_keys_is_throttled_and_valid_keys_still_pass(
+    client_with: Callable[..., FlaskClient],
+) -> None:
+    throttled = client_with(7, wrong_key_limit_per_minute=3)
+    wrong = [throttled.get("/status/x", headers={"X-API-Key": f"guess-{n}"}) for n in range(5)]
+    assert [response.status_code for response in wrong] == [401, 401, 401, 429, 429]
+    assert int(wrong[-1].headers["Retry-After"]) >= 1 and "wrong API key" in wrong[-1].get_json()["error"]
+    # A key of API_KEYS, checked without Redis, is not held back by the guesses from its address
+    assert throttled.get("/status/x", headers={"X-API-Key": API_KEY}).status_code == 404

@@ -24,14 +24,15 @@ def fuzzed_api(
     workdir: Path, redis_server: RedisServer, model_settings: dict[str, object], worker: Process
 ) -> Iterator[Api]:
     # In front of the session's worker (the /v1 routes wait for results), with short generations so the fuzzing
-    # stays quick. The limit is raised so that the input is judged, not the rate; SSE connections end after a
-    # second so a stream cannot hang.
+    # stays quick. The limits (and the wrong-key throttle) are raised so that the input is judged, not the
+    # rate; SSE connections end after a second so a stream cannot hang.
     api = start_api(
         workdir,
         redis_server.url(),
         api_keys=API_KEY,
         rate_limit_per_minute=100_000,
         rate_limit_burst=100_000,
+        wrong_key_limit_per_minute=100_000,
         sse_max_seconds=1,
         max_tokens_limit=32,
         max_new_tokens=8,
