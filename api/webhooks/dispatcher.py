@@ -1,14 +1,21 @@
 """Sends the webhooks that are due, from every api process: claims a few at a time (a lease in Redis), POSTs
 each signed body, and on failure (no answer, a non-2xx status, a redirect) tries again later, the wait
-doubling from WEBHOOK_RETRY_SECONDS up to WEBHOOK_RETRY_MAX_SECONDS, until WEBHOOK_MAX_ATTEMPTS."""
+doubling from WEBHOOK_RETRY_SECONDS up to WEBHOOK_RETRY_MAX_SECONDS, until WEBHOOK_MAX_ATTEMPTS.
+
+A receiver cannot hold a process: the request goes to the address that was checked (targets.py), only the
+status line and headers are read (never the body), and the whole attempt has a deadline of twice
+WEBHOOK_TIMEOUT (under Gunicorn's gevent workers, where the dispatcher runs). An attempt is counted before
+it is made, so a process that dies mid-attempt cannot let the next one retry past WEBHOOK_MAX_ATTEMPTS."""
 
 from __future__ import annotations
 
 import logging
 import time
 
+import gevent
 import redis
 import requests
+from requests.adapters import HTTPAdapter
 
 from contract import webhooks
 from contract.task_store import TaskStore
@@ -30,7 +37,6 @@ class Dispatcher:
         self.client = client
         self.store = store
         self.settings = settings
-        self.session = requests.Session()
         self.background = BackgroundLoop("webhooks", self.send_due, INTERVAL_SECONDS)
 
     def ensure_running(self) -> None:
@@ -58,6 +64,7 @@ class Dispatcher:
         if not found["body"]:
             self.client.hset(key, "body", body)  # every attempt sends the same bytes
         attempts = int(found["attempts"]) + 1
+        self.client.hset(key, mapping={"attempts": attempts, "last_error": "attempt in progress"})
         outcome = self._post(delivery_id, found["url"], body)
         if outcome is None:
             self._end(delivery_id, "delivered", f"after {attempts} attempt(s)")
@@ -87,17 +94,23 @@ class Dispatcher:
     def _post(self, delivery_id: str, url: str, body: str) -> str | None:
         """None when delivered; otherwise what went wrong."""
         why = targets.refusal(url, self.settings)
-        if why is not None:
-            return f"refused: {why}"
+        target = targets.parse(url)
+        if why is not None or isinstance(target, str):
+            return f"refused: {why or target}"
+        addresses = targets.resolve(target, self.settings)
+        if isinstance(addresses, str):
+            return f"refused: {addresses}"
         headers = signing.headers(self.settings.webhook_secret, delivery_id, int(time.time()), body)
+        headers["Host"] = target.host_header
         timeout = self.settings.webhook_timeout
-        try:
-            answer = self.session.post(
-                url, data=body.encode(), headers=headers, timeout=(timeout, timeout), allow_redirects=False
-            )
-        except requests.RequestException as error:
-            return type(error).__name__  # its text holds the URL, whose path or query may carry a secret
-        return None if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"
+        outcome = "no address"
+        with gevent.Timeout(timeout * 2, False), _pinned_session(target) as session:
+            for address in addresses:  # the next one only when one refuses the connection, as a resolver's user does
+                outcome = _posted(session, target.pinned(address), body, headers, timeout)
+                if outcome != "ConnectionError":
+                    return outcome or None
+            return outcome
+        return "TimeoutError"  # the deadline of the whole attempt
 
     def _end(self, delivery_id: str, outcome: str, detail: str) -> None:
         state = "delivered" if outcome == "delivered" else "given_up"
@@ -108,3 +121,39 @@ class Dispatcher:
         WEBHOOK_ATTEMPTS.labels(outcome).inc()
         log = logger.info if state == "delivered" else logger.error
         log("webhook %s %s %s", delivery_id, state, detail)
+
+
+class _PinnedTLS(HTTPAdapter):
+    """TLS to an address, with the name the URL gave in SNI and checked against the certificate."""
+
+    def __init__(self, hostname: str) -> None:
+        self.hostname = hostname
+        super().__init__()
+
+    def init_poolmanager(self, *args: object, **kwargs: object) -> None:
+        kwargs.update(server_hostname=self.hostname, assert_hostname=self.hostname)
+        super().init_poolmanager(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def _pinned_session(target: targets.Target) -> requests.Session:
+    session = requests.Session()
+    if target.scheme == "https":
+        session.mount("https://", _PinnedTLS(target.host))
+    return session
+
+
+def _posted(session: requests.Session, url: str, body: str, headers: dict[str, str], timeout: float) -> str:
+    """ "" when the receiver answered 2xx; otherwise what went wrong."""
+    try:
+        answer = session.post(
+            url,
+            data=body.encode(),
+            headers=headers,
+            timeout=(timeout, timeout),
+            allow_redirects=False,
+            stream=True,  # the status is all that matters: the body is never read
+        )
+        answer.close()
+    except requests.RequestException as error:
+        return type(error).__name__  # its text holds the URL, whose path or query may carry a secret
+    return "" if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"

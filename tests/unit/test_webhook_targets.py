@@ -1,11 +1,14 @@
-"""Which callback URLs the api takes: only hosts WEBHOOK_ALLOWED_HOSTS lists, never credentials in a URL."""
+"""Which callback URLs the api takes: only hosts WEBHOOK_ALLOWED_HOSTS lists, read as the connecting parser
+reads them, never credentials in a URL; and which addresses a name may resolve to before it is called."""
 
 from __future__ import annotations
+
+import ipaddress
 
 import pytest
 
 from api.settings import ApiSettings
-from api.webhooks.targets import refusal
+from api.webhooks.targets import Target, parse, public, refusal, resolve
 
 ALLOWED = "hooks.example.com,*.internal.example.com,localhost:8080,[::1]:9000,10.0.0.5"
 SETTINGS = ApiSettings(api_keys="k", webhook_secret="s", webhook_allowed_hosts=ALLOWED, _env_file=None)  # type: ignore[call-arg]
@@ -54,3 +57,57 @@ def test_without_a_secret_or_a_list_nothing_is_taken() -> None:
     assert "WEBHOOK_SECRET" in (refusal("https://hooks.example.com/x", no_secret) or "")
     no_list = ApiSettings(api_keys="k", webhook_secret="s", _env_file=None)  # type: ignore[call-arg]
     assert "not allowed" in (refusal("https://hooks.example.com/x", no_list) or "")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254\\.hooks.example.com/x",  # urllib3 connects to 169.254.169.254
+        "http://hooks.example.com\\@evil.org/",
+        "http://hooks.example.com /x",
+        "http://hooks.example.com/\r\nX-Injected: 1",
+    ],
+)
+def test_a_url_that_parsers_could_read_differently_is_refused(url: str) -> None:
+    found = refusal(url, SETTINGS)
+    assert found is not None and ("backslashes" in found or "differently" in found or "not allowed" in found)
+
+
+def test_an_address_is_allowed_only_by_an_address_entry_its_mapped_form_included() -> None:
+    assert refusal("http://[::ffff:10.0.0.5]/x", SETTINGS) is None  # 10.0.0.5 is listed
+    assert "not allowed" in (refusal("http://[::ffff:127.0.0.1]/x", SETTINGS) or "")
+    assert "not allowed" in (refusal("http://hooks.example.com.:80/x", SETTINGS) or "")
+
+
+@pytest.mark.parametrize(
+    ("address", "is_public"),
+    [
+        ("93.184.216.34", True),
+        ("2606:4700::1111", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("169.254.169.254", False),  # the cloud metadata service
+        ("100.64.0.1", False),  # shared (carrier-grade NAT)
+        ("fd00:ec2::254", False),  # AWS's metadata service over IPv6
+        ("::ffff:192.168.0.1", False),
+        ("224.0.0.1", False),
+        ("0.0.0.0", False),
+    ],
+)
+def test_only_global_unicast_addresses_are_public(address: str, is_public: bool) -> None:
+    assert public(ipaddress.ip_address(address)) is is_public
+
+
+def test_a_name_is_resolved_and_an_internal_address_needs_an_address_entry() -> None:
+    target = parse("http://localhost:8080/x?y=1")
+    assert isinstance(target, Target) and target.path == "/x?y=1" and target.host_header == "localhost:8080"
+    refused = resolve(target, SETTINGS)  # localhost:8080 is listed by name, but it resolves to loopback
+    assert isinstance(refused, str) and "internal address" in refused
+    allowed = ApiSettings(  # type: ignore[call-arg]
+        api_keys="k", webhook_secret="s", webhook_allowed_hosts="localhost:8080,127.0.0.0/8,::1", _env_file=None
+    )
+    address = resolve(target, allowed)
+    assert not isinstance(address, str) and address.is_loopback
+    assert target.pinned(address) in ("http://127.0.0.1:8080/x?y=1", "http://[::1]:8080/x?y=1")
+    unknown = parse("http://no-such-host.invalid/x")
+    assert isinstance(unknown, Target) and "could not be resolved" in str(resolve(unknown, allowed))
