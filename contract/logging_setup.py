@@ -12,12 +12,28 @@ ERROR_LOG = "errors.log"
 REQUEST_LOG = "llm_requests.log"
 REQUEST_LOGGER = "llm_requests"
 FORMAT = "%(asctime)s %(levelname)s [%(process)d] %(name)s: %(message)s"
+MAX_MESSAGE_CHARS = 2000
+"""a log message's longest text; what a client sent can be long"""
+_CONTROL = {code: f"\\x{code:02x}" for code in range(32) if chr(code) not in "\t"} | {0x7F: "\\x7f"}
+
+
+class OneLineFormatter(logging.Formatter):
+    """Each message on one line and cut to MAX_MESSAGE_CHARS: text a client sent (a field name, a model
+    name) can neither forge a log line with a newline nor fill the disk with one message. A traceback
+    still follows on its own lines."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        message = record.message
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = f"{message[:MAX_MESSAGE_CHARS]}... ({len(message)} characters)"
+        record.message = message.translate(_CONTROL)
+        return super().formatMessage(record)
 
 
 def configure_logging(log_dir: Path, level: str, *, to_stdout: bool = True) -> None:
     """Idempotent: safe to call again in a forked process or a test."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    formatter = logging.Formatter(FORMAT)
+    formatter = OneLineFormatter(FORMAT)
     root = logging.getLogger()
     root.setLevel(level)
     for handler in [h for h in root.handlers if getattr(h, "_llm_owned", False)]:

@@ -95,7 +95,8 @@ def unsupported(body: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]
     nobody here knows are logged and left for the schema to ignore."""
     unknown = [name for name in body if name not in model.model_fields and name not in NEUTRAL]
     if unknown:
-        logger.warning("ignored unknown request fields: %s", ", ".join(sorted(unknown)[:20]))
+        shown = ", ".join(repr(name[:64]) for name in sorted(unknown)[:20])
+        logger.warning("ignored %d unknown request field(s): %s", len(unknown), shown)
     for name, value in body.items():
         if name in NEUTRAL and not any(_same(value, neutral) for neutral in NEUTRAL[name]):
             accepted = " or ".join(repr(neutral) for neutral in NEUTRAL[name])
