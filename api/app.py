@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_cors import CORS
 
-from contract.logging_setup import configure_logging
+from contract.logging_setup import Rotation, configure_logging
 from contract.settings import ConfigurationError, load_settings
 
 from . import services
@@ -33,7 +33,9 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
         raise ConfigurationError(
             "Invalid configuration:\n  API_KEYS: set at least one key (comma-separated), or API_KEYS_FILE"
         )
-    configure_logging(settings.log_dir, settings.log_level)
+    configure_logging(
+        settings.log_dir, settings.log_level, rotation=Rotation(settings.log_max_bytes, settings.log_backups)
+    )
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]

@@ -1,11 +1,18 @@
-"""The three log files every process writes (app, errors, one JSON line per finished task) and stdout."""
+"""The three log files every process writes (app, errors, one JSON line per finished task) and stdout.
+
+Each file is rotated at LOG_MAX_BYTES with LOG_BACKUPS kept, so a part's logs take at most
+3 × (LOG_BACKUPS + 1) × LOG_MAX_BYTES on disk (an emptyDir with a size limit in the chart). Every process
+of a part (Gunicorn's workers, Dramatiq's) writes the same files, so rotation is concurrent-log-handler's,
+which takes a file lock around it: logging's RotatingFileHandler assumes one process per file."""
 
 from __future__ import annotations
 
 import logging
 import sys
-from logging.handlers import WatchedFileHandler
+from dataclasses import dataclass
 from pathlib import Path
+
+from concurrent_log_handler import ConcurrentRotatingFileHandler
 
 APP_LOG = "app.log"
 ERROR_LOG = "errors.log"
@@ -30,7 +37,16 @@ class OneLineFormatter(logging.Formatter):
         return super().formatMessage(record)
 
 
-def configure_logging(log_dir: Path, level: str, *, to_stdout: bool = True) -> None:
+@dataclass(frozen=True)
+class Rotation:
+    max_bytes: int = 50 * 1024 * 1024
+    backups: int = 3
+
+    def handler(self, path: Path) -> logging.Handler:
+        return ConcurrentRotatingFileHandler(path, maxBytes=self.max_bytes, backupCount=self.backups)
+
+
+def configure_logging(log_dir: Path, level: str, *, to_stdout: bool = True, rotation: Rotation = Rotation()) -> None:
     """Idempotent: safe to call again in a forked process or a test."""
     log_dir.mkdir(parents=True, exist_ok=True)
     formatter = OneLineFormatter(FORMAT)
@@ -38,10 +54,7 @@ def configure_logging(log_dir: Path, level: str, *, to_stdout: bool = True) -> N
     root.setLevel(level)
     for handler in [h for h in root.handlers if getattr(h, "_llm_owned", False)]:
         root.removeHandler(handler)
-    handlers: list[logging.Handler] = [
-        WatchedFileHandler(log_dir / APP_LOG),
-        WatchedFileHandler(log_dir / ERROR_LOG),
-    ]
+    handlers: list[logging.Handler] = [rotation.handler(log_dir / APP_LOG), rotation.handler(log_dir / ERROR_LOG)]
     handlers[1].setLevel(logging.ERROR)
     if to_stdout:
         handlers.append(logging.StreamHandler(sys.stdout))
@@ -49,15 +62,15 @@ def configure_logging(log_dir: Path, level: str, *, to_stdout: bool = True) -> N
         handler.setFormatter(formatter)
         handler._llm_owned = True  # type: ignore[attr-defined]
         root.addHandler(handler)
-    _configure_request_log(log_dir)
+    _configure_request_log(log_dir, rotation)
 
 
-def _configure_request_log(log_dir: Path) -> None:
+def _configure_request_log(log_dir: Path, rotation: Rotation) -> None:
     logger = logging.getLogger(REQUEST_LOGGER)
     logger.propagate = False
     logger.setLevel(logging.INFO)
     for handler in list(logger.handlers):
         logger.removeHandler(handler)
-    handler = WatchedFileHandler(log_dir / REQUEST_LOG)
+    handler = rotation.handler(log_dir / REQUEST_LOG)
     handler.setFormatter(logging.Formatter("%(message)s"))
     logger.addHandler(handler)

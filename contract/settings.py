@@ -38,6 +38,10 @@ class CommonSettings(BaseSettings):
     redis_url: RedisUrl = "redis://127.0.0.1:6379/0"
     log_dir: Path = Path("logs")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_max_bytes: int = Field(
+        50 * 1024 * 1024, ge=1024, description="a log file's size at which it is rotated; LOG_BACKUPS are kept"
+    )
+    log_backups: int = Field(3, ge=1, le=100, description="rotated files kept of each log file")
     result_ttl: int = Field(86_400, ge=60, description="seconds a task record is kept")
 
     # The model a worker serves, and the one the api treats as the default

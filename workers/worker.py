@@ -19,7 +19,7 @@ from dramatiq.middleware.prometheus import Prometheus
 from contract import published_tokenizers
 from contract.connections import make_broker, make_redis
 from contract.dramatiq_internals import refresh_broker_heartbeat
-from contract.logging_setup import configure_logging
+from contract.logging_setup import Rotation, configure_logging
 from contract.names import ACTOR_NAME, queue_name
 from contract.queue_depth import waiting_requests
 from contract.settings import load_settings
@@ -63,7 +63,8 @@ class CountedTask:
 
 def build_worker_broker(settings: WorkerSettings) -> RedisBroker:
     # Dramatiq's parent process already echoes worker output to its stderr; files only here.
-    configure_logging(settings.log_dir, settings.log_level, to_stdout=False)
+    rotation = Rotation(settings.log_max_bytes, settings.log_backups)
+    configure_logging(settings.log_dir, settings.log_level, to_stdout=False, rotation=rotation)
     ready = ReadyFile(settings.worker_ready_file) if settings.worker_ready_file else None
     backend = create_backend(settings)
     backend.load()

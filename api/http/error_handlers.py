@@ -64,7 +64,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(redis.RedisError)
     def redis_down(error: redis.RedisError) -> Response:
         logger.error("redis unavailable: %s", error)
-        response = error_response(503, "Service unavailable: the queue (Redis) cannot be reached; retry later")
+        # A Redis at its maxmemory (noeviction, as the chart sets it) refuses writes with an OOM error
+        full = isinstance(error, redis.ResponseError) and "maxmemory" in str(error)
+        why = "the queue (Redis) is full" if full else "the queue (Redis) cannot be reached"
+        response = error_response(503, f"Service unavailable: {why}; retry later")
         response.headers["Retry-After"] = str(REDIS_RETRY_AFTER_SECONDS)
         return response
 

@@ -44,7 +44,7 @@ def build(model: dict[str, Any], config: OperatorConfig) -> dict[str, Any]:
         "securityContext": template.get("podSecurityContext", DEFAULT_POD_SECURITY),
         "automountServiceAccountToken": False,
         "containers": [_container(model, config)],
-        "volumes": [{"name": "tmp", "emptyDir": {}}, template.get("modelVolume", {"name": "models", "emptyDir": {}})],
+        "volumes": [_tmp_volume(template), template.get("modelVolume", {"name": "models", "emptyDir": {}})],
     }
     spec = model["spec"]
     if spec.get("nodeSelector"):
@@ -134,3 +134,10 @@ def _owner(model: dict[str, Any]) -> dict[str, Any]:
         "controller": True,
         "blockOwnerDeletion": True,
     }
+
+
+def _tmp_volume(template: dict[str, Any]) -> dict[str, Any]:
+    """/tmp (logs, the ready file), bounded when the chart says how much it may hold (a pod past it is evicted,
+    so the logs are rotated well within it)."""
+    limit = template.get("tmpSizeLimit")
+    return {"name": "tmp", "emptyDir": {"sizeLimit": limit} if limit else {}}

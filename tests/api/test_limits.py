@@ -1,17 +1,21 @@
-"""Bounds the api keeps by itself, before any worker: a full queue refuses with 503 and stores nothing."""
+"""Bounds the api keeps by itself, before any worker: a full queue refuses with 503 and stores nothing; a
+full Redis refuses with 503 and keeps what it had."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from pathlib import Path
 
 import redis
 from flask.testing import FlaskClient
 
+from api.app import create_app
 from contract.names import TASK_KEY_PATTERN
 from contract.queue_depth import waiting_requests
 
 from ..support.stack import API_KEY, RedisServer
-from .conftest import MODEL
+from .conftest import MODEL, settings
 
 HEADERS = {"X-API-Key": API_KEY}
 
@@ -37,3 +41,25 @@ def test_a_full_queue_is_503_with_retry_after_and_stores_nothing(
     assert set(queue.scan_iter(match=TASK_KEY_PATTERN)) == tasks and waiting_requests(queue, MODEL) == 3  # type: ignore[arg-type]
     for task_id in accepted:
         assert client.get(f"/status/{task_id}", headers=HEADERS).get_json()["status"] == "queued"
+
+
+def test_a_full_redis_is_503_with_retry_after_and_keeps_what_it_had(tmp_path: Path) -> None:
+    # Given a Redis at its memory bound with the chart's policy (noeviction)
+    full = RedisServer(tmp_path, extra=("--maxmemory", "4mb", "--maxmemory-policy", "noeviction")).start()
+    try:
+        client = create_app(settings(full, tmp_path / "logs")).test_client()
+        accepted = client.post("/generate", headers={"X-API-Key": API_KEY}, json={"prompt": "kept"})
+        assert accepted.status_code == 202
+        filler = redis.Redis.from_url(full.url())
+        with contextlib.suppress(redis.ResponseError):
+            for index in range(10_000):
+                filler.set(f"filler-{index}", "x" * 4096)
+        # When a request comes, it is refused with a clear 503 and Retry-After, not a 500
+        refused = client.post("/generate", headers={"X-API-Key": API_KEY}, json={"prompt": "more"})
+        assert refused.status_code == 503 and int(refused.headers["Retry-After"]) >= 1
+        assert "full" in refused.get_json()["error"]
+        # and what was accepted before is still there, readable
+        task_id = accepted.get_json()["task_id"]
+        assert client.get(f"/status/{task_id}", headers={"X-API-Key": API_KEY}).get_json()["status"] == "queued"
+    finally:
+        full.stop()

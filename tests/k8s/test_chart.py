@@ -340,3 +340,24 @@ def test_tenant_settings_reach_the_api(testbed: TestBed) -> None:
     api = next(d for d in by_kind(configured, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")
     assert env_of(api)["ADMIN_API_KEYS"] == {"secretKeyRef": {"name": "admins", "key": "admin-api-keys"}}
     assert by_kind(configured, "ConfigMap")[0]["data"]["FAIR_QUEUEING"] == "false"
+
+
+def test_redis_refuses_writes_when_full_and_every_tmp_is_bounded(testbed: TestBed) -> None:
+    for values in ([], ["--values", str(CHART / "ci" / "redis-ha-values.yaml")]):
+        objects = render(testbed, *values)
+        redis_set = by_kind(objects, "StatefulSet")[0]
+        if len(redis_set["spec"]["template"]["spec"]["containers"]) == 1:  # one Redis: its command line
+            command = " ".join(redis_set["spec"]["template"]["spec"]["containers"][0]["command"])
+        else:  # with Sentinels: the configuration its script writes
+            command = next(c for c in by_kind(objects, "ConfigMap") if c["metadata"]["name"].endswith("redis-ha"))
+            command = command["data"]["redis.sh"]
+        assert "maxmemory 768mb" in command.replace("--maxmemory ", "maxmemory ")
+        assert "noeviction" in command
+    deployments = {d["metadata"]["name"]: d for d in by_kind(render(testbed), "Deployment")}
+    for name in ("rel-llm-service-api", "rel-llm-service-operator"):
+        volumes = deployments[name]["spec"]["template"]["spec"]["volumes"]
+        assert {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}} in volumes
+    operator = deployments["rel-llm-service-operator"]
+    assert json.loads(env_of(operator)["OPERATOR_WORKER_TEMPLATE"].replace("$$(", "$("))["tmpSizeLimit"] == "1Gi"
+    settings = next(c for c in by_kind(render(testbed), "ConfigMap") if c["metadata"]["name"].endswith("-settings"))
+    assert (settings["data"]["LOG_MAX_BYTES"], settings["data"]["LOG_BACKUPS"]) == ("52428800", "3")

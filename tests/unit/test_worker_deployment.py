@@ -265,3 +265,9 @@ def test_the_pull_policy_comes_from_the_template_when_it_has_one() -> None:
     assert "imagePullPolicy" not in container(build(llm_model(), config()))
     pulled = build(llm_model(), config(worker_template={"imagePullPolicy": "Never"}))
     assert container(pulled)["imagePullPolicy"] == "Never"
+
+
+def test_tmp_is_bounded_when_the_chart_says_how_much_it_may_hold() -> None:
+    bounded = build(llm_model(), config(worker_template={"tmpSizeLimit": "1Gi"}))
+    assert {"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}} in pod(bounded)["volumes"]
+    assert {"name": "tmp", "emptyDir": {}} in pod(build(llm_model(), config()))["volumes"]

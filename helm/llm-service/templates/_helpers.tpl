@@ -87,6 +87,7 @@ securityContext:
     "podSecurityContext" .Values.podSecurityContext
     "securityContext" .Values.securityContext
     "modelVolume" $volume
+    "tmpSizeLimit" .Values.tmpSizeLimit
     "imagePullSecrets" $pullSecrets
     "imagePullPolicy" .Values.image.pullPolicy
   | toJson }}
