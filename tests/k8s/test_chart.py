@@ -112,10 +112,12 @@ def test_options_render_what_they_promise(testbed: TestBed) -> None:
     api = next(d for d in by_kind(autoscaled, "Deployment") if d["metadata"]["name"].endswith("-api"))
     assert "replicas" not in api["spec"]  # the autoscaler owns it
 
-    assert (
-        len(by_kind(render(testbed, "--values", str(CHART / "ci" / "network-policy-values.yaml")), "NetworkPolicy"))
-        == 2
-    )
+    policies = by_kind(render(testbed, "--values", str(CHART / "ci" / "network-policy-values.yaml")), "NetworkPolicy")
+    assert len(policies) == 3
+    egress = next(p for p in policies if p["metadata"]["name"].endswith("-api-egress"))["spec"]["egress"]
+    public = next(rule for rule in egress if "ports" in rule and "to" in rule)
+    assert "169.254.0.0/16" in public["to"][0]["ipBlock"]["except"]  # never the metadata service
+    assert [port["port"] for port in public["ports"]] == [80, 443]
     monitored = render(testbed, "--values", str(CHART / "ci" / "monitoring-values.yaml"))
     assert by_kind(monitored, "ServiceMonitor")[0]["metadata"]["labels"]["release"] == "prometheus"
     alerts = [r["alert"] for g in by_kind(monitored, "PrometheusRule")[0]["spec"]["groups"] for r in g["rules"]]
