@@ -79,8 +79,9 @@ def test_a_client_that_drops_its_sse_connection_frees_it_at_once(
     api = started.api(redis_server.url(db=10), api_keys=KEY_A, **settings)
     task_id = submit(api, key=KEY_A, prompt="never served", max_tokens=1)
     response = requests.get(api.url(f"/stream/{task_id}"), headers={"X-API-Key": KEY_A}, stream=True, timeout=30)
-    next(response.iter_lines())  # the first event arrived: the stream is open
-    wait_until(lambda: open_streams(api) == 1, 60, "the stream to be counted")
+    assert response.status_code == 200, response.text
+    first_line = next(response.iter_lines())  # the first event arrived: the stream is open
+    wait_until(lambda: open_streams(api) == 1, 60, f"the stream to be counted (it began {first_line!r})")
     response.close()  # the client goes away mid-stream
     wait_until(lambda: open_streams(api) == 0, 60, "the stream to be freed")
 

@@ -112,8 +112,9 @@ def test_a_dropped_stream_frees_its_place(
     api = started.api(own_redis.url(), api_keys=API_KEY, max_open_streams=1, api_workers=1, **settings)
     first, second = submit(api, prompt="a", max_tokens=1), submit(api, prompt="b", max_tokens=1)
     held = requests.get(api.url(f"/stream/{first}"), headers={"X-API-Key": API_KEY}, stream=True, timeout=10)
-    next(held.iter_lines())
-    assert stream_status(api, second) == 503
+    assert held.status_code == 200, held.text
+    first_line = next(held.iter_lines())
+    assert stream_status(api, second) == 503, first_line
     # When its client goes away
     held.close()
     # Then the place is free again
