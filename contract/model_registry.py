@@ -37,12 +37,32 @@ def digest(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def publish(client: redis.Redis, model: RegisteredModel) -> None:
-    client.hset(MODEL_REGISTRY_KEY, model.name, json.dumps(asdict(model)))
+# A name belongs to the resource that registered it first: another LLMModel with the same served name would
+# take over its key restriction and its queue. Atomic, so two such resources created at once cannot both win.
+_CLAIM = """
+local found = redis.call('HGET', KEYS[1], ARGV[1])
+if found then
+  local owner = cjson.decode(found)['resource']
+  if owner ~= ARGV[2] then return owner end
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return false
+"""
+_RELEASE = """
+local found = redis.call('HGET', KEYS[1], ARGV[1])
+if found and cjson.decode(found)['resource'] == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end
+"""
 
 
-def withdraw(client: redis.Redis, name: str) -> None:
-    client.hdel(MODEL_REGISTRY_KEY, name)
+def publish(client: redis.Redis, model: RegisteredModel) -> str | None:
+    """Registers the model; returns the resource that owns its name instead when another one does."""
+    owner = client.eval(_CLAIM, 1, MODEL_REGISTRY_KEY, model.name, model.resource, json.dumps(asdict(model)))
+    return str(owner) if owner else None
+
+
+def withdraw(client: redis.Redis, name: str, resource: str) -> None:
+    """Unregisters the name, if this resource owns it."""
+    client.eval(_RELEASE, 1, MODEL_REGISTRY_KEY, name, resource)
 
 
 def read(client: redis.Redis) -> dict[str, RegisteredModel]:

@@ -20,7 +20,7 @@ from contract import model_registry
 from contract.connections import make_redis
 from contract.queue_depth import QueueDepth, queue_depth
 
-from . import api_keys, kube, metrics
+from . import admission, api_keys, kube, metrics
 from .config import load_config
 from .scaling import Bounds, clamp, decide
 from .worker_deployment import MANAGED_BY, MODEL_LABEL, build, deployment_name, served_name
@@ -46,10 +46,25 @@ def startup(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Logger, **
 @kopf.on.create(*MODELS)
 @kopf.on.update(*MODELS)
 def reconcile(
-    body: kopf.Body, spec: kopf.Spec, name: str, namespace: str | None, memo: kopf.Memo, logger: Logger, **_: Any
+    body: kopf.Body,
+    spec: kopf.Spec,
+    name: str,
+    namespace: str | None,
+    memo: kopf.Memo,
+    patch: kopf.Patch,
+    logger: Logger,
+    **_: Any,
 ) -> None:
     namespace = _namespaced(namespace)
     model = as_dict(body)
+    why = admission.refusal(model, CONFIG)
+    if why is not None:
+        _refuse(body, patch, "Refused", "NotAllowed", f"{why}; this model is not run")
+    owner = _publish(memo.redis, model)
+    if owner is not None:
+        # Its workers would take the other model's queue, and its entry the other's key restriction: not run
+        message = f"servedModelName {served_name(model)!r} is already served by {owner}; this model is not run"
+        _refuse(body, patch, "NameConflict", "ServedModelNameTaken", message)
     deployment = deployment_name(CONFIG, name)
     existed = kube.get_deployment(namespace, deployment)
     kube.apply_deployment(build(model, CONFIG))
@@ -58,7 +73,6 @@ def reconcile(
     asked = spec.get("replicas")
     if existed is None or (asked is not None and asked != existed["spec"].get("replicas")):
         kube.scale_deployment(namespace, deployment, clamp(0 if asked is None else int(asked), _bounds(spec)))
-    _publish(memo.redis, model)
     logger.info("worker Deployment for %s applied", served_name(model))
 
 
@@ -66,8 +80,8 @@ def reconcile(
 def remove(body: kopf.Body, name: str, namespace: str | None, memo: kopf.Memo, **_: Any) -> None:
     """The garbage collector would delete the Deployment too (owner reference); do it now, and unregister."""
     kube.delete_deployment(_namespaced(namespace), deployment_name(CONFIG, name))
-    try:
-        model_registry.withdraw(memo.redis, served_name(as_dict(body)))
+    try:  # only its own entry: one that lost its name to another model leaves that one's alone
+        model_registry.withdraw(memo.redis, served_name(as_dict(body)), f"{namespace}/{name}")
     except redis.RedisError as error:
         raise kopf.TemporaryError(f"Redis unavailable, cannot unregister the model: {error}", delay=10) from error
 
@@ -75,9 +89,12 @@ def remove(body: kopf.Body, name: str, namespace: str | None, memo: kopf.Memo, *
 @kopf.timer(*MODELS, interval=CONFIG.republish_interval, idle=CONFIG.republish_interval)
 def republish(body: kopf.Body, memo: kopf.Memo, **kwargs: Any) -> None:
     """Publish the model again: a key rotated in its Secret changes no LLMModel, so no event announces it,
-    and a Redis that came back empty gets the entry back. (Kopf passes timers `stopped`, which its TimerFn
-    type does not declare.)"""
-    _publish(memo.redis, as_dict(body), kwargs["stopped"])
+    and a Redis that came back empty gets the entry back. Only a model that runs (one refused for its name
+    has no Deployment, and runs once it is applied again with a free name). (Kopf passes timers `stopped`,
+    which its TimerFn type does not declare.)"""
+    model = as_dict(body)
+    if kube.get_deployment(model["metadata"]["namespace"], deployment_name(CONFIG, model["metadata"]["name"])):
+        _publish(memo.redis, model, kwargs["stopped"])
 
 
 @kopf.on.event("apps", "v1", "deployments", labels=dict(MANAGED_BY))
@@ -141,6 +158,17 @@ def _depth(client: redis.Redis, model_name: str) -> QueueDepth | None:
     return found
 
 
+def _refuse(body: kopf.Body, patch: kopf.Patch, kind: str, reason: str, message: str) -> None:
+    """The model is not run: a condition and a Warning event say why, until the resource changes."""
+    patch.status["conditions"] = [_condition(kind, "True", reason, message)]
+    kopf.event(body, type="Warning", reason=reason, message=message)
+    raise kopf.PermanentError(message)
+
+
+def _condition(kind: str, status: str, reason: str, message: str) -> dict[str, str]:
+    return {"type": kind, "status": status, "reason": reason, "message": message, "lastTransitionTime": _now()}
+
+
 def _queue_condition(model: dict[str, Any], depth: int | None) -> dict[str, str]:
     status = "True" if depth is not None else "False"
     previous = next((c for c in model.get("status", {}).get("conditions", []) if c["type"] == "QueueReadable"), None)
@@ -154,10 +182,11 @@ def _queue_condition(model: dict[str, Any], depth: int | None) -> dict[str, str]
     }
 
 
-def _publish(client: redis.Redis, model: dict[str, Any], stopped: kopf.DaemonStopped | None = None) -> None:
-    """`stopped`: a timer's, set once the model is being deleted. Checked after the Secrets are read (the
-    slow part), it leaves almost no time in which a run overtaken by the deletion could register the model
-    again after `remove` withdrew it."""
+def _publish(client: redis.Redis, model: dict[str, Any], stopped: kopf.DaemonStopped | None = None) -> str | None:
+    """Registers the model; returns the resource that owns its served name when another one does. `stopped`:
+    a timer's, set once the model is being deleted. Checked after the Secrets are read (the slow part), it
+    leaves almost no time in which a run overtaken by the deletion could register the model again after
+    `remove` withdrew it."""
     namespace, spec = model["metadata"]["namespace"], model["spec"]
     generation = spec.get("generation", {})
     entry = model_registry.RegisteredModel(
@@ -169,9 +198,9 @@ def _publish(client: redis.Redis, model: dict[str, Any], stopped: kopf.DaemonSto
         task=spec.get("task", "generate"),
     )
     if stopped:
-        return
+        return None
     try:
-        model_registry.publish(client, entry)
+        return model_registry.publish(client, entry)
     except redis.RedisError as error:
         raise kopf.TemporaryError(f"Redis unavailable, cannot register the model: {error}", delay=10) from error
 

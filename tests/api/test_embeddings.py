@@ -80,4 +80,4 @@ def test_an_embedding_model_is_refused_by_name_on_every_generation_route(
             assert "embedding model" in str(response.get_json())
         assert waiting_requests(redis_client, "embedder") == 0
     finally:
-        model_registry.withdraw(redis_client, "embedder")
+        model_registry.withdraw(redis_client, "embedder", "ns/embedder")

@@ -17,5 +17,5 @@ def test_an_omitted_max_tokens_takes_the_registered_models_default(api: Api, red
         assert done["metrics"]["completion_tokens"] == 7  # the api's own default is 512
         assert wait_for_final(api, submit(api, prompt="mine", max_tokens=3))["metrics"]["completion_tokens"] == 3
     finally:
-        model_registry.withdraw(redis_client, "tiny")
+        model_registry.withdraw(redis_client, "tiny", entry.resource)
     assert wait_for_final(api, submit(api, prompt="after", max_tokens=None))["metrics"]["completion_tokens"] != 7

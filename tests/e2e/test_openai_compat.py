@@ -35,7 +35,7 @@ def test_one_model_is_retrieved_by_id_slashes_included(client: openai.OpenAI, re
         with pytest.raises(openai.NotFoundError):
             client.models.retrieve("no-such/model")
     finally:
-        model_registry.withdraw(redis_client, "org/some-model")
+        model_registry.withdraw(redis_client, "org/some-model", "ns/some")
 
 
 def test_a_completion_has_openai_shape_and_usage_that_matches(client: openai.OpenAI) -> None:

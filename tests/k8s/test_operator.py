@@ -46,6 +46,7 @@ def start_operator(testbed: TestBed, redis_url: str, workdir: Path) -> Process:
         "OPERATOR_REPUBLISH_INTERVAL": "1",
         "OPERATOR_METRICS_PORT": str(free_port()),
         "OPERATOR_WORKER_IMAGE": "worker:test",
+        "OPERATOR_ALLOWED_IMAGES": "worker:",  # the GPU model's worker:cuda
     }
     command = [
         sys.executable,
@@ -285,6 +286,56 @@ def test_an_embedding_model_is_registered_as_one_and_its_workers_told(
     assert env(found)["MODEL_TASK"] == "embed"
     kube.delete(MODELS, "LLMModel", "embedder", NAMESPACE)
     wait_until(lambda: not kube.exists(MODELS, "LLMModel", "embedder", NAMESPACE), 30, "the finalizer released")
+
+
+@pytest.mark.parametrize(
+    ("asked", "words"),
+    [
+        ({"image": "evil.example.com/miner:1"}, "spec.image"),
+        ({"env": [{"name": "REDIS_URL", "value": "redis://elsewhere:6379/0"}]}, "spec.env may not set 'REDIS_URL'"),
+    ],
+    ids=["image", "env"],
+)
+def test_a_model_asking_for_what_it_may_not_is_refused_with_a_condition(
+    kube: Kube, operator: Process, asked: dict[str, Any], words: str
+) -> None:
+    name = f"refused-{next(iter(asked))}"
+    apply_model(kube, name, model="org/m", **asked)
+
+    def condition() -> dict[str, Any] | None:
+        conditions = kube.get(MODELS, "LLMModel", name, NAMESPACE).get("status", {}).get("conditions", [])
+        return next((c for c in conditions if c["type"] == "Refused"), None)
+
+    found = wait_until(condition, 30, "the Refused condition")
+    assert words in found["message"] and deployment(kube, name) is None
+    kube.delete(MODELS, "LLMModel", name, NAMESPACE)
+    wait_until(lambda: not kube.exists(MODELS, "LLMModel", name, NAMESPACE), 30, "the model gone")
+
+
+def test_a_served_name_another_model_owns_is_refused_with_a_condition(
+    kube: Kube, operator: Process, queue_redis: RedisServer
+) -> None:
+    # Given a model serving "shared"
+    apply_model(kube, "owner", model="Qwen/Qwen2.5-0.5B-Instruct", servedModelName="shared")
+    client = redis.Redis.from_url(queue_redis.url(), decode_responses=True)
+    wait_until(lambda: deployment(kube, "owner"), 30, "the owner's Deployment")
+    # When another model asks for the same served name
+    apply_model(kube, "intruder", model="org/other", servedModelName="shared", apiKeys=[])
+
+    def refused() -> dict[str, Any] | None:
+        conditions = kube.get(MODELS, "LLMModel", "intruder", NAMESPACE).get("status", {}).get("conditions", [])
+        return next((c for c in conditions if c["type"] == "NameConflict"), None)
+
+    # Then it is not run, says why, and the owner's entry is untouched
+    condition = wait_until(refused, 30, "the NameConflict condition")
+    assert f"{NAMESPACE}/owner" in condition["message"] and deployment(kube, "intruder") is None
+    assert model_registry.read(client)["shared"].resource == f"{NAMESPACE}/owner"
+    # and deleting it leaves the owner registered
+    kube.delete(MODELS, "LLMModel", "intruder", NAMESPACE)
+    wait_until(lambda: not kube.exists(MODELS, "LLMModel", "intruder", NAMESPACE), 30, "the intruder gone")
+    assert model_registry.read(client)["shared"].resource == f"{NAMESPACE}/owner"
+    kube.delete(MODELS, "LLMModel", "owner", NAMESPACE)
+    wait_until(lambda: "shared" not in model_registry.read(client), 30, "the owner unregistered")
 
 
 def test_deleting_a_model_removes_its_deployment_and_registry_entry(
