@@ -38,7 +38,7 @@ def init_app(app: Flask, settings: ApiSettings) -> Services:
     client = make_redis(settings.redis_url, name="llm-api")
     key_file = KeyFile(settings.api_keys_file) if settings.api_keys_file else None
     store = TaskStore(client, settings.result_ttl)
-    hub = EventHub(client, settings.max_open_streams)
+    hub = EventHub(client, settings.max_open_streams, settings.max_open_streams_per_key)
     broker = make_broker(settings.redis_url, name="llm-api")
     wrong_keys = WrongKeys(settings.wrong_key_limit_per_minute)
     found = Services(

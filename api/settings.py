@@ -25,6 +25,9 @@ class ApiSettings(CommonSettings):
     max_open_streams: int = Field(
         5000, ge=1, le=100_000, description="streams (/stream, streamed or waiting /v1) one Gunicorn worker follows"
     )
+    max_open_streams_per_key: int = Field(
+        1000, ge=1, le=100_000, description="of those, how many one API key may hold (then 429)"
+    )
     rate_limit_per_minute: int = Field(60, ge=1, description="a tenant's requests per minute unless it sets its own")
     rate_limit_burst: int = Field(10, ge=1, description="a tenant's burst unless it sets its own")
     wrong_key_limit_per_minute: int = Field(

@@ -123,6 +123,7 @@ def main() -> None:
         rate_limit_per_minute=10_000_000,
         rate_limit_burst=1_000_000,
         max_queue_length=1_000_000,
+        max_open_streams_per_key=100_000,  # one key opens them all here
         log_dir=workdir / "logs",
     )
     try:

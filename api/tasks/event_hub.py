@@ -13,6 +13,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any, Protocol
 
@@ -29,6 +30,10 @@ PAGE = 500  # entries per stream per read (events.read_many's count)
 Event = tuple[str, dict[str, Any]]
 
 
+class KeyStreamsFull(Exception):
+    """The key already follows as many streams in this process as one key may (MAX_OPEN_STREAMS_PER_KEY)."""
+
+
 class StreamsFull(Exception):
     """This process follows as many streams as it may (MAX_OPEN_STREAMS)."""
 
@@ -41,9 +46,10 @@ class Subscription:
     """One follower of one task: the events after `after`, in order, each once, put in its own inbox (or in
     one it is given, which a follower of several tasks shares between them)."""
 
-    def __init__(self, task_id: str, after: str, inbox: Inbox | None = None) -> None:
+    def __init__(self, task_id: str, after: str, inbox: Inbox | None = None, owner: str = "") -> None:
         self.task_id = task_id
         self.after = after
+        self.owner = owner
         self.inbox: queue.SimpleQueue[Event] = queue.SimpleQueue()
         self.sink: Inbox = inbox or self.inbox
 
@@ -66,24 +72,31 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, client: redis.Redis, capacity: int) -> None:
+    def __init__(self, client: redis.Redis, capacity: int, per_owner: int | None = None) -> None:
         self.client = client
         self.capacity = capacity
+        self.per_owner = per_owner or capacity
+        """streams one owner (an API key) may follow here: one key cannot take every place"""
         self.lock = threading.Lock()
         self.followers: dict[str, set[Subscription]] = {}
         self.count = 0
+        self.owners: Counter[str] = Counter()
         self.swept = time.monotonic()
         # The listener starts with the first follower, in the serving process (threads do not survive a fork).
         self.listener = BackgroundLoop("event-hub", self._listen, pause=0.5)
 
-    def subscribe(self, task_id: str, after: str, inbox: Inbox | None = None) -> Subscription:
-        """Follow a task from `after`; what is already there arrives at once. Raises StreamsFull."""
-        subscription = Subscription(task_id, after, inbox)
+    def subscribe(self, task_id: str, after: str, inbox: Inbox | None = None, owner: str = "") -> Subscription:
+        """Follow a task from `after`; what is already there arrives at once. Raises StreamsFull, or
+        KeyStreamsFull when `owner` follows all it may."""
+        subscription = Subscription(task_id, after, inbox, owner)
         with self.lock:
             if self.full:
                 raise StreamsFull
+            if self.owners[owner] >= self.per_owner:
+                raise KeyStreamsFull
             self.followers.setdefault(task_id, set()).add(subscription)
             self.count += 1
+            self.owners[owner] += 1
             self.listener.ensure_running()
         try:
             self.read([task_id])  # the backlog, in the caller's greenlet: later events come by notice
@@ -99,6 +112,9 @@ class EventHub:
                 return
             found.discard(subscription)
             self.count -= 1
+            self.owners[subscription.owner] -= 1
+            if not self.owners[subscription.owner]:
+                del self.owners[subscription.owner]
             if not found:
                 del self.followers[subscription.task_id]
 
@@ -108,6 +124,9 @@ class EventHub:
 
     def has_room(self, wanted: int) -> bool:
         return self.count + wanted <= self.capacity
+
+    def owner_has_room(self, owner: str, wanted: int) -> bool:
+        return self.owners[owner] + wanted <= self.per_owner
 
     def read(self, task_ids: Iterable[str]) -> None:
         """Reads the given tasks' new events, a few hundred streams a command, and delivers them."""

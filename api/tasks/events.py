@@ -10,12 +10,12 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from flask import Response
+from flask import Response, g
 
 from contract import events
 
 from ..http.errors import ApiError
-from .event_hub import Event, EventHub, StreamsFull
+from .event_hub import Event, EventHub, KeyStreamsFull, StreamsFull
 
 # How often a waiting follower looks at its client's socket (and its deadline) between events.
 CHECK_SECONDS = 1.0
@@ -29,9 +29,11 @@ def follow(
     """A Follower, or 503 with Retry-After when this process already follows MAX_OPEN_STREAMS tasks (other
     requests, /health included, are not affected)."""
     try:
-        return Follower(hub, task_id, after, client, deadline)
+        return Follower(hub, task_id, after, client, deadline, _owner())
     except StreamsFull:
         raise streams_full(hub) from None
+    except KeyStreamsFull:
+        raise key_streams_full(hub) from None
 
 
 def event_stream(body: Iterator[str], follower: Follower | Gathering, headers: dict[str, str]) -> Response:
@@ -46,6 +48,22 @@ def check_room(hub: EventHub, tasks: int = 1) -> None:
     """For a request that will follow tasks it is about to create: refuse before creating them."""
     if not hub.has_room(tasks):
         raise streams_full(hub)
+    if not hub.owner_has_room(_owner(), tasks):
+        raise key_streams_full(hub)
+
+
+def _owner() -> str:
+    """The key the request came with (every route that follows tasks requires one)."""
+    return str(g.get("key_id", ""))
+
+
+def key_streams_full(hub: EventHub) -> ApiError:
+    return ApiError(
+        429,
+        f"Too many open streams for this API key on this server ({hub.per_owner}, MAX_OPEN_STREAMS_PER_KEY); "
+        "close one or retry later",
+        retry_after=STREAMS_FULL_RETRY_AFTER_SECONDS,
+    )
 
 
 def streams_full(hub: EventHub) -> ApiError:
@@ -64,9 +82,15 @@ class Follower:
     when the process follows all it may) and given back when it ends."""
 
     def __init__(
-        self, hub: EventHub, task_id: str, after: str, client: socket.socket | None, deadline: float = math.inf
+        self,
+        hub: EventHub,
+        task_id: str,
+        after: str,
+        client: socket.socket | None,
+        deadline: float = math.inf,
+        owner: str = "",
     ) -> None:
-        self.subscription = hub.subscribe(task_id, after)
+        self.subscription = hub.subscribe(task_id, after, owner=owner)
         self.hub = hub
         self.client = client
         self.deadline = deadline
@@ -106,9 +130,11 @@ class Follower:
 def gather(hub: EventHub, task_ids: list[str], client: socket.socket | None) -> Gathering:
     """A Gathering, or 503 with Retry-After when this process cannot follow that many more tasks."""
     try:
-        return Gathering(hub, task_ids, client)
+        return Gathering(hub, task_ids, client, _owner())
     except StreamsFull:
         raise streams_full(hub) from None
+    except KeyStreamsFull:
+        raise key_streams_full(hub) from None
 
 
 class _Tagged:
@@ -126,7 +152,7 @@ class Gathering:
     None after each second that brought nothing; until every task's final event or the client closing its
     connection (`ended_by` says which). One inbox for all, so one wait serves them all."""
 
-    def __init__(self, hub: EventHub, task_ids: list[str], client: socket.socket | None) -> None:
+    def __init__(self, hub: EventHub, task_ids: list[str], client: socket.socket | None, owner: str = "") -> None:
         self.hub, self.task_ids, self.client = hub, task_ids, client
         self.inbox: queue.SimpleQueue[tuple[int, Event]] = queue.SimpleQueue()
         self.subscriptions: list[Any] = []
@@ -134,7 +160,7 @@ class Gathering:
         self.ended_by: str | None = None
         try:
             for index, task_id in enumerate(task_ids):
-                self.subscriptions.append(hub.subscribe(task_id, events.START, _Tagged(self.inbox, index)))
+                self.subscriptions.append(hub.subscribe(task_id, events.START, _Tagged(self.inbox, index), owner))
         except BaseException:
             self.close()
             raise

@@ -14,7 +14,7 @@ from api.app import create_app
 from contract.names import TASK_KEY_PATTERN
 from contract.queue_depth import waiting_requests
 
-from ..support.stack import API_KEY, RedisServer
+from ..support.stack import API_KEY, OTHER_KEY, RedisServer
 from .conftest import MODEL, settings
 
 HEADERS = {"X-API-Key": API_KEY}
@@ -63,3 +63,23 @@ def test_a_full_redis_is_503_with_retry_after_and_keeps_what_it_had(tmp_path: Pa
         assert client.get(f"/status/{task_id}", headers={"X-API-Key": API_KEY}).get_json()["status"] == "queued"
     finally:
         full.stop()
+
+
+def test_one_key_cannot_hold_every_stream(client_with: Callable[..., FlaskClient]) -> None:
+    bounded = client_with(8, max_open_streams_per_key=2, api_keys=f"{API_KEY},{OTHER_KEY}")
+    task_id = bounded.post("/generate", headers=HEADERS, json={"prompt": "never served"}).get_json()["task_id"]
+    # Given two streams open with one key (a streamed response holds its place until it is closed)
+    held = [bounded.get(f"/stream/{task_id}", headers=HEADERS, buffered=False) for _ in range(2)]
+    assert [response.status_code for response in held] == [200, 200]
+    # Then a third with that key is 429, and another key still gets one
+    third = bounded.get(f"/stream/{task_id}", headers=HEADERS, buffered=False)
+    assert third.status_code == 429 and "MAX_OPEN_STREAMS_PER_KEY" in third.get_json()["error"]
+    other_task = bounded.post("/generate", headers={"X-API-Key": OTHER_KEY}, json={"prompt": "x"}).get_json()
+    other = bounded.get(f"/stream/{other_task['task_id']}", headers={"X-API-Key": OTHER_KEY}, buffered=False)
+    assert other.status_code == 200
+    # And closing one gives its key the place back
+    held[0].close()
+    again = bounded.get(f"/stream/{task_id}", headers=HEADERS, buffered=False)
+    assert again.status_code == 200
+    for response in (held[1], other, again):
+        response.close()
