@@ -22,6 +22,7 @@ from .tasks import routes as task_routes
 from .tasks import stream
 from .tenants import budgets
 from .usage import routes as usage_routes
+from .webhooks import routes as webhook_routes
 from .webhooks.dispatcher import Dispatcher
 
 BACKGROUND_KEY = "llm_start_background"
@@ -66,6 +67,7 @@ def create_app(settings: ApiSettings | None = None) -> Flask:
         usage_routes.bp,
         response_routes.bp,
         embedding_routes.bp,
+        webhook_routes.bp,
     ):
         app.register_blueprint(blueprint)
     if settings.cors_origin_list:  # off unless configured: browsers on other origins get no access

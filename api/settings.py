@@ -55,7 +55,12 @@ class ApiSettings(CommonSettings):
     batch_file_ttl: int = Field(30 * 86_400, ge=60, description="seconds a file is kept (uploads and results)")
 
     # Webhooks (callback_url): signed with WEBHOOK_SECRET, sent only to WEBHOOK_ALLOWED_HOSTS
-    webhook_secret: str = Field("", description="HMAC-SHA256 key webhooks are signed with; empty: callback_url refused")
+    webhook_secret: str = Field(
+        "", description="the key every API key's webhook signing secret derives from; empty: callback_url refused"
+    )
+    webhook_previous_secret: str = Field(
+        "", description="while rotating WEBHOOK_SECRET, the one before: webhooks carry both signatures"
+    )
     webhook_allowed_hosts: str = Field(
         "", description="comma-separated hosts (host, host:port, *.domain) callbacks may go to; empty: none"
     )

@@ -326,7 +326,14 @@ class TaskStore:
             delivery = webhooks.task_delivery_id(record.task_id)
             now = time.time()
             webhooks.schedule(
-                pipe, delivery, url=record.callback_url, kind="task", ref=record.task_id, now=now, ttl=self.ttl
+                pipe,
+                delivery,
+                url=record.callback_url,
+                kind="task",
+                ref=record.task_id,
+                now=now,
+                ttl=self.ttl,
+                owner=record.owner,
             )
 
     def _queue_write(

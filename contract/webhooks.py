@@ -50,11 +50,14 @@ def schedule(
     ref: str,
     now: float,
     ttl: int,
+    owner: str,
     body: str = "",
 ) -> None:
-    """`kind` and `ref` say what ended ("task" and its id, "batch" and its id); `body`, when given, is sent
-    as is, else the dispatcher renders the task's final body at its first attempt."""
-    fields: list[Any] = ["url", url, "kind", kind, "ref", ref, "body", body, "attempts", 0, "state", "pending"]
+    """`kind` and `ref` say what ended ("task" and its id, "batch" and its id); `owner`, the id of the key
+    that asked (whose secret signs it); `body`, when given, is sent as is, else the dispatcher renders the
+    task's final body at its first attempt."""
+    fields: list[Any] = ["url", url, "kind", kind, "ref", ref, "owner", owner, "body", body, "attempts", 0]
+    fields += ["state", "pending"]
     client.eval(_SCHEDULE, 2, delivery_key(delivery_id), DUE_KEY, delivery_id, now, ttl, *fields)
 
 

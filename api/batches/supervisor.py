@@ -158,5 +158,6 @@ class Supervisor:
                 ref=batch.batch_id,
                 now=time.time(),
                 ttl=self.webhook_ttl,
+                owner=batch.owner,
                 body=body,
             )

@@ -15,9 +15,10 @@ from ..settings import ApiSettings
 from ..tasks import openapi as tasks
 from ..usage import openapi as usage
 from ..version import VERSION
+from ..webhooks import openapi as webhooks
 from .components import Components
 
-PARTS = (probes, tasks, openai, batches, usage, responses, embeddings)
+PARTS = (probes, tasks, openai, batches, usage, responses, embeddings, webhooks)
 SECURITY = {
     "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER},
     "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": API_KEY_QUERY},

@@ -65,7 +65,7 @@ class Dispatcher:
             self.client.hset(key, "body", body)  # every attempt sends the same bytes
         attempts = int(found["attempts"]) + 1
         self.client.hset(key, mapping={"attempts": attempts, "last_error": "attempt in progress"})
-        outcome = self._post(delivery_id, found["url"], body)
+        outcome = self._post(delivery_id, found["url"], body, found.get("owner", ""))
         if outcome is None:
             self._end(delivery_id, "delivered", f"after {attempts} attempt(s)")
         elif attempts >= self.settings.webhook_max_attempts or outcome.startswith("refused"):
@@ -91,7 +91,7 @@ class Dispatcher:
         data = result_body(record).model_dump(mode="json", exclude_none=True)
         return event_body(f"evt_task_{record.task_id}", f"task.{record.status.value}", data)
 
-    def _post(self, delivery_id: str, url: str, body: str) -> str | None:
+    def _post(self, delivery_id: str, url: str, body: str, owner: str = "") -> str | None:
         """None when delivered; otherwise what went wrong."""
         why = targets.refusal(url, self.settings)
         target = targets.parse(url)
@@ -100,7 +100,7 @@ class Dispatcher:
         addresses = targets.resolve(target, self.settings)
         if isinstance(addresses, str):
             return f"refused: {addresses}"
-        headers = signing.headers(self.settings.webhook_secret, delivery_id, int(time.time()), body)
+        headers = signing.headers(self._secrets(owner), delivery_id, int(time.time()), body)
         headers["Host"] = target.host_header
         timeout = self.settings.webhook_timeout
         outcome = "no address"
@@ -111,6 +111,12 @@ class Dispatcher:
                     return outcome or None
             return outcome
         return "TimeoutError"  # the deadline of the whole attempt
+
+    def _secrets(self, owner: str) -> list[str]:
+        """The owner's signing secret, and while WEBHOOK_SECRET is being rotated the one before it too. (A
+        delivery scheduled before deliveries named their owner is signed with WEBHOOK_SECRET itself.)"""
+        masters = [self.settings.webhook_secret, self.settings.webhook_previous_secret]
+        return [signing.key_secret(master, owner) if owner else master for master in masters if master]
 
     def _end(self, delivery_id: str, outcome: str, detail: str) -> None:
         state = "delivered" if outcome == "delivered" else "given_up"

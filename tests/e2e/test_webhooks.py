@@ -3,6 +3,8 @@ Standard Webhooks library), retried after 500s with one idempotency id, refused 
 
 from __future__ import annotations
 
+import functools
+
 import openai
 import pytest
 import redis
@@ -14,6 +16,7 @@ from contract import webhooks
 from ..support.batches import chat_line, finished, start_batch
 from ..support.stack import (
     API_KEY,
+    OTHER_KEY,
     Api,
     Process,
     RedisServer,
@@ -37,7 +40,9 @@ def stack(module_started: Started, redis_server: RedisServer, model_settings: di
     # "localhost" is allowed by name on any port, and the loopback addresses it resolves to by address (an
     # internal address needs an entry of its own: tests/integration/test_webhook_dispatcher.py)
     allowed = "localhost,127.0.0.1,::1"
-    api = module_started.api(url, api_keys=API_KEY, webhook_allowed_hosts=allowed, **RETRY, **model_settings)
+    api = module_started.api(
+        url, api_keys=f"{API_KEY},{OTHER_KEY}", webhook_allowed_hosts=allowed, **RETRY, **model_settings
+    )
     return api, module_started.worker(url, **model_settings)
 
 
@@ -61,14 +66,23 @@ def local(receiver: Receiver, path: str) -> str:
     return receiver.url(path).replace("127.0.0.1", "localhost")
 
 
-def openai_client() -> openai.OpenAI:
+@functools.cache
+def key_secret(api_url: str, key: str = API_KEY) -> str:
+    """The key's own signing secret, as its owner reads it."""
+    response = requests.get(f"{api_url}/webhook-secret", headers={"X-API-Key": key}, timeout=10)
+    assert response.status_code == 200, response.text
+    secret: str = response.json()["secret"]
+    return secret
+
+
+def openai_client(api: Api) -> openai.OpenAI:
     """Only for its webhook checks (no request is made)."""
-    return openai.OpenAI(api_key="unused", base_url="http://127.0.0.1:9", webhook_secret=SECRET)
+    return openai.OpenAI(api_key="unused", base_url="http://127.0.0.1:9", webhook_secret=key_secret(api.base_url))
 
 
-def verified(received: object) -> dict[str, object]:
+def verified(api: Api, received: object) -> dict[str, object]:
     found = received  # a Received
-    return Webhook(SECRET.encode()).verify(found.body, found.headers)  # type: ignore[attr-defined,no-any-return]
+    return Webhook(key_secret(api.base_url)).verify(found.body, found.headers)  # type: ignore[attr-defined,no-any-return]
 
 
 def test_a_task_webhook_is_retried_after_500s_signed_and_with_one_id(
@@ -87,7 +101,7 @@ def test_a_task_webhook_is_retried_after_500s_signed_and_with_one_id(
         assert len({r.body for r in attempts}) == 1
         # and the body is an event in OpenAI's shape holding the task's result, as GET /result gives it, signed
         # as Standard Webhooks sign (which the openai client's own check accepts too)
-        payload = verified(attempts[-1])
+        payload = verified(api, attempts[-1])
         assert payload == {
             "id": f"evt_task_{task_id}",
             "object": "event",
@@ -95,11 +109,17 @@ def test_a_task_webhook_is_retried_after_500s_signed_and_with_one_id(
             "type": "task.completed",
             "data": final,
         }
-        openai_client().webhooks.verify_signature(attempts[-1].body, attempts[-1].headers)
+        openai_client(api).webhooks.verify_signature(attempts[-1].body, attempts[-1].headers)
         # a body changed in transit fails the check
         forged = attempts[-1].body.replace("completed", "failed")
         with pytest.raises(WebhookVerificationError):
-            Webhook(SECRET.encode()).verify(forged, attempts[-1].headers)
+            Webhook(key_secret(api.base_url)).verify(forged, attempts[-1].headers)
+        # and the secret is this key's own: neither WEBHOOK_SECRET itself nor another key's checks it
+        with pytest.raises(WebhookVerificationError):
+            Webhook(SECRET.encode()).verify(attempts[-1].body, attempts[-1].headers)
+        assert key_secret(api.base_url, OTHER_KEY) != key_secret(api.base_url)
+        with pytest.raises(WebhookVerificationError):
+            Webhook(key_secret(api.base_url, OTHER_KEY)).verify(attempts[-1].body, attempts[-1].headers)
 
 
 def test_a_failed_task_is_announced_too(stack: tuple[Api, Process]) -> None:
@@ -107,7 +127,7 @@ def test_a_failed_task_is_announced_too(stack: tuple[Api, Process]) -> None:
     with Receiver() as receiver:
         task_id = submit(api, prompt="x", max_tokens=4, logit_bias={"99999999": 1}, callback_url=local(receiver, "/f"))
         assert wait_for_final(api, task_id)["status"] == "error"
-        payload = verified(receiver.on("/f", 1)[0])
+        payload = verified(api, receiver.on("/f", 1)[0])
         assert payload["type"] == "task.failed" and payload["data"]["error_type"] == "InvalidRequestError"  # type: ignore[index]
 
 
@@ -133,10 +153,10 @@ def test_a_batch_webhook_carries_the_batch_as_it_ended(stack: tuple[Api, Process
         batch = start_batch(client, [chat_line(f"w-{i}", "hi") for i in range(3)], metadata={"callback_url": callback})
         done = finished(client, batch.id, 60)
         attempts = receiver.on("/batch", 2)
-        payload = verified(attempts[-1])
+        payload = verified(api, attempts[-1])
         assert payload["type"] == "batch.completed"
         # which the openai client unwraps as OpenAI's own batch event
-        event = openai_client().webhooks.unwrap(attempts[-1].body, attempts[-1].headers)
+        event = openai_client(api).webhooks.unwrap(attempts[-1].body, attempts[-1].headers)
         assert (event.type, event.data.id, event.id) == ("batch.completed", batch.id, f"evt_{batch.id}")
         as_read = requests.get(api.url(f"/v1/batches/{batch.id}"), headers={"X-API-Key": API_KEY}, timeout=10).json()
         assert payload["data"] == as_read and as_read["status"] == done.status
@@ -160,10 +180,10 @@ def test_a_response_webhook_is_openais_response_event(stack: tuple[Api, Process]
         )
         client.responses.cancel(cancelled.id)
         # Then each is announced with OpenAI's event, which the openai client unwraps
-        ended = openai_client().webhooks.unwrap(receiver.on("/done", 1)[0].body, receiver.on("/done", 1)[0].headers)
+        ended = openai_client(api).webhooks.unwrap(receiver.on("/done", 1)[0].body, receiver.on("/done", 1)[0].headers)
         assert ended.type in ("response.completed", "response.incomplete") and ended.data.id == done.id
         stopped = receiver.on("/cancelled", 1)[0]
-        event = openai_client().webhooks.unwrap(stopped.body, stopped.headers)
+        event = openai_client(api).webhooks.unwrap(stopped.body, stopped.headers)
         assert (event.type, event.data.id) == ("response.cancelled", cancelled.id)
     # and a callback to a host not allowed is refused, naming it
     with pytest.raises(openai.BadRequestError) as refused:
