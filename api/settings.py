@@ -58,6 +58,9 @@ class ApiSettings(CommonSettings):
     webhook_secret: str = Field(
         "", description="the key every API key's webhook signing secret derives from; empty: callback_url refused"
     )
+    webhook_concurrency: int = Field(
+        8, ge=1, le=256, description="webhook attempts one api process makes at once, at most one per key"
+    )
     webhook_previous_secret: str = Field(
         "", description="while rotating WEBHOOK_SECRET, the one before: webhooks carry both signatures"
     )

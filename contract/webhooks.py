@@ -33,12 +33,25 @@ redis.call('zadd', KEYS[2], ARGV[2], ARGV[1])
 return 1
 """
 
-# KEYS: due set. ARGV: now, lease end, most to claim. Returns the claimed delivery ids.
+# KEYS: due set. ARGV: now, lease end, most to claim, how many due ones to look at, the delivery key prefix.
+# Returns the claimed delivery ids: the earliest due, at most one per owner (the key that asked), so one key
+# with many deliveries (or a slow receiver) takes one place of `most` and every other key's come along.
 _CLAIM = """
-local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-for _, id in ipairs(due) do redis.call('zadd', KEYS[1], ARGV[2], id) end
-return due
+local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[4])
+local chosen, owners = {}, {}
+for _, id in ipairs(due) do
+  local owner = redis.call('hget', ARGV[5] .. id, 'owner') or ''
+  if not owners[owner] then
+    owners[owner] = true
+    table.insert(chosen, id)
+    redis.call('zadd', KEYS[1], ARGV[2], id)
+    if #chosen >= tonumber(ARGV[3]) then break end
+  end
+end
+return chosen
 """
+CLAIM_LOOKAHEAD = 8
+"""due deliveries looked at per place to fill, to find other owners' behind one owner's many"""
 
 
 def schedule(
@@ -62,5 +75,8 @@ def schedule(
 
 
 def claim(client: redis.Redis, now: float, lease_seconds: float, most: int) -> list[str]:
-    found: list[str] = client.eval(_CLAIM, 1, DUE_KEY, now, now + lease_seconds, most)  # type: ignore[assignment]
+    prefix = delivery_key("")
+    found: list[str] = client.eval(  # type: ignore[assignment]
+        _CLAIM, 1, DUE_KEY, now, now + lease_seconds, most, most * CLAIM_LOOKAHEAD, prefix
+    )
     return found

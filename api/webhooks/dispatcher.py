@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import gevent
 import redis
@@ -37,18 +38,22 @@ class Dispatcher:
         self.client = client
         self.store = store
         self.settings = settings
+        self.pool = ThreadPoolExecutor(settings.webhook_concurrency, thread_name_prefix="webhook")
         self.background = BackgroundLoop("webhooks", self.send_due, INTERVAL_SECONDS)
 
     def ensure_running(self) -> None:
         self.background.ensure_running()
 
     def send_due(self) -> int:
-        """Claims one delivery at a time: its lease covers that attempt only (connecting and reading each
-        take up to WEBHOOK_TIMEOUT), so no other process sends it meanwhile."""
+        """Claims up to WEBHOOK_CONCURRENCY deliveries, at most one per key, and attempts them at once: a
+        slow receiver holds one place, not the others' webhooks. The lease covers one attempt (connecting and
+        reading each take up to WEBHOOK_TIMEOUT), so no other process sends it meanwhile."""
         lease = self.settings.webhook_timeout * 3 + 5
-        due = webhooks.claim(self.client, time.time(), lease, 1)
-        for delivery_id in due:
-            self.attempt(delivery_id)
+        due = webhooks.claim(self.client, time.time(), lease, self.settings.webhook_concurrency)
+        if len(due) == 1:
+            self.attempt(due[0])
+        elif due:
+            list(self.pool.map(self.attempt, due))
         return len(due)
 
     def attempt(self, delivery_id: str) -> None:
