@@ -37,6 +37,9 @@ class ApiSettings(CommonSettings):
         True, description="order waiting requests fairly across tenants; off: first come, first served"
     )
     max_request_bytes: int = Field(1_048_576, ge=1024)
+    max_stored_bytes_per_day: int = Field(
+        1_073_741_824, ge=1_048_576, description="bytes of task records (parameters, results) one key may cause a day"
+    )
     responses_ttl: int = Field(
         86_400, ge=60, le=366 * 86_400, description="seconds a Responses API response is kept after its last change"
     )

@@ -137,3 +137,8 @@ def budget_key(tenant: str, width_seconds: int, start: int) -> str:
 def in_flight_key(tenant: str) -> str:
     """Sorted set of a tenant's tasks accepted and not yet finished, by the time their place lapses."""
     return f"{KEY_PREFIX}:in-flight:{tenant}"
+
+
+def stored_bytes_key(owner: str, day: int) -> str:
+    """What one API key stored in Redis on one day (contract/stored_bytes.py)."""
+    return f"{KEY_PREFIX}:stored-bytes:{owner}:{day}"

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contract import stored_bytes
 from contract.batch_results import BatchLine
 from contract.dramatiq_internals import enqueue_task
 from contract.model_registry import RegisteredModel
@@ -19,6 +20,7 @@ from ..http.errors import ApiError
 from ..http.model_access import resolve_model
 from ..openai.planning import Endpoint
 from ..services import Services
+from ..tasks.submission import check_stored_bytes
 from ..webhooks import targets
 from .files import BATCH_PURPOSE
 from .input_lines import PlannedLine, plan
@@ -66,6 +68,7 @@ def create_batch(svc: Services, bsvc: BatchServices, owner: str, tenant: str, re
     try:
         content = bsvc.files.content(owner, request.input_file_id) or ""
         planned = plan(content, request.endpoint, svc.settings, _resolver())
+        check_stored_bytes(svc, owner, sum(stored_bytes.record_bytes(line.choice.params) for line in planned))
     except Exception:
         bsvc.batches.release(owner, batch_id)  # refused (or Redis failed): it never opened
         raise

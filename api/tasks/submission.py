@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from typing import Any
 
 import redis
 
-from contract import fair_queue, tenant_budget
+from contract import fair_queue, stored_bytes, tenant_budget
 from contract.dramatiq_internals import enqueue_task
 from contract.model_registry import RegisteredModel
 from contract.queue_depth import waiting_requests
@@ -69,6 +70,7 @@ def submit(
     """Reserves the tenant's budgets, writes the task record, then puts its message in the model's fair queue;
     returns the task id."""
     _check_room(svc, model)
+    check_stored_bytes(svc, owner, stored_bytes.record_bytes(params, len(json.dumps(response)) if response else 0))
     task_id = str(uuid.uuid4())
     prompt_tokens = svc.prompt_tokens.count(model, params)
     reservation = budgets.reserve(svc, tenant, task_id, prompt_tokens, params.max_tokens)
@@ -97,6 +99,20 @@ def submit(
     TASKS_SUBMITTED.labels(model).inc()
     logger.info("task %s queued for %s (key %s)", task_id, model, owner)
     return task_id
+
+
+def check_stored_bytes(svc: Services, owner: str, size: int) -> None:
+    """429 with Retry-After when the key's records today would pass MAX_STORED_BYTES_PER_DAY."""
+    budget = svc.settings.max_stored_bytes_per_day
+    wait = stored_bytes.reserve(svc.redis, owner, size, budget)
+    if wait is not None:
+        raise ApiError(
+            429,
+            f"Too much stored today: this key's requests and results would pass {budget} bytes "
+            "(MAX_STORED_BYTES_PER_DAY)",
+            retry_after=wait,
+            code="storage_limit_exceeded",
+        )
 
 
 def _withdraw(svc: Services, task_id: str, reservation: Reservation | None) -> None:

@@ -4,6 +4,7 @@ full Redis refuses with 503 and keeps what it had."""
 from __future__ import annotations
 
 import contextlib
+import io
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,3 +84,33 @@ def test_one_key_cannot_hold_every_stream(client_with: Callable[..., FlaskClient
     assert again.status_code == 200
     for response in (held[1], other, again):
         response.close()
+
+
+def test_one_key_cannot_store_more_than_its_daily_bytes(
+    client_with: Callable[..., FlaskClient], api_redis: RedisServer
+) -> None:
+    bounded = client_with(9, max_stored_bytes_per_day=1_048_576, api_keys=f"{API_KEY},{OTHER_KEY}")
+    body = {"prompt": "x", "max_tokens": 2048}  # about 8.7 KB a record, counted with the text it may generate
+    answers = [bounded.post("/generate", headers=HEADERS, json=body) for _ in range(130)]
+    codes = [answer.status_code for answer in answers]
+    accepted = codes.count(202)
+    assert 100 <= accepted < 130 and codes[accepted:] == [429] * (130 - accepted)  # then every one refused
+    refused = answers[-1]
+    assert (
+        refused.get_json()["error"].endswith("(MAX_STORED_BYTES_PER_DAY)") and int(refused.headers["Retry-After"]) >= 1
+    )
+    queue = redis.Redis.from_url(api_redis.url(9))
+    assert sum(1 for _ in queue.scan_iter(match=TASK_KEY_PATTERN, count=1000)) == accepted  # none stored past it
+    # A batch of that key is refused the same way; another key is not held back
+    line = (
+        '{"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"prompt": "x", "max_tokens": 2048}}\n'
+    )
+    upload = bounded.post(
+        "/v1/files",
+        data={"purpose": "batch", "file": (io.BytesIO(line.encode()), "in.jsonl")},
+        headers=HEADERS,
+        content_type="multipart/form-data",
+    )
+    batch = {"input_file_id": upload.get_json()["id"], "endpoint": "/v1/completions", "completion_window": "24h"}
+    assert bounded.post("/v1/batches", headers=HEADERS, json=batch).status_code == 429
+    assert bounded.post("/generate", headers={"X-API-Key": OTHER_KEY}, json=body).status_code == 202
