@@ -49,6 +49,9 @@ class ApiSettings(CommonSettings):
 
     # The Batch API: files and batches live in Redis (see docs/api.md, "Batch API"), hence these bounds
     batch_max_file_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="largest uploaded file, in bytes")
+    batch_max_uploads_per_key: int = Field(
+        2, ge=1, le=100, description="file uploads one key may have in progress at once, per api process"
+    )
     batch_max_lines: int = Field(10_000, ge=1, description="most requests in one batch input file")
     batch_max_open: int = Field(4, ge=1, description="batches one API key may have open (not yet final)")
     batch_max_stored_bytes: int = Field(

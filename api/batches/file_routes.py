@@ -27,6 +27,11 @@ FORM_OVERHEAD_BYTES = 64 * 1024  # multipart boundaries, headers and the purpose
 @require_api_key
 @counted_as_management
 def upload() -> Any:
+    with batch_services().uploads.hold(g.key_id):
+        return _upload()
+
+
+def _upload() -> Any:
     svc = services()
     limit = svc.settings.batch_max_file_bytes
     request.max_content_length = limit + FORM_OVERHEAD_BYTES  # this route only: the app-wide cap is for JSON
