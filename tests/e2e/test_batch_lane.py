@@ -19,12 +19,12 @@ from ..support.stack import (
     Process,
     RedisServer,
     Started,
+    kill_worker,
     statuses,
     submit,
     wait_for_final,
     wait_until,
 )
-from .test_worker_crash import kill_worker
 
 # A worker whose batch holds two requests, and two offline slots beside them
 LANE = {"max_batch_size": 2, "offline_slots": 2}

@@ -4,8 +4,6 @@ the official openai client from the new api."""
 
 from __future__ import annotations
 
-import os
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import openai
 import pytest
 
 from ..support.sentinel import SentinelCluster
-from ..support.stack import API_KEY, Api, Process, Started, children_of, wait_until
+from ..support.stack import API_KEY, Api, Started, kill_worker, wait_until
 
 TOKENS = 600
 
@@ -27,12 +25,6 @@ def cluster(tmp_path: Path) -> Iterator[SentinelCluster]:
 
 def client_of(api: Api) -> openai.OpenAI:
     return openai.OpenAI(base_url=api.url("/v1"), api_key=API_KEY, max_retries=0, timeout=30)
-
-
-def kill(process: Process) -> None:
-    for pid in [*children_of(process.pid), process.pid]:
-        os.kill(pid, signal.SIGKILL)
-    process.popen.wait()
 
 
 def test_background_responses_survive_a_lost_worker_a_redis_failover_and_an_api_restart(
@@ -50,7 +42,7 @@ def test_background_responses_survive_a_lost_worker_a_redis_failover_and_an_api_
     ]
     wait_until(lambda: client.responses.retrieve(created[0]).status == "in_progress", 60, "a response to run")
     # A worker killed mid-response, another started; the primary killed; the api restarted
-    kill(worker)
+    kill_worker(worker)
     started.worker(cluster.url(), **settings)
     old, _ = cluster.kill_primary()
     wait_until(lambda: cluster.primary_port() not in (None, old), 60, "a new primary")

@@ -3,8 +3,6 @@ is counted once."""
 
 from __future__ import annotations
 
-import os
-import signal
 import time
 
 import redis
@@ -17,23 +15,15 @@ from contract.tenants import Limits, Tenant
 
 from ..support.stack import (
     API_KEY,
-    Process,
     RedisServer,
     Started,
-    children_of,
+    kill_worker,
     sse_events,
     statuses,
     submit,
     wait_for_final,
     wait_until,
 )
-
-
-def kill_worker(worker: Process) -> None:
-    """SIGKILL Dramatiq's main process and its worker process: no chance to clean up or acknowledge."""
-    for pid in [*children_of(worker.pid), worker.pid]:
-        os.kill(pid, signal.SIGKILL)
-    worker.popen.wait()
 
 
 def test_tasks_of_a_killed_worker_are_redelivered_and_complete(

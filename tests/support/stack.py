@@ -91,6 +91,13 @@ class Process:
         self.output.close()
 
 
+def kill_worker(worker: Process) -> None:
+    """SIGKILL Dramatiq's main process and its worker process: no chance to clean up or acknowledge."""
+    for pid in [*children_of(worker.pid), worker.pid]:
+        os.kill(pid, signal.SIGKILL)
+    worker.popen.wait()
+
+
 def children_of(pid: int) -> set[int]:
     """The pids whose parent is pid, from /proc."""
     found = set()
