@@ -1,7 +1,7 @@
 """POST /v1/embeddings: each input is a task like any other (queue, tenant limits, usage, metrics), run by
 the model's workers, which pool its hidden states (workers/engine/pooling.py) and batch the inputs that
 wait together. The answer is read from the tasks' completed events; their records are then deleted, since
-nobody else can ask for them (no task id is given out), so an embedding leaves nothing in Redis."""
+nobody else can ask for them (no task id is given out), so an answered embedding leaves nothing in Redis."""
 
 from __future__ import annotations
 
@@ -42,13 +42,13 @@ def create(parsed: EmbeddingRequest) -> Any:
     params = [_params(text, parsed.dimensions) for text in parsed.input]
     check_room(svc.hub, len(params))
     task_ids = submit_all(svc, model, params, parsed.user)
-    try:
-        gathering = gather_or_cancel(svc, task_ids, request.environ.get("gunicorn.socket"))
-        found = finals(svc.store, gathering, len(task_ids), _failure)
-    finally:
-        with contextlib.suppress(redis.RedisError):  # left to expire with the store's TTL
-            for task_id in task_ids:
-                svc.store.delete(task_id)
+    gathering = gather_or_cancel(svc, task_ids, request.environ.get("gunicorn.socket"))
+    found = finals(svc.store, gathering, len(task_ids), _failure)
+    # Every task has ended (its usage counted, its reservation settled): nothing is left to read. (On a
+    # failure the others are cancelled and their records left to expire, so that they end as tasks do.)
+    with contextlib.suppress(redis.RedisError):  # left to expire with the store's TTL
+        for task_id in task_ids:
+            svc.store.delete(task_id)
     data = [
         Embedding(index=index, embedding=_encoded(event, parsed.encoding_format)) for index, event in enumerate(found)
     ]
