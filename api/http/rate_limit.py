@@ -5,9 +5,12 @@ a key no tenant lists is its own tenant), one budget across every generation rou
 moving windows: the burst may arrive back to back, and then the key earns its requests back at the
 per-minute rate (10 per 10 s for 60/min and 10).
 A request counts once for each task it creates (a chat completion with `n` 8 counts 8), and only once it is
-accepted: a refusal of any kind (400, 404, 429 for a token budget, 503...) costs nothing (flask-limiter's
-`deduct_when`; the check before the view only tests that the budget has room). A request asking for more
-tasks than its tenant's burst could never pass, so it is refused with 400 naming `n` (or `input`).
+accepted: a refusal of any kind (400, 404, 429 for a token budget, 503...) costs nothing. flask-limiter's
+check before the view only tests that the budget has room (refusing at once when it has none); the tasks are
+counted by `spend`, in the same windows, when the request is accepted, just before its records are written,
+so requests that wait for their answer (the /v1 routes) count from their start, not their end. A request
+asking for more tasks than its tenant's burst could never pass, so it is refused with 400 naming `n` (or
+`input`).
 Files, batches and cancels have a budget of their own, at the same rate ("management").
 
 Only a refused request learns when to come back (Retry-After, computed then); flask-limiter's X-RateLimit
@@ -25,8 +28,9 @@ from typing import Any
 from flask import Flask, g, request
 from flask.wrappers import Response
 from flask_limiter import Limiter
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerMinute, parse_many
 from redis.connection import BlockingConnectionPool
+from werkzeug.exceptions import TooManyRequests
 
 from contract.connections import STORE_OPTIONS
 from contract.names import RATE_LIMIT_KEY_PREFIX
@@ -95,8 +99,32 @@ def openai_headers(retry_after_seconds: int) -> dict[str, str]:
     }
 
 
+GENERATION_SCOPE = "generation"
+
+
 def _accepted(response: Response) -> bool:
     return response.status_code < 400
+
+
+def _tested_only(_: Response) -> bool:
+    """flask-limiter's check only tests the budget; `spend` counts the request once it is accepted."""
+    return False
+
+
+def spend(tasks: int) -> None:
+    """Counts an accepted request's tasks against its tenant's windows (the ones the decorator tests); 429
+    when they would not fit. (Redis away: not counted, as flask-limiter swallows its errors here too.)"""
+    items = parse_many(current_limits())
+    identifiers = (RATE_LIMIT_KEY_PREFIX, g.tenant.name, GENERATION_SCOPE)
+    try:
+        if not all(limiter.limiter.test(item, *identifiers, cost=tasks) for item in items):
+            raise TooManyRequests()
+        for item in items:
+            limiter.limiter.hit(item, *identifiers, cost=tasks)
+    except TooManyRequests:
+        raise
+    except Exception:
+        logger.warning("rate limit not counted: its storage failed", exc_info=True)
 
 
 def _tasks() -> int:
@@ -119,7 +147,10 @@ def asks_for(tasks: int, field: str) -> None:
 # One budget per tenant across every route that generates (POST /generate, /v1/completions,
 # /v1/chat/completions, /v1/embeddings, /v1/responses), as the API document promises: a key cannot multiply
 # its rate by spreading its requests.
-counted_against_limit = limiter.shared_limit(current_limits, scope="generation", deduct_when=_accepted, cost=_tasks)
+counted_against_limit = limiter.shared_limit(
+    current_limits, scope=GENERATION_SCOPE, deduct_when=_tested_only, cost=_tasks
+)
+# Files, batches and cancels are counted when answered (they do not wait), and only when accepted.
 counted_as_management = limiter.shared_limit(current_limits, scope="management", deduct_when=_accepted)
 
 

@@ -26,8 +26,11 @@ def submit_all(svc: Services, model: str, params: list[TaskParams], user: str | 
     """One task each; when one cannot be submitted, those already are cancelled (nobody will read them)."""
     task_ids: list[str] = []
     try:
-        for one in params:
-            task_ids.append(submit(svc, owner=g.key_id, tenant=g.tenant, model=model, params=one, user_id=user))
+        for index, one in enumerate(params):  # the first counts them all against the rate limit
+            spend = len(params) if index == 0 else 0
+            task_ids.append(
+                submit(svc, owner=g.key_id, tenant=g.tenant, model=model, params=one, user_id=user, spend=spend)
+            )
     except Exception:
         cancel(svc.store, task_ids)
         raise

@@ -17,6 +17,7 @@ from contract.task_params import TaskParams
 from contract.tenant_budget import Reservation
 from contract.tenants import Tenant
 
+from ..http import rate_limit
 from ..http.errors import ApiError
 from ..http.metrics import TASKS_SUBMITTED
 from ..services import Services
@@ -66,8 +67,10 @@ def submit(
     callback_url: str | None = None,
     response: dict[str, Any] | None = None,
     retention: int | None = None,
+    spend: int = 1,
 ) -> str:
-    """Reserves the tenant's budgets, writes the task record, then puts its message in the model's fair queue;
+    """Reserves the tenant's budgets, counts `spend` tasks against its rate limit (a request of several tasks
+    counts them all with its first), writes the task record, then puts its message in the model's fair queue;
     returns the task id."""
     _check_room(svc, model)
     check_stored_bytes(svc, owner, stored_bytes.record_bytes(params, len(json.dumps(response)) if response else 0))
@@ -75,6 +78,8 @@ def submit(
     prompt_tokens = svc.prompt_tokens.count(model, params)
     reservation = budgets.reserve(svc, tenant, task_id, prompt_tokens, params.max_tokens)
     try:
+        if spend:
+            rate_limit.spend(spend)
         svc.store.create(
             task_id,
             owner=owner,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 
@@ -91,7 +94,7 @@ def test_invalid_requests_do_not_spend_a_keys_budget(fresh_key_api: Api, route: 
     assert statuses[:10] == [202 if route == "/generate" else 200] * 10 and statuses[10] == 429
 
 
-KEYS_F = {"refused": "rate-key-f1", "tasks": "rate-key-f2", "management": "rate-key-f3"}
+KEYS_F = {"refused": "rate-key-f1", "tasks": "rate-key-f2", "management": "rate-key-f3", "waiting": "rate-key-f4"}
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +149,15 @@ def test_files_batches_and_cancels_have_a_budget_of_their_own(counting_api: Api)
     answered = [requests.post(counting_api.url(f"/cancel/{task_id}"), headers=headers, timeout=10) for _ in range(5)]
     assert [response.status_code for response in answered][-1] == 429
     assert all(response.status_code in (200, 202) for response in answered[:4])
+
+
+def test_requests_that_wait_for_their_answer_count_from_their_start(counting_api: Api) -> None:
+    headers = {"X-API-Key": KEYS_F["waiting"]}
+    chat = {"model": "tiny", "messages": [{"role": "user", "content": "x"}], "max_tokens": 600, "temperature": 0}
+    route = counting_api.url("/v1/chat/completions")
+    with ThreadPoolExecutor(4) as pool:
+        waiting = [pool.submit(requests.post, route, headers=headers, json=chat, timeout=120) for _ in range(4)]
+        time.sleep(1.0)  # the four are accepted and generating, none answered yet
+        assert not any(future.done() for future in waiting)
+        assert requests.post(route, headers=headers, json={**chat, "max_tokens": 1}, timeout=60).status_code == 429
+        assert [future.result().status_code for future in waiting] == [200] * 4
