@@ -106,8 +106,8 @@ def test_a_name_is_resolved_and_an_internal_address_needs_an_address_entry() -> 
     allowed = ApiSettings(  # type: ignore[call-arg]
         api_keys="k", webhook_secret="s", webhook_allowed_hosts="localhost:8080,127.0.0.0/8,::1", _env_file=None
     )
-    address = resolve(target, allowed)
-    assert not isinstance(address, str) and address.is_loopback
-    assert target.pinned(address) in ("http://127.0.0.1:8080/x?y=1", "http://[::1]:8080/x?y=1")
+    addresses = resolve(target, allowed)
+    assert not isinstance(addresses, str) and addresses and all(address.is_loopback for address in addresses)
+    assert target.pinned(addresses[0]) in ("http://127.0.0.1:8080/x?y=1", "http://[::1]:8080/x?y=1")
     unknown = parse("http://no-such-host.invalid/x")
     assert isinstance(unknown, Target) and "could not be resolved" in str(resolve(unknown, allowed))
