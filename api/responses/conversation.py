@@ -14,7 +14,7 @@ from ..http.errors import ApiError
 from ..openai.tools import ANY_OBJECT, ToolMode, call_schema, choose
 from .protocol import FunctionChoice, ResponseCreateRequest
 from .records import owned_response
-from .shapes import answer
+from .shapes import answer, message_text
 
 
 def conversation(parsed: ResponseCreateRequest) -> tuple[list[dict[str, Any]], dict[str, Any]]:
@@ -75,9 +75,8 @@ def as_messages(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif kind == "function_call_output":
             messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": item["output"]})
         else:
-            content = item["content"]
-            text = content if isinstance(content, str) else "".join(part["text"] for part in content)
-            messages.append({"role": "system" if item["role"] == "developer" else item["role"], "content": text})
+            role = "system" if item["role"] == "developer" else item["role"]
+            messages.append({"role": role, "content": message_text(item)})
     return messages
 
 

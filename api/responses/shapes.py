@@ -198,12 +198,17 @@ def _input_item(item: dict[str, Any], number: str) -> InputItem:
         return FunctionCallOutputItem(
             id=item.get("id") or f"fco_{number}", call_id=item["call_id"], output=item["output"]
         )
-    content = item["content"]
-    text = content if isinstance(content, str) else "".join(part["text"] for part in content)
+    text = message_text(item)
     part = "output_text" if item["role"] == "assistant" else "input_text"
     return InputMessageItem(
         id=item.get("id") or f"msg_{number}", role=item["role"], content=[{"type": part, "text": text}]
     )
+
+
+def message_text(item: dict[str, Any]) -> str:
+    """A stored message item's text: its content, a string or text parts joined."""
+    content = item["content"]
+    return content if isinstance(content, str) else "".join(part["text"] for part in content)
 
 
 def answer(record: TaskRecord) -> tuple[str | None, list[dict[str, Any]]]:

@@ -90,7 +90,7 @@ def refusal(url: str, settings: ApiSettings) -> str | None:
     target = parse(url)
     if isinstance(target, str):
         return target
-    entries = [Entry.of(text) for text in settings.webhook_host_list]
+    entries = _entries(settings)
     literal = target.literal
     if literal is not None:
         if not any(entry.covers(literal, target.port) for entry in entries):
@@ -114,13 +114,17 @@ def resolve(target: Target, settings: ApiSettings) -> list[Address] | str:
     except (OSError, UnicodeError) as error:
         return f"{target.host!r} could not be resolved ({error})"
     addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in found]
-    entries = [Entry.of(text) for text in settings.webhook_host_list]
+    entries = _entries(settings)
     for address in addresses:
         if not public(address) and not any(entry.covers(address, target.port) for entry in entries):
             return f"{target.host!r} resolves to {address}, an internal address no WEBHOOK_ALLOWED_HOSTS entry allows"
     if not addresses:
         return f"{target.host!r} resolves to no address"
     return list(dict.fromkeys(addresses))
+
+
+def _entries(settings: ApiSettings) -> list[Entry]:
+    return [Entry.of(text) for text in settings.webhook_host_list]
 
 
 def public(address: Address) -> bool:
