@@ -15,7 +15,7 @@ from ..http.errors import ApiError, invalid
 from ..http.rate_limit import counted_as_management
 from ..services import services
 from .files import BATCH_PURPOSE, StoredFile
-from .input_lines import check_upload
+from .input_lines import checked_upload
 from .services import batch_services
 from .shapes import DeletedFile, FileList, FileListQuery
 
@@ -45,14 +45,11 @@ def _upload() -> Any:
     sent = request.files.get("file")
     if sent is None:
         raise ApiError(400, "Invalid file: a file is required", field="file")
-    content = sent.read(limit + 1)
-    if len(content) > limit:
-        raise ApiError(413, f"Invalid file: larger than BATCH_MAX_FILE_BYTES ({limit} bytes)", field="file")
-    text = check_upload(content, svc.settings)
+    content = checked_upload(sent.stream, svc.settings)
     most = svc.settings.batch_max_stored_bytes
     filename = sent.filename or "upload.jsonl"
     stored = batch_services().files.create(
-        owner=g.key_id, filename=filename, purpose=purpose, content=text, most_bytes=most
+        owner=g.key_id, filename=filename, purpose=purpose, content=content, most_bytes=most
     )
     if stored is None:
         raise ApiError(

@@ -41,6 +41,10 @@ return 1
 """
 
 
+def _size(content: str | memoryview) -> int:
+    return content.nbytes if isinstance(content, memoryview) else len(content.encode())
+
+
 @dataclass(frozen=True)
 class StoredFile:
     file_id: str
@@ -67,12 +71,12 @@ class FileStore:
         self.client = client
         self.ttl = ttl_seconds
 
-    def add(self, pipe: Any, *, owner: str, filename: str, purpose: str, content: str) -> StoredFile:
+    def add(self, pipe: Any, *, owner: str, filename: str, purpose: str, content: str | memoryview) -> StoredFile:
         """Queues the file's writes on `pipe` (so that it appears together with whatever made it), whatever
         the key already holds: a batch's results are always written (they count against its next upload)."""
         now = int(time.time())
         stored = StoredFile(
-            f"file-{secrets.token_hex(12)}", owner, filename, purpose, len(content.encode()), now, now + self.ttl
+            f"file-{secrets.token_hex(12)}", owner, filename, purpose, _size(content), now, now + self.ttl
         )
         fields = {
             "owner": owner,
@@ -89,10 +93,12 @@ class FileStore:
         pipe.expire(files_of_key(owner), self.ttl)
         return stored
 
-    def create(self, *, owner: str, filename: str, purpose: str, content: str, most_bytes: int) -> StoredFile | None:
+    def create(
+        self, *, owner: str, filename: str, purpose: str, content: memoryview, most_bytes: int
+    ) -> StoredFile | None:
         """The file, or None when the key's files would then hold more than `most_bytes` (checked and
         counted at once, so concurrent uploads cannot pass the bound together)."""
-        size, now = len(content.encode()), int(time.time())
+        size, now = content.nbytes, int(time.time())
         room = self.client.eval(_ROOM, 1, files_of_key(owner), now, size, most_bytes, file_key(""))
         if not room:
             return None

@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 from contract.model_registry import RegisteredModel
 
@@ -58,28 +58,35 @@ def requests_in(content: str) -> list[tuple[int, str]]:
     return [(number, text) for number, text in enumerate(content.split("\n"), start=1) if text.strip()]
 
 
-def check_upload(content: bytes, settings: ApiSettings) -> str:
-    """The file's text when every line has a batch request's form; ApiError otherwise."""
-    try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ApiError(400, "Invalid file: not UTF-8 text", field="file") from None
-    lines = requests_in(text)
-    if not lines:
-        raise ApiError(400, "Invalid file: no requests in it", field="file")
-    if len(lines) > settings.batch_max_lines:
-        raise ApiError(
-            400,
-            f"Invalid file: {len(lines)} requests, above BATCH_MAX_LINES ({settings.batch_max_lines})",
-            field="file",
-        )
-    bad, seen = BadLines(), set[str]()
-    for number, line in lines:
+def checked_upload(stream: IO[bytes], settings: ApiSettings) -> memoryview:
+    """The file's bytes when every line has a batch request's form; ApiError otherwise (413 past
+    BATCH_MAX_FILE_BYTES). Read and checked a line at a time, so a process holds the file once, as it will be
+    stored, rather than its bytes, its text and its lines together."""
+    content, bad, seen, requests = bytearray(), BadLines(), set[str](), 0
+    limit, most_lines = settings.batch_max_file_bytes, settings.batch_max_lines
+    # Split at b"\n" only, as requests_in does: UTF-8 never puts that byte inside a character
+    for number, raw in enumerate(stream, start=1):
+        content += raw
+        if len(content) > limit:
+            raise ApiError(413, f"Invalid file: larger than BATCH_MAX_FILE_BYTES ({limit} bytes)", field="file")
+        if number % YIELD_EVERY == 0:
+            time.sleep(0)  # under gevent, lets the process's other requests and streams run meanwhile
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ApiError(400, f"Invalid file: line {number} is not UTF-8 text", field="file") from None
+        if not line.strip():
+            continue
+        requests += 1
+        if requests > most_lines:
+            raise ApiError(400, f"Invalid file: more than BATCH_MAX_LINES ({most_lines}) requests", field="file")
         why = _form_problem(line, seen)
         if why:
             bad.add(number, why)
+    if not requests:
+        raise ApiError(400, "Invalid file: no requests in it", field="file")
     bad.raise_if_any("file")
-    return text
+    return memoryview(content)
 
 
 def _form_problem(line: str, seen: set[str]) -> str | None:

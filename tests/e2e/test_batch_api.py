@@ -27,7 +27,9 @@ def stack(
 ) -> Iterator[tuple[Api, Process, str]]:
     url = redis_server.url(db=14)
     redis.Redis.from_url(url).flushdb()
-    batch = {"batch_max_file_bytes": MAX_FILE_BYTES, "batch_max_open": MAX_OPEN}
+    # Rate limits raised: the module's tests share two keys, and its files and batches come quicker than 10 in
+    # 10 s (the management budget's own tests are in test_rate_limit.py)
+    batch = {"batch_max_file_bytes": MAX_FILE_BYTES, "batch_max_open": MAX_OPEN, "rate_limit_burst": 1000}
     api = start_api(workdir, url, api_keys=f"{API_KEY},{OTHER_KEY}", **batch, **model_settings)
     worker = start_worker(workdir, url, offline_slots=16, **model_settings)
     yield api, worker, url

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
 
-from api.batches.input_lines import MAX_LINES_NAMED, check_upload
+from api.batches.input_lines import MAX_LINES_NAMED, checked_upload
 from api.http.errors import ApiError
 from api.settings import ApiSettings
 
@@ -18,9 +19,13 @@ def line(custom_id: object = "a", **changes: object) -> str:
     return json.dumps({**request, **changes})
 
 
+def upload(content: bytes, settings: ApiSettings = SETTINGS) -> bytes:
+    return bytes(checked_upload(io.BytesIO(content), settings))
+
+
 def refusal(text: str, settings: ApiSettings = SETTINGS) -> str:
     with pytest.raises(ApiError) as refused:
-        check_upload(text.encode(), settings)
+        upload(text.encode(), settings)
     assert refused.value.status_code == 400 and refused.value.details["field"] == "file"
     return refused.value.message
 
@@ -28,7 +33,8 @@ def refusal(text: str, settings: ApiSettings = SETTINGS) -> str:
 def test_blank_lines_are_skipped_and_numbers_are_the_files_own() -> None:
     text = "\n".join([line("a"), "", line("b"), "   ", line("a")]) + "\n"
     assert "line 5: custom_id 'a' appears more than once" in refusal(text)
-    assert check_upload(f"{line('a')}\n\n{line('b')}\n".encode(), SETTINGS)
+    kept = f"{line('a')}\n\n{line('b')}\n".encode()
+    assert upload(kept) == kept  # stored as sent, blank lines included
 
 
 @pytest.mark.parametrize(
@@ -48,10 +54,10 @@ def test_each_malformed_line_is_named_with_its_reason(bad: str, why: str) -> Non
 
 
 def test_too_many_lines_empty_files_and_other_encodings_are_refused() -> None:
-    assert "6 requests, above BATCH_MAX_LINES (5)" in refusal("\n".join(line(f"id-{i}") for i in range(6)))
+    assert "more than BATCH_MAX_LINES (5) requests" in refusal("\n".join(line(f"id-{i}") for i in range(6)))
     assert "no requests" in refusal("\n\n")
-    with pytest.raises(ApiError, match="not UTF-8"):
-        check_upload(b"\xff\xfe", SETTINGS)
+    with pytest.raises(ApiError, match="line 2 is not UTF-8"):
+        upload(line("a").encode() + b"\n\xff\xfe")
 
 
 def test_many_bad_lines_are_counted_and_the_first_ones_named() -> None:
@@ -59,3 +65,12 @@ def test_many_bad_lines_are_counted_and_the_first_ones_named() -> None:
     message = refusal("\n".join("{" for _ in range(MAX_LINES_NAMED + 5)), settings)
     assert f"{MAX_LINES_NAMED + 5} bad line(s)" in message and "and 5 more" in message
     assert f"line {MAX_LINES_NAMED}:" in message and f"line {MAX_LINES_NAMED + 1}:" not in message
+
+
+def test_a_file_past_its_byte_bound_is_refused_while_it_is_read() -> None:
+    settings = ApiSettings(api_keys="k", batch_max_file_bytes=1024, _env_file=None)  # type: ignore[call-arg]
+    lines = io.BytesIO(b"".join(f"{line(f'id-{i}')}\n".encode() for i in range(100)))
+    with pytest.raises(ApiError) as refused:
+        checked_upload(lines, settings)
+    assert refused.value.status_code == 413 and "BATCH_MAX_FILE_BYTES (1024" in refused.value.message
+    assert lines.tell() < 2048  # stopped about the bound, not after reading the whole file
