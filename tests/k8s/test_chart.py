@@ -75,11 +75,20 @@ def test_options_render_what_they_promise(testbed: TestBed) -> None:
     assert not by_kind(defaults, "Ingress") and not by_kind(defaults, "HorizontalPodAutoscaler")
     operator = next(d for d in by_kind(defaults, "Deployment") if d["metadata"]["name"].endswith("-operator"))
     template = json.loads(env_of(operator)["OPERATOR_WORKER_TEMPLATE"].replace("$$(", "$("))
-    # Its workers share the chart's Redis (the password by reference, expanded in the worker) and settings
-    assert {"name": "REDIS_URL", "value": "redis://:$(REDIS_PASSWORD)@rel-llm-service-redis:6379/0"} in template["env"]
+    # Its workers share the chart's Redis as its ACL user `worker` (their own password, by reference, expanded
+    # in the worker; never the api's) and the settings
+    worker_url = "redis://worker:$(REDIS_WORKER_PASSWORD)@rel-llm-service-redis:6379/0"
+    assert {"name": "REDIS_URL", "value": worker_url} in template["env"]
+    assert "REDIS_PASSWORD" not in json.dumps(template)
     assert template["envFrom"] == [{"configMapRef": {"name": "rel-llm-service-settings"}}]
     assert template["imagePullPolicy"] == "IfNotPresent"  # the chart's image.pullPolicy, for its workers too
-    assert "$$(REDIS_PASSWORD)" in env_of(operator)["OPERATOR_WORKER_TEMPLATE"]  # not expanded in the operator
+    assert "$$(REDIS_WORKER_PASSWORD)" in env_of(operator)["OPERATOR_WORKER_TEMPLATE"]  # not expanded there
+    # Redis declares that user with the rules in the chart's files/ (what the e2e tests' Redis declares too)
+    redis_set = by_kind(defaults, "StatefulSet")[0]
+    assert env_of(redis_set)["WORKER_ACL"] == (CHART / "files" / "redis-worker.acl").read_text().strip()
+    assert "user worker on" in redis_set["spec"]["template"]["spec"]["containers"][0]["command"][2]
+    secret = next(s for s in by_kind(defaults, "Secret") if s["metadata"]["name"] == "rel-llm-service-redis")
+    assert set(secret["data"]) == {"redis-password", "redis-worker-password"}
     # The api's liveness asks only whether it answers; readiness whether it reaches Redis
     api_pod = next(d for d in by_kind(defaults, "Deployment") if d["metadata"]["name"] == "rel-llm-service-api")
     probes = api_pod["spec"]["template"]["spec"]["containers"][0]
@@ -144,7 +153,12 @@ def test_redis_ha_runs_sentinels_that_every_part_goes_through(testbed: TestBed) 
     operator = deployments["rel-llm-service-operator"]
     assert env_of(operator)["REDIS_URL"] == url
     template = json.loads(env_of(operator)["OPERATOR_WORKER_TEMPLATE"].replace("$$(", "$("))
-    assert {"name": "REDIS_URL", "value": url} in template["env"]
+    worker_url = url.replace(":$(REDIS_PASSWORD)", "worker:$(REDIS_WORKER_PASSWORD)")
+    assert {"name": "REDIS_URL", "value": worker_url} in template["env"]
+    # Each Redis and each Sentinel declares the workers' user
+    scripts = by_kind(objects, "ConfigMap")
+    ha_scripts = next(c for c in scripts if c["metadata"]["name"] == "rel-llm-service-redis-ha")["data"]
+    assert "user worker on" in ha_scripts["redis.sh"] and "user worker on" in ha_scripts["sentinel.sh"]
     # And the settings the processes read accept that URL, naming the Sentinels and the service
     found = sentinel_url(url.replace("$(REDIS_PASSWORD)", "pw"))
     assert found is not None and len(found.hosts) == 3 and found.service == "rel-llm-service"

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import redis
 
-from .stack import Process, RedisServer, free_port, wait_until
+from .stack import (
+    WORKER_PASSWORD,
+    WORKER_SENTINEL_ACL,
+    WORKER_USER,
+    WORKER_USER_PORTS,
+    Process,
+    RedisServer,
+    free_port,
+    wait_until,
+)
 
 SERVICE = "llm"
 PASSWORD = "sentinel-test-password"
@@ -48,7 +57,9 @@ class SentinelCluster:
             f"sentinel auth-pass {SERVICE} {PASSWORD}\n"
             f"sentinel down-after-milliseconds {SERVICE} {DOWN_AFTER_MS}\n"
             f"sentinel failover-timeout {SERVICE} 10000\n"
+            f"user {WORKER_USER} on >{WORKER_PASSWORD} {' '.join(WORKER_SENTINEL_ACL)}\n"
         )
+        WORKER_USER_PORTS.add(port)
         binary = shutil.which("redis-server")
         assert binary, "redis-server is not installed: run scripts/ensure_redis.sh"
         return Process(f"sentinel-{port}", [binary, str(config), "--sentinel"], dict(os.environ), self.workdir)

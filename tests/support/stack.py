@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import redis
 import requests
@@ -111,6 +112,25 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
+# Workers connect as the chart's `worker` ACL user, which every RedisServer (and SentinelCluster) declares
+# with the chart's own rules: what a worker may touch is then what the chart lets it, tried by every e2e test.
+WORKER_USER, WORKER_PASSWORD = "worker", "test-worker-password"
+WORKER_ACL = (ROOT / "helm/llm-service/files/redis-worker.acl").read_text().split()
+WORKER_SENTINEL_ACL = (ROOT / "helm/llm-service/files/redis-worker-sentinel.acl").read_text().split()
+WORKER_USER_PORTS: set[int] = set()
+"""Ports of the test Redis servers and Sentinels that declare the worker user."""
+
+
+def as_worker(redis_url: str) -> str:
+    """The URL a worker connects with: as the worker user where the test's Redis (or Sentinel) declares one."""
+    parts = urlsplit(redis_url)
+    hosts = parts.netloc.rpartition("@")[2]
+    port = hosts.split(",")[0].rpartition(":")[2]
+    if parts.scheme not in ("redis", "redis+sentinel") or not port.isdigit() or int(port) not in WORKER_USER_PORTS:
+        return redis_url
+    return parts._replace(netloc=f"{WORKER_USER}:{WORKER_PASSWORD}@{hosts}").geturl()
+
+
 class RedisServer:
     def __init__(
         self, workdir: Path, port: int | None = None, persistent: bool = False, extra: tuple[str, ...] = ()
@@ -135,6 +155,8 @@ class RedisServer:
             data.mkdir(exist_ok=True)
             command[-1] = "yes"
             command += ["--appendfsync", "always", "--dir", str(data)]
+        command += ["--user", WORKER_USER, "on", f">{WORKER_PASSWORD}", *WORKER_ACL]
+        WORKER_USER_PORTS.add(self.port)
         self.process = Process(f"redis-{self.port}", [*command, *self.extra], dict(os.environ), self.workdir)
         client = redis.Redis(port=self.port, password=self.password)
         wait_until(lambda: _pings(client), 10, f"redis-server on {self.port}")
@@ -167,7 +189,7 @@ def service_env(**settings: Any) -> dict[str, str]:
 def start_worker(workdir: Path, redis_url: str, **settings: Any) -> Process:
     settings.setdefault("worker_metrics_port", free_port())
     settings.setdefault("heartbeat_interval", 0.5)
-    env = service_env(REDIS_URL=redis_url, **settings)
+    env = service_env(REDIS_URL=as_worker(redis_url), **settings)
     model = settings.get("served_model_name") or settings["model_name"]
     worker = Process(f"worker-{model}-{free_port()}", [sys.executable, "-m", "workers"], env, workdir)
     client = make_redis(redis_url)

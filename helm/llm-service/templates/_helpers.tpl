@@ -65,6 +65,33 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
+{{/* Redis' side of the workers' ACL user: its password and its rules (files/) as environment, which the
+Redis and Sentinel containers write into their configuration as a `user` directive. */}}
+{{- define "llm.redisWorkerUserEnv" -}}
+- name: REDIS_WORKER_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ include "llm.redisSecret" . }}, key: {{ .Values.redis.existingSecretWorkerKey }}}
+- {name: WORKER_ACL, value: {{ .Files.Get "files/redis-worker.acl" | trim | quote }}}
+- {name: WORKER_SENTINEL_ACL, value: {{ .Files.Get "files/redis-worker-sentinel.acl" | trim | quote }}}
+{{- end }}
+
+{{/* REDIS_URL for workers: the chart's Redis as its `worker` ACL user; an external Redis as everyone. */}}
+{{- define "llm.workerRedisEnv" -}}
+{{- if .Values.redis.enabled }}
+- name: REDIS_WORKER_PASSWORD
+  valueFrom:
+    secretKeyRef: {name: {{ include "llm.redisSecret" . }}, key: {{ .Values.redis.existingSecretWorkerKey }}}
+- name: REDIS_URL
+  {{- if .Values.redis.ha.enabled }}
+  value: "redis+sentinel://worker:$(REDIS_WORKER_PASSWORD)@{{ include "llm.sentinelHosts" . }}/{{ include "llm.sentinelService" . }}"
+  {{- else }}
+  value: "redis://worker:$(REDIS_WORKER_PASSWORD)@{{ include "llm.fullname" . }}-redis:6379/0"
+  {{- end }}
+{{- else }}
+{{- include "llm.redisEnv" . }}
+{{- end }}
+{{- end }}
+
 {{- define "llm.podSecurity" -}}
 securityContext:
   {{- toYaml .Values.podSecurityContext | nindent 2 }}
@@ -82,7 +109,7 @@ securityContext:
 {{- range .Values.image.pullSecrets }}{{ $pullSecrets = append $pullSecrets (dict "name" .) }}{{ end }}
 {{- dict
     "labels" (include "llm.selectorLabels" . | fromYaml)
-    "env" (include "llm.redisEnv" . | fromYamlArray)
+    "env" (include "llm.workerRedisEnv" . | fromYamlArray)
     "envFrom" (list (dict "configMapRef" (dict "name" (printf "%s-settings" (include "llm.fullname" .)))))
     "podSecurityContext" .Values.podSecurityContext
     "securityContext" .Values.securityContext
