@@ -126,6 +126,7 @@ class GenerateTask:
             prompt=output.prompt_tokens,
             generated=output.completion_tokens,
             finished_reason=output.finish_reason,
+            cached=output.cached_tokens,
         )
 
     def stop(self, record: TaskRecord) -> None:
@@ -180,6 +181,7 @@ def task_metrics(record: TaskRecord, output: GenerationResult, finished_at: floa
         "completion_tokens": output.completion_tokens,
         "tokens_per_second": round(output.completion_tokens / processing, 2),
         "finish_reason": output.finish_reason,
+        **({} if output.cached_tokens is None else {"cached_tokens": output.cached_tokens}),
     }
 
 

@@ -39,6 +39,11 @@ class WorkerMetrics:
         )
         self.prompt_tokens = Counter(f"{P}prompt_tokens", "Prompt tokens processed.", LABELS)
         self.generation_tokens = Counter(f"{P}generation_tokens", "Tokens generated.", LABELS)
+        # vLLM's prefix cache counters: tokens looked up, and tokens found (the batch engine's prefix cache)
+        self.prefix_cache_queries = Counter(
+            f"{P}prefix_cache_queries", "Prefix cache queries, in prompt tokens queried.", LABELS
+        )
+        self.prefix_cache_hits = Counter(f"{P}prefix_cache_hits", "Prefix cache hits, in prompt tokens cached.", LABELS)
         self.running = Gauge(
             f"{P}num_requests_running", "Requests generating now.", LABELS, multiprocess_mode="livesum"
         )
@@ -63,6 +68,7 @@ class WorkerMetrics:
         prompt: int,
         generated: int,
         finished_reason: str,
+        cached: int | None = None,
     ) -> None:
         self.queue_time.labels(model).observe(queue_time)
         self.e2e_latency.labels(model).observe(e2e)
@@ -71,6 +77,9 @@ class WorkerMetrics:
         if generated > 1:
             self.time_per_output_token.labels(model).observe(decode_time / (generated - 1))
         self.prompt_tokens.labels(model).inc(prompt)
+        if cached is not None:
+            self.prefix_cache_queries.labels(model).inc(prompt)
+            self.prefix_cache_hits.labels(model).inc(cached)
         self.generation_tokens.labels(model).inc(generated)
         self.success.labels(model, finished_reason).inc()
 

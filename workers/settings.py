@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from contract.model_registry import ModelTask
 from contract.settings import DEFAULT_WORKER_METRICS_PORT, CommonSettings
 
-from .engine.types import EngineKind
+from .engine.types import DEFAULT_PREFIX_CACHE_BYTES, EngineKind
 
 
 class WorkerSettings(CommonSettings):
@@ -20,6 +20,11 @@ class WorkerSettings(CommonSettings):
     task_time_limit: float = Field(120.0, gt=0.0, description="seconds one task may generate for")
     engine: EngineKind = Field("auto", description="auto: paged on a GPU, batch on CPU")
     kv_cache_memory_fraction: float = Field(0.8, gt=0.0, le=1.0, description="paged engine: share of free memory")
+    prefix_cache_bytes: int = Field(
+        DEFAULT_PREFIX_CACHE_BYTES,
+        ge=0,
+        description="prompt key/value blocks kept for reuse (batch engine), in bytes; 0: off in both engines",
+    )
     max_batch_size: int = Field(32, ge=1, le=4096, description="requests in flight per worker")
     offline_slots: int = Field(
         8, ge=0, le=4096, description="Batch API lines in flight per worker, started only with room left; 0: none"

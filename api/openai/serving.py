@@ -98,8 +98,9 @@ class Reply:
 
     def usage(self, finals: list[dict[str, Any]]) -> Usage:
         pairs = zip(self.choices, finals, strict=True)
-        prompt = sum(_count(final, "prompt_tokens") for choice, final in pairs if choice.first_of_prompt)
-        return Usage.of(prompt, sum(_count(final, "completion_tokens") for final in finals))
+        counted = [final for choice, final in pairs if choice.first_of_prompt]
+        prompt = sum(_count(final, "prompt_tokens") for final in counted)
+        return Usage.of(prompt, sum(_count(final, "completion_tokens") for final in finals), _cached(counted))
 
     def chunk(
         self, index: int, delta: str | ChatDelta, finish_reason: str | None = None, logprobs: Any = None
@@ -121,6 +122,12 @@ def _finish(final: dict[str, Any]) -> str:
 
 def _count(event: dict[str, Any], name: str) -> int:
     return int(event["metrics"].get(name, 0))
+
+
+def _cached(finals: list[dict[str, Any]]) -> int | None:
+    """Prompt tokens the workers took from their prefix caches; None when no worker told."""
+    found = [final["metrics"]["cached_tokens"] for final in finals if "cached_tokens" in final["metrics"]]
+    return sum(found) if found else None
 
 
 def echoed(choice: Choice, final: dict[str, Any]) -> str:
@@ -216,7 +223,7 @@ class ChoiceStream:
                 yield self._chunk(ChatDelta(tool_calls=found))
         elif len(text) > self.shown:
             yield self._chunk(text[self.shown :])
-        self.usage = Usage.of(_count(event, "prompt_tokens"), _count(event, "completion_tokens"))
+        self.usage = Usage.of(_count(event, "prompt_tokens"), _count(event, "completion_tokens"), _cached([event]))
         yield self._chunk(ChatDelta() if self.reply.shape.chat else "", finish, self._last_logprobs(event))
 
     def _unstreamed(self, calls: list[dict[str, Any]]) -> list[ToolCallDelta]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class OpenAIObject(BaseModel):
@@ -23,15 +23,29 @@ class OpenAIObject(BaseModel):
         return self.model_dump(mode="json")
 
 
+class PromptTokensDetails(OpenAIObject):
+    cached_tokens: int = Field(description="prompt tokens taken from the worker's prefix cache, not computed")
+
+
 class Usage(OpenAIObject):
+    omitted_when_none = frozenset({"prompt_tokens_details"})
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    prompt_tokens_details: PromptTokensDetails | None = Field(
+        None, description="absent where the engine does not tell (the paged engine)"
+    )
 
     @classmethod
-    def of(cls, prompt: int, completion: int) -> Usage:
+    def of(cls, prompt: int, completion: int, cached: int | None = None) -> Usage:
         """The one place a total is made."""
-        return cls(prompt_tokens=prompt, completion_tokens=completion, total_tokens=prompt + completion)
+        details = None if cached is None else PromptTokensDetails(cached_tokens=cached)
+        return cls(
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            total_tokens=prompt + completion,
+            prompt_tokens_details=details,
+        )
 
 
 class Model(OpenAIObject):

@@ -254,4 +254,7 @@ def _usage(record: TaskRecord) -> ResponseUsage | None:
     if record.status is not TaskStatus.COMPLETED:
         return None
     prompt, generated = int(record.metrics.get("prompt_tokens", 0)), int(record.metrics.get("completion_tokens", 0))
-    return ResponseUsage(input_tokens=prompt, output_tokens=generated, total_tokens=prompt + generated)
+    cached = InputTokensDetails(cached_tokens=int(record.metrics.get("cached_tokens", 0)))
+    return ResponseUsage(
+        input_tokens=prompt, input_tokens_details=cached, output_tokens=generated, total_tokens=prompt + generated
+    )

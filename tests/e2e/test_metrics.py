@@ -150,3 +150,32 @@ def test_the_api_makes_a_named_metrics_folder_that_does_not_exist(
     response = requests.get(api.url("/metrics"), timeout=5)
     assert response.status_code == 200 and "flask_http_request" in response.text
     assert any(folder.iterdir())
+
+
+def test_a_repeated_system_prompt_is_served_from_the_prefix_cache(api: Api, worker: Process) -> None:
+    # Given a conversation's system prompt, long enough for several cache blocks, sent once
+    system = {"role": "system", "content": "You answer in rhymes about the sea and nothing else. " * 4}
+    v1 = {"Authorization": f"Bearer {API_KEY}"}
+
+    def ask(question: str) -> dict[str, object]:
+        body = {"model": "tiny", "messages": [system, {"role": "user", "content": question}], "max_tokens": 3}
+        answer = requests.post(api.url("/v1/chat/completions"), headers=v1, json=body, timeout=60)
+        assert answer.status_code == 200, answer.text
+        usage: dict[str, object] = answer.json()["usage"]
+        return usage
+
+    first = ask("What is a wave?")
+    before = scrape(worker.metrics_url)
+    # When the next turn sends it again
+    second = ask("And a tide?")
+    # Then the worker took that prefix from its cache, says so in OpenAI's usage and counts it on /metrics
+    cached = second["prompt_tokens_details"]["cached_tokens"]  # type: ignore[index]
+    assert cached >= 64 and cached < second["prompt_tokens"]  # type: ignore[operator]
+    assert first["prompt_tokens_details"]["cached_tokens"] < cached  # type: ignore[index]
+
+    def hits_moved() -> float:
+        return sample(scrape(worker.metrics_url), f"{P}prefix_cache_hits_total", model_name="tiny") - sample(
+            before, f"{P}prefix_cache_hits_total", model_name="tiny"
+        )
+
+    assert wait_until(hits_moved, 30, "prefix cache hits on the worker's /metrics") == cached

@@ -116,3 +116,9 @@ def test_auto_picks_the_batch_engine_on_cpu_and_the_paged_one_gets_its_memory_sh
     assert isinstance(paged, PagedEngine)
     assert paged.manager.continuous_batching_config.max_memory_percent == 0.35  # KV_CACHE_MEMORY_FRACTION
     assert paged.manager.continuous_batching_config.max_requests_per_batch == 4  # MAX_BATCH_SIZE
+    # PREFIX_CACHE_BYTES: transformers' block sharing on, unless the setting is 0; our engine's cache its size
+    assert paged.manager.continuous_batching_config.allow_block_sharing
+    assert not create_engine("paged", model, {0}, 4, 0.35, 0).manager.continuous_batching_config.allow_block_sharing
+    batch = create_engine("batch", model, {0}, 4, 0.8, 1 << 20)
+    assert isinstance(batch, BatchEngine) and batch.prefixes is not None and batch.prefixes.max_bytes == 1 << 20
+    assert create_engine("batch", model, {0}, 4, 0.8, 0).prefixes is None  # type: ignore[attr-defined]

@@ -179,3 +179,14 @@ def test_an_arguments_value_ends_where_its_json_ends_whatever_its_strings_hold()
             break
     assert complete and text[:reached] == '{"q": "a}\\"b{", "n": [1, {"x": "]"}]}'
     assert JsonValueEnd().scan("true, ", 0) == (4, True) and JsonValueEnd().scan("12", 0) == (2, False)
+
+
+def test_usage_says_how_many_prompt_tokens_came_from_the_prefix_cache_once_per_prompt() -> None:
+    cached = {**DONE, "metrics": {**DONE["metrics"], "cached_tokens": 16}}  # type: ignore[dict-item]
+    events = [(1, {**cached, "result": "B"}), (0, {**cached, "result": "ab"})]
+    payloads = frames_of(events, Shape(chat=True), n=2, usage=True)
+    # The prompt is counted once (the first choice's), and so are its cached tokens
+    assert payloads[-1]["usage"]["prompt_tokens_details"] == {"cached_tokens": 16}
+    # A worker that does not say (the paged engine) leaves the detail out, as OpenAI does where it does not apply
+    plain = frames_of([(0, {**DONE, "result": "ab"})], Shape(chat=True), usage=True)
+    assert "prompt_tokens_details" not in plain[-1]["usage"]

@@ -20,6 +20,7 @@ def create_backend(settings: WorkerSettings) -> Backend:
             settings.engine,
             settings.kv_cache_memory_fraction,
             settings.model_task,
+            settings.prefix_cache_bytes,
         )
     if settings.model_backend == "ollama":
         if settings.model_task != "generate":

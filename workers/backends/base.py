@@ -50,6 +50,8 @@ class GenerationResult:
     """one entry per generated token, when params.logprobs is set"""
     prompt_logprobs: list[LogprobEntry] | None = None
     """one entry per prompt token, when params.prompt_logprobs is set"""
+    cached_tokens: int | None = None
+    """prompt tokens taken from the engine's prefix cache rather than computed; None: the engine does not tell"""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from transformers import DynamicCache
 from contract.error_kinds import TIME_LIMIT_MESSAGE
 
 from .logits import History, adjust, logprobs_of, prompt_logprobs, record, start_history
+from .prefix_cache import BLOCK_TOKENS, PrefixCache, block_keys, reusable
 from .sampling import choose_tokens
 from .types import EngineRequest, TokenEvent, TokenLogprobs
 
@@ -47,7 +48,7 @@ class _Row:
 
 
 class BatchEngine:
-    def __init__(self, model: Any, eos_ids: set[int], max_batch_size: int) -> None:
+    def __init__(self, model: Any, eos_ids: set[int], max_batch_size: int, prefix_cache_bytes: int = 0) -> None:
         self.model = model
         self.eos_ids = eos_ids
         self.max_batch_size = max_batch_size
@@ -58,6 +59,9 @@ class BatchEngine:
         self.keys: list[torch.Tensor] = []
         self.values: list[torch.Tensor] = []
         self.mask = torch.zeros((0, 0), dtype=torch.long, device=model.device)
+        self.prefixes = PrefixCache(prefix_cache_bytes) if prefix_cache_bytes > 0 else None
+        self.deferred: list[EngineRequest] = []
+        """requests put off by one round, to take a prefix a request of that round computes (prefix_cache.py)"""
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="batch-engine", daemon=True)
 
@@ -92,15 +96,17 @@ class BatchEngine:
 
     def _admit(self) -> None:
         """Prefills every waiting request that fits, in one forward pass, and adds them to the batch."""
-        waiting: list[EngineRequest] = []
+        waiting, self.deferred = self.deferred, []
         while len(self.rows) + len(waiting) < self.max_batch_size:
             try:
                 idle = not self.rows and not waiting
                 request = self.inbox.get(timeout=IDLE_WAIT_SECONDS) if idle else self.inbox.get_nowait()
             except queue.Empty:
                 break
-            if not request.cancelled.is_set():
-                waiting.append(request)
+            waiting.append(request)
+        waiting = [request for request in waiting if not request.cancelled.is_set()]
+        if self.prefixes is not None:
+            waiting, self.deferred = shared_put_off(waiting, self.prefixes)
         if not waiting:
             return
         try:
@@ -110,36 +116,74 @@ class BatchEngine:
                 request.events.put(TokenEvent(error=error))
 
     def _prefill(self, requests: list[EngineRequest]) -> None:
+        """One forward pass over every request's prompt after its cached prefix. The batch's cache holds,
+        per row, left padding, the cached prefix, padding again, then the computed tokens; the mask and the
+        positions skip the padding, wherever it is."""
         device = self.model.device
-        width = max(len(request.prompt_ids) for request in requests)
+        found = [self._cached(request) for request in requests]
+        past = max(cached for cached, _ in found)
+        width = max(len(request.prompt_ids) - cached for request, (cached, _) in zip(requests, found, strict=True))
         ids = torch.zeros((len(requests), width), dtype=torch.long, device=device)
-        mask = torch.zeros_like(ids)
-        for index, request in enumerate(requests):  # left-padded, as the batch cache is
-            ids[index, width - len(request.prompt_ids) :] = torch.tensor(request.prompt_ids, device=device)
-            mask[index, width - len(request.prompt_ids) :] = 1
-        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-        cache = DynamicCache()
+        mask = torch.zeros((len(requests), past + width), dtype=torch.long, device=device)
+        for index, (request, (cached, _)) in enumerate(zip(requests, found, strict=True)):
+            new = request.prompt_ids[cached:]
+            ids[index, width - len(new) :] = torch.tensor(new, device=device)
+            mask[index, past - cached : past] = 1
+            mask[index, past + width - len(new) :] = 1
+            request.cached_tokens = cached
+        positions = (mask.cumsum(dim=1) - 1).clamp(min=0)[:, past:]
+        cache = DynamicCache(ddp_cache_data=_pasts(found, past)) if past else DynamicCache()
         every_position = any(request.sampling.prompt_logprobs is not None for request in requests)
         last_only = {"logits_to_keep": 1} if self.keeps_logits and not every_position else {}
         logits = self.model(
             input_ids=ids, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True, **last_only
         ).logits
+        keys, values = _tensors(cache)
+        if self.prefixes is not None:
+            self._keep_prefixes(requests, found, keys, values)
         rows = [self._new_row(request, logits.shape[-1]) for request in requests]
         for index, request in enumerate(requests):
-            if request.sampling.prompt_logprobs is not None:
+            if request.sampling.prompt_logprobs is not None:  # such a request took nothing from the cache
                 at_prompt = logits[index, width - len(request.prompt_ids) :]
                 entries = prompt_logprobs(at_prompt, request.prompt_ids, request.sampling.prompt_logprobs)
                 request.events.put(TokenEvent(prompt_logprobs=entries))
         going_on = self._advance(rows, logits[:, -1, :])
         if going_on:
             chosen = torch.tensor(going_on, device=device)
-            keys, values = _tensors(cache)
             self._splice(
                 [rows[index] for index in going_on],
                 [k.index_select(0, chosen) for k in keys],
                 [v.index_select(0, chosen) for v in values],
                 mask.index_select(0, chosen),
             )
+
+    def _cached(self, request: EngineRequest) -> tuple[int, tuple[list[torch.Tensor], list[torch.Tensor]] | None]:
+        """How many of the prompt's first tokens the cache holds, and their keys and values per layer."""
+        if self.prefixes is None or request.sampling.prompt_logprobs is not None:  # those need every position
+            return 0, None
+        keys = reusable(request.prompt_ids)
+        taken = self.prefixes.take(keys[: self.prefixes.cached(keys)])
+        return (taken[0][0].shape[1] if taken else 0), taken
+
+    def _keep_prefixes(
+        self,
+        requests: list[EngineRequest],
+        found: list[tuple[int, Any]],
+        keys: list[torch.Tensor],
+        values: list[torch.Tensor],
+    ) -> None:
+        """Caches the full blocks each prompt computed (its tokens after its cached prefix)."""
+        assert self.prefixes is not None
+        for index, (request, (cached, _)) in enumerate(zip(requests, found, strict=True)):
+            computed = len(request.prompt_ids) - cached
+            blocks = block_keys(request.prompt_ids)
+            if len(blocks) * BLOCK_TOKENS > cached:
+                self.prefixes.store(
+                    blocks,
+                    cached // BLOCK_TOKENS,
+                    [k[index, :, -computed:] for k in keys],
+                    [v[index, :, -computed:] for v in values],
+                )
 
     def _new_row(self, request: EngineRequest, vocab: int) -> _Row:
         device = self.model.device
@@ -267,6 +311,53 @@ class BatchEngine:
         top_k = torch.tensor([s.top_k for s in sampling], device=device) if any(s.top_k for s in sampling) else None
         min_p = torch.tensor([s.min_p for s in sampling], device=device) if any(s.min_p for s in sampling) else None
         return temperature, top_p, [row.generator for row in rows], top_k, min_p
+
+
+def shared_put_off(
+    waiting: list[EngineRequest], prefixes: PrefixCache
+) -> tuple[list[EngineRequest], list[EngineRequest]]:
+    """(prefilled now, put off one round): a request sharing more uncached blocks with an earlier request
+    of this round than the cache holds for it waits for that request to cache them (`n` choices, and the
+    same system prompt arriving at once, are computed once)."""
+    now: list[EngineRequest] = []
+    later: list[EngineRequest] = []
+    computing: list[list[bytes]] = []
+    for request in waiting:
+        keys = reusable(request.prompt_ids) if request.sampling.prompt_logprobs is None else []
+        shared = max((_common(keys, other) for other in computing), default=0)
+        if shared > prefixes.cached(keys):
+            later.append(request)
+        else:
+            now.append(request)
+            computing.append(block_keys(request.prompt_ids))
+    return now, later
+
+
+def _common(keys: list[bytes], other: list[bytes]) -> int:
+    """How many blocks two prompts share from their start (one key names a whole prefix)."""
+    shared = 0
+    while shared < min(len(keys), len(other)) and keys[shared] == other[shared]:
+        shared += 1
+    return shared
+
+
+def _pasts(found: list[tuple[int, Any]], past: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Per layer, the batch's (batch, heads, past, head_dim) cached keys and values, left-padded."""
+    layers = next(taken for _, taken in found if taken is not None)
+    heads_shape = layers[0][0].shape
+    joined = []
+    for layer in range(len(layers[0])):
+        keys, values = [], []
+        for cached, taken in found:
+            if taken is None:
+                empty = layers[0][layer].new_zeros((heads_shape[0], 0, heads_shape[2]))
+                key, value = empty, empty
+            else:
+                key, value = taken[0][layer], taken[1][layer]
+            keys.append(_pad(key.unsqueeze(0), past - cached))
+            values.append(_pad(value.unsqueeze(0), past - cached))
+        joined.append((torch.cat(keys), torch.cat(values)))
+    return joined
 
 
 def _generator(seed: int | None, device: torch.device) -> torch.Generator | None:

@@ -54,7 +54,9 @@ def refuse_unsupported(request: EngineRequest) -> None:
 
 
 class PagedEngine:
-    def __init__(self, model: Any, eos_ids: set[int], max_batch_size: int, memory_fraction: float) -> None:
+    def __init__(
+        self, model: Any, eos_ids: set[int], max_batch_size: int, memory_fraction: float, prefix_sharing: bool = True
+    ) -> None:
         self.eos_ids = eos_ids
         # Per-request temperature, top_k and top_p only exist when the defaults create those processors; a
         # top_k of the whole vocabulary keeps every token for requests that set none.
@@ -69,6 +71,9 @@ class PagedEngine:
         )
         batching = ContinuousBatchingConfig(
             per_request_processors=True,
+            # transformers' prefix sharing: full prompt blocks found by hash are shared, not computed again
+            # (its default; said here because the project depends on it)
+            allow_block_sharing=prefix_sharing,
             max_requests_per_batch=max_batch_size,
             max_memory_percent=memory_fraction,
         )

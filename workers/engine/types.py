@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 EngineKind = Literal["auto", "batch", "paged"]
+DEFAULT_PREFIX_CACHE_BYTES = 1024**3
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ class EngineRequest:
     grammar: GrammarMatcher | None = None
     events: queue.Queue[TokenEvent] = field(default_factory=queue.Queue)
     cancelled: threading.Event = field(default_factory=threading.Event)
+    cached_tokens: int | None = None
+    """prompt tokens the engine took from its prefix cache, set before the request's first event; None where
+    the engine does not tell (transformers' paged manager shares blocks without saying how many)"""
 
 
 class Engine(Protocol):

@@ -14,7 +14,7 @@ from contract.task_params import TaskParams
 from ...engine.factory import create_engine
 from ...engine.grammar import Grammars
 from ...engine.pooling import PoolingEngine
-from ...engine.types import Engine, EngineKind
+from ...engine.types import DEFAULT_PREFIX_CACHE_BYTES, Engine, EngineKind
 from ..base import EmbeddingResult, GenerationRequest, GenerationResult, LogprobSink, TextSink, UsageSink
 from ..stop_strings import StopStrings
 from ..streaming import IncrementalDecoder
@@ -38,6 +38,7 @@ class TransformersBackend:
         engine: EngineKind = "auto",
         kv_cache_memory_fraction: float = 0.8,
         task: ModelTask = "generate",
+        prefix_cache_bytes: int = DEFAULT_PREFIX_CACHE_BYTES,
     ) -> None:
         self.model_name = model_name
         self.task = task
@@ -45,6 +46,7 @@ class TransformersBackend:
         self.max_batch_size = max_batch_size
         self.engine_kind = engine
         self.kv_cache_memory_fraction = kv_cache_memory_fraction
+        self.prefix_cache_bytes = prefix_cache_bytes
         self.model: Any = None
         self.tokenizer: Any = None
         self.engine: Engine | None = None
@@ -74,7 +76,12 @@ class TransformersBackend:
         self.grammars = Grammars(self.tokenizer)
         self.grammars.warm()
         self.engine = create_engine(
-            self.engine_kind, self.model, eos_ids_of(self.model), self.max_batch_size, self.kv_cache_memory_fraction
+            self.engine_kind,
+            self.model,
+            eos_ids_of(self.model),
+            self.max_batch_size,
+            self.kv_cache_memory_fraction,
+            self.prefix_cache_bytes,
         )
         self.engine.start()
         name = type(self.engine).__name__

@@ -127,4 +127,5 @@ class Collector:
             finish_reason=finish_reason,
             logprobs=self.output.logprobs if self.params.logprobs is not None else None,
             prompt_logprobs=self.output.prompt_logprobs,
+            cached_tokens=self.job.cached_tokens,
         )
