@@ -69,6 +69,9 @@ class TaskMetrics(BaseModel):
     finish_reason: Literal["stop", "length"] | None = Field(
         None, description="stop: end of sequence or a stop string; length: max_tokens reached"
     )
+    cached_tokens: int | None = Field(
+        None, description="prompt tokens taken from the worker's prefix cache, not computed (absent: not told)"
+    )
 
 
 class CompletedResult(BaseModel):

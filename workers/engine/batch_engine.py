@@ -27,8 +27,9 @@ from transformers import DynamicCache
 
 from contract.error_kinds import TIME_LIMIT_MESSAGE
 
+from .growing_cache import growing_cache
 from .logits import History, adjust, logprobs_of, prompt_logprobs, record, start_history
-from .prefix_cache import BLOCK_TOKENS, PrefixCache, block_keys, reusable
+from .prefix_cache import BLOCK_TOKENS, PrefixCache, Taken, block_keys, reusable
 from .sampling import choose_tokens
 from .types import EngineRequest, TokenEvent, TokenLogprobs
 
@@ -58,6 +59,9 @@ class BatchEngine:
         self.rows: list[_Row] = []
         self.keys: list[torch.Tensor] = []
         self.values: list[torch.Tensor] = []
+        self.cache: DynamicCache | None = None
+        """the decode steps' cache (growing_cache.py): built from keys and values at the first step after the
+        rows change, then written in place; keys and values are views of it"""
         self.mask = torch.zeros((0, 0), dtype=torch.long, device=model.device)
         self.prefixes = PrefixCache(prefix_cache_bytes) if prefix_cache_bytes > 0 else None
         self.deferred: list[EngineRequest] = []
@@ -157,7 +161,7 @@ class BatchEngine:
                 mask.index_select(0, chosen),
             )
 
-    def _cached(self, request: EngineRequest) -> tuple[int, tuple[list[torch.Tensor], list[torch.Tensor]] | None]:
+    def _cached(self, request: EngineRequest) -> tuple[int, Taken | None]:
         """How many of the prompt's first tokens the cache holds, and their keys and values per layer."""
         if self.prefixes is None or request.sampling.prompt_logprobs is not None:  # those need every position
             return 0, None
@@ -168,7 +172,7 @@ class BatchEngine:
     def _keep_prefixes(
         self,
         requests: list[EngineRequest],
-        found: list[tuple[int, Any]],
+        found: list[tuple[int, Taken | None]],
         keys: list[torch.Tensor],
         values: list[torch.Tensor],
     ) -> None:
@@ -204,17 +208,19 @@ class BatchEngine:
             pad = torch.nn.functional.pad
             self.mask = torch.cat([pad(self.mask, (pad_batch, 0)), pad(mask, (pad_new, 0))])
         self.rows.extend(rows)
+        self.cache = None
 
     def _step(self) -> None:
         device = self.model.device
         tokens = torch.tensor([[row.last_token] for row in self.rows], device=device)
         positions = torch.tensor([[row.length] for row in self.rows], device=device)
         self.mask = torch.cat([self.mask, torch.ones((len(self.rows), 1), dtype=torch.long, device=device)], dim=1)
-        cache = DynamicCache(ddp_cache_data=list(zip(self.keys, self.values, strict=True)))
+        if self.cache is None:  # the rows changed since the last step
+            self.cache = growing_cache(self.keys, self.values)
         logits = self.model(
-            input_ids=tokens, attention_mask=self.mask, position_ids=positions, cache=cache, use_cache=True
+            input_ids=tokens, attention_mask=self.mask, position_ids=positions, cache=self.cache, use_cache=True
         ).logits[:, -1, :]
-        self.keys, self.values = _tensors(cache)
+        self.keys, self.values = _tensors(self.cache)
         for row in self.rows:
             row.length += 1
         keep = self._advance(self.rows, logits)
@@ -295,9 +301,10 @@ class BatchEngine:
         self.mask = self.mask[:, first_used:]
         self.keys = [k.index_select(0, chosen)[:, :, first_used:] for k in self.keys]
         self.values = [v.index_select(0, chosen)[:, :, first_used:] for v in self.values]
+        self.cache = None
 
     def _reset(self) -> None:
-        self.rows, self.keys, self.values = [], [], []
+        self.rows, self.keys, self.values, self.cache = [], [], [], None
         self.mask = torch.zeros((0, 0), dtype=torch.long, device=self.model.device)
 
     def _knobs(
@@ -341,17 +348,16 @@ def _common(keys: list[bytes], other: list[bytes]) -> int:
     return shared
 
 
-def _pasts(found: list[tuple[int, Any]], past: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+def _pasts(found: list[tuple[int, Taken | None]], past: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
     """Per layer, the batch's (batch, heads, past, head_dim) cached keys and values, left-padded."""
-    layers = next(taken for _, taken in found if taken is not None)
-    heads_shape = layers[0][0].shape
+    first_keys = next(taken for _, taken in found if taken is not None)[0]
+    heads, _, head_dim = first_keys[0].shape
     joined = []
-    for layer in range(len(layers[0])):
+    for layer in range(len(first_keys)):
         keys, values = [], []
         for cached, taken in found:
-            if taken is None:
-                empty = layers[0][layer].new_zeros((heads_shape[0], 0, heads_shape[2]))
-                key, value = empty, empty
+            if taken is None:  # a row with nothing cached: all padding here
+                key = value = first_keys[layer].new_zeros((heads, 0, head_dim))
             else:
                 key, value = taken[0][layer], taken[1][layer]
             keys.append(_pad(key.unsqueeze(0), past - cached))

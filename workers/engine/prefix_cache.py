@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import torch
 
 BLOCK_TOKENS = 16
+Taken = tuple[list[torch.Tensor], list[torch.Tensor]]
+"""per layer, the (heads, tokens, head_dim) keys, then the values, of cached blocks joined"""
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class PrefixCache:
             found += 1
         return found
 
-    def take(self, keys: list[bytes]) -> tuple[list[torch.Tensor], list[torch.Tensor]] | None:
+    def take(self, keys: list[bytes]) -> Taken | None:
         """Per layer, the (heads, tokens, head_dim) keys and values of these cached blocks, joined; None for
         no blocks. Marks them used."""
         if not keys:
