@@ -27,6 +27,7 @@ METRIC_NAMES = {
     "completion_tokens",
     "tokens_per_second",
     "finish_reason",
+    "cached_tokens",
 }
 
 
@@ -98,6 +99,7 @@ def test_completed_result_has_the_documented_shape_and_exact_counts(api: Api) ->
     assert set(metrics) == METRIC_NAMES
     assert metrics["prompt_tokens"] == len(prompt.encode())  # one token per byte
     assert metrics["completion_tokens"] == 16
+    assert metrics["cached_tokens"] == 0  # a prompt shorter than one prefix cache block
     assert metrics["total_time"] >= metrics["processing_time"] > 0 and metrics["queue_wait_time"] >= 0
     assert metrics["tokens_per_second"] > 0
     status = requests.get(api.url(f"/status/{task_id}"), headers=HEADERS, timeout=5).json()
