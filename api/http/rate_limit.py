@@ -113,13 +113,16 @@ def _tested_only(_: Response) -> bool:
 
 def spend(tasks: int) -> None:
     """Counts an accepted request's tasks against its tenant's windows (the ones the decorator tests); 429
-    when they would not fit (a moving window's hit takes only what fits: the check and the count are one
-    step). (Redis away: not counted, as flask-limiter swallows its errors here too.)"""
+    when they would not fit. Every window is tested before any is hit: hitting one by one, a first window
+    hit and a second refusing would spend the budget of a refused request. (Redis away: not counted, as
+    flask-limiter swallows its errors here too.)"""
+    items = parse_many(current_limits())
     identifiers = (RATE_LIMIT_KEY_PREFIX, g.tenant.name, GENERATION_SCOPE)
     try:
-        for item in parse_many(current_limits()):
-            if not limiter.limiter.hit(item, *identifiers, cost=tasks):
-                raise TooManyRequests()
+        if not all(limiter.limiter.test(item, *identifiers, cost=tasks) for item in items):
+            raise TooManyRequests()
+        for item in items:
+            limiter.limiter.hit(item, *identifiers, cost=tasks)
     except TooManyRequests:
         raise
     except Exception:

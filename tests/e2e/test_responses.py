@@ -39,6 +39,9 @@ def test_a_response_is_answered_and_a_conversation_continues(client: openai.Open
         {"role": "assistant", "content": first.output_text},
         {"role": "user", "content": "And then?"},
     ]
+    # The same conversation asked again starts after what the worker's prefix cache holds, and says so
+    again = client.responses.create(model="tiny", input="And then?", previous_response_id=first.id, max_output_tokens=4)
+    assert again.usage is not None and 0 < again.usage.input_tokens_details.cached_tokens < again.usage.input_tokens
     # Its input items are its own input only
     assert [item.content[0].text for item in client.responses.input_items.list(second.id)] == ["And then?"]  # type: ignore[union-attr]
 

@@ -23,7 +23,7 @@ def test_a_block_key_names_the_whole_prefix_not_just_its_tokens() -> None:
     assert len(a) == 2 and a[1] != b[1]  # the same second block after another first one
     assert block_keys([1] * BLOCK_TOKENS + [2] * BLOCK_TOKENS + [5])[:2] == a  # partial blocks are not keyed
     # The last prompt token is always computed: a prompt of exactly two blocks reuses one
-    assert reusable([1] * BLOCK_TOKENS + [2] * BLOCK_TOKENS) == a[:1]
+    assert reusable(a, 2 * BLOCK_TOKENS) == a[:1]
 
 
 def test_stored_blocks_come_back_in_order_and_only_from_the_start() -> None:

@@ -31,7 +31,7 @@ from .growing_cache import growing_cache
 from .logits import History, adjust, logprobs_of, prompt_logprobs, record, start_history
 from .prefix_cache import BLOCK_TOKENS, PrefixCache, Taken, block_keys, reusable
 from .sampling import choose_tokens
-from .types import EngineRequest, TokenEvent, TokenLogprobs
+from .types import DEFAULT_PREFIX_CACHE_BYTES, EngineRequest, TokenEvent, TokenLogprobs
 
 logger = logging.getLogger(__name__)
 IDLE_WAIT_SECONDS = 0.05
@@ -49,7 +49,9 @@ class _Row:
 
 
 class BatchEngine:
-    def __init__(self, model: Any, eos_ids: set[int], max_batch_size: int, prefix_cache_bytes: int = 0) -> None:
+    def __init__(
+        self, model: Any, eos_ids: set[int], max_batch_size: int, prefix_cache_bytes: int = DEFAULT_PREFIX_CACHE_BYTES
+    ) -> None:
         self.model = model
         self.eos_ids = eos_ids
         self.max_batch_size = max_batch_size
@@ -124,7 +126,8 @@ class BatchEngine:
         per row, left padding, the cached prefix, padding again, then the computed tokens; the mask and the
         positions skip the padding, wherever it is."""
         device = self.model.device
-        found = [self._cached(request) for request in requests]
+        blocks = [block_keys(request.prompt_ids) if self.prefixes is not None else [] for request in requests]
+        found = [self._cached(request, keys) for request, keys in zip(requests, blocks, strict=True)]
         past = max(cached for cached, _ in found)
         width = max(len(request.prompt_ids) - cached for request, (cached, _) in zip(requests, found, strict=True))
         ids = torch.zeros((len(requests), width), dtype=torch.long, device=device)
@@ -144,7 +147,7 @@ class BatchEngine:
         ).logits
         keys, values = _tensors(cache)
         if self.prefixes is not None:
-            self._keep_prefixes(requests, found, keys, values)
+            self._keep_prefixes(requests, blocks, found, keys, values)
         rows = [self._new_row(request, logits.shape[-1]) for request in requests]
         for index, request in enumerate(requests):
             if request.sampling.prompt_logprobs is not None:  # such a request took nothing from the cache
@@ -161,29 +164,29 @@ class BatchEngine:
                 mask.index_select(0, chosen),
             )
 
-    def _cached(self, request: EngineRequest) -> tuple[int, Taken | None]:
+    def _cached(self, request: EngineRequest, blocks: list[bytes]) -> tuple[int, Taken | None]:
         """How many of the prompt's first tokens the cache holds, and their keys and values per layer."""
         if self.prefixes is None or request.sampling.prompt_logprobs is not None:  # those need every position
             return 0, None
-        keys = reusable(request.prompt_ids)
+        keys = reusable(blocks, len(request.prompt_ids))
         taken = self.prefixes.take(keys[: self.prefixes.cached(keys)])
         return (taken[0][0].shape[1] if taken else 0), taken
 
     def _keep_prefixes(
         self,
         requests: list[EngineRequest],
+        blocks: list[list[bytes]],
         found: list[tuple[int, Taken | None]],
         keys: list[torch.Tensor],
         values: list[torch.Tensor],
     ) -> None:
         """Caches the full blocks each prompt computed (its tokens after its cached prefix)."""
         assert self.prefixes is not None
-        for index, (request, (cached, _)) in enumerate(zip(requests, found, strict=True)):
+        for index, (request, prompt_blocks, (cached, _)) in enumerate(zip(requests, blocks, found, strict=True)):
             computed = len(request.prompt_ids) - cached
-            blocks = block_keys(request.prompt_ids)
-            if len(blocks) * BLOCK_TOKENS > cached:
+            if len(prompt_blocks) * BLOCK_TOKENS > cached:
                 self.prefixes.store(
-                    blocks,
+                    prompt_blocks,
                     cached // BLOCK_TOKENS,
                     [k[index, :, -computed:] for k in keys],
                     [v[index, :, -computed:] for v in values],
@@ -330,13 +333,14 @@ def shared_put_off(
     later: list[EngineRequest] = []
     computing: list[list[bytes]] = []
     for request in waiting:
-        keys = reusable(request.prompt_ids) if request.sampling.prompt_logprobs is None else []
+        blocks = block_keys(request.prompt_ids)
+        keys = reusable(blocks, len(request.prompt_ids)) if request.sampling.prompt_logprobs is None else []
         shared = max((_common(keys, other) for other in computing), default=0)
         if shared > prefixes.cached(keys):
             later.append(request)
         else:
             now.append(request)
-            computing.append(block_keys(request.prompt_ids))
+            computing.append(blocks)
     return now, later
 
 

@@ -43,10 +43,10 @@ def block_keys(prompt_ids: list[int]) -> list[bytes]:
     return keys
 
 
-def reusable(prompt_ids: list[int]) -> list[bytes]:
-    """The keys of the blocks a prefill may take from the cache: at least the last prompt token is always
-    computed, since its logits choose the first generated token."""
-    return block_keys(prompt_ids[:-1])
+def reusable(keys: list[bytes], prompt_length: int) -> list[bytes]:
+    """Of a prompt's block keys, those a prefill may take from the cache: at least the last prompt token is
+    always computed, since its logits choose the first generated token."""
+    return keys[: (prompt_length - 1) // BLOCK_TOKENS]
 
 
 class PrefixCache:
